@@ -1,0 +1,84 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Scg.Autodiff.Kernels;
+
+/// <summary>Reductions along one axis of a tensor viewed as [outer, length, inner].</summary>
+public static class Reduce
+{
+    /// <summary>y[o, i] = Σ_l x[o, l, i].</summary>
+    public static void Sum<T>(ReadOnlySpan<T> x, Span<T> y, int outer, int length, int inner) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (inner == 1)
+        {
+            for (int o = 0; o < outer; o++) y[o] = TensorPrimitives.Sum(x.Slice(o * length, length));
+            return;
+        }
+        for (int o = 0; o < outer; o++)
+        {
+            var yr = y.Slice(o * inner, inner);
+            yr.Clear();
+            for (int l = 0; l < length; l++) TensorPrimitives.Add(yr, x.Slice((o * length + l) * inner, inner), yr);
+        }
+    }
+
+    /// <summary>gx[o, l, i] += gy[o, i] (the adjoint of <see cref="Sum"/>), scaled by <paramref name="scale"/>.</summary>
+    public static void SumBackward<T>(ReadOnlySpan<T> gy, Span<T> gx, int outer, int length, int inner, T scale) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int o = 0; o < outer; o++)
+            for (int l = 0; l < length; l++)
+            {
+                var gr = gx.Slice((o * length + l) * inner, inner);
+                if (inner == 1) gr[0] += gy[o] * scale;
+                else TensorPrimitives.MultiplyAdd(gy.Slice(o * inner, inner), scale, gr, gr);
+            }
+    }
+
+    /// <summary>y[o, i] = max_l x[o, l, i] and the first index attaining it; NaN wins (propagates).</summary>
+    public static void Max<T>(ReadOnlySpan<T> x, Span<T> y, Span<int> argmax, int outer, int length, int inner) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                int best = 0;
+                T m = x[o * length * inner + i];
+                for (int l = 1; l < length && !T.IsNaN(m); l++)
+                {
+                    T v = x[(o * length + l) * inner + i];
+                    if (v > m || T.IsNaN(v)) { m = v; best = l; }
+                }
+                y[o * inner + i] = m;
+                argmax[o * inner + i] = best;
+            }
+    }
+
+    /// <summary>y[o, i] = log Σ_l exp(x[o, l, i]), shifted by the maximum along the axis.</summary>
+    public static void LogSumExp<T>(ReadOnlySpan<T> x, Span<T> y, int outer, int length, int inner) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (inner == 1) { RowWise.LogSumExp(x, y, outer, length); return; }
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                T m = T.NegativeInfinity;
+                for (int l = 0; l < length; l++) m = T.Max(m, x[(o * length + l) * inner + i]);
+                T shift = T.IsNegativeInfinity(m) ? T.Zero : m;
+                T s = T.Zero;
+                for (int l = 0; l < length; l++) s += T.Exp(x[(o * length + l) * inner + i] - shift);
+                y[o * inner + i] = shift + T.Log(s);
+            }
+    }
+
+    /// <summary>gx[o, l, i] += gy[o, i] · exp(x[o, l, i] - y[o, i]).</summary>
+    public static void LogSumExpBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> gy, Span<T> gx, int outer, int length, int inner)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (inner == 1) { RowWise.LogSumExpBackward(x, y, gy, gx, outer, length); return; }
+        for (int o = 0; o < outer; o++)
+            for (int l = 0; l < length; l++)
+                for (int i = 0; i < inner; i++)
+                {
+                    int k = (o * length + l) * inner + i;
+                    gx[k] += gy[o * inner + i] * T.Exp(x[k] - y[o * inner + i]);
+                }
+    }
+}

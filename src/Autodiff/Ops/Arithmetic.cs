@@ -1,0 +1,149 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using Scg.Autodiff.Kernels;
+
+namespace Scg.Autodiff;
+
+public static partial class Ops
+{
+    // ---- binary elementwise with NumPy broadcasting; backward sums back to each input's shape ------
+
+    /// <summary>a + b</summary>
+    public static Tensor<T> Add<T>(Tensor<T> a, Tensor<T> b) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        Binary<T, AddOperator<T>>(a, b, "add", AddBackward);
+
+    /// <summary>a - b</summary>
+    public static Tensor<T> Sub<T>(Tensor<T> a, Tensor<T> b) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        Binary<T, SubtractOperator<T>>(a, b, "sub", SubBackward);
+
+    /// <summary>a · b elementwise</summary>
+    public static Tensor<T> Mul<T>(Tensor<T> a, Tensor<T> b) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        Binary<T, MultiplyOperator<T>>(a, b, "mul", MulBackward);
+
+    /// <summary>a / b elementwise</summary>
+    public static Tensor<T> Div<T>(Tensor<T> a, Tensor<T> b) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        Binary<T, DivideOperator<T>>(a, b, "div", DivBackward);
+
+    static Tensor<T> Binary<T, TOp>(Tensor<T> a, Tensor<T> b, string op, BackwardRule<T> rule)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where TOp : IBinaryOperator<T>
+    {
+        var shape = a.Shape == b.Shape ? a.Shape : Shape.Broadcast(a.Shape, b.Shape, op);
+        var y = Tensor<T>.Uninitialized(shape);
+        Broadcast.Binary<T, TOp>(a.Span, a.Shape, b.Span, b.Shape, y.Span, shape);
+        if (Tape<T>.ShouldRecord(a, b))
+            Tape<T>.Current.Record(new TapeEntry<T> { Op = op, Rule = rule, Output = y, A = a, B = b });
+        return y;
+    }
+
+    /// <summary>Adds a gradient of the output's shape into x, summing over the axes x was broadcast along.</summary>
+    static void AccumulateBroadcast<T>(Tensor<T> x, ReadOnlySpan<T> g, Shape gShape) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        Broadcast.SumToAccumulate(g, gShape, Tape<T>.GradSpan(x), x.Shape);
+
+    static void AddBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (e.A!.RequiresGrad) AccumulateBroadcast(e.A, e.GradOut, e.Output.Shape);
+        if (e.B!.RequiresGrad) AccumulateBroadcast(e.B, e.GradOut, e.Output.Shape);
+    }
+
+    static void SubBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (e.A!.RequiresGrad) AccumulateBroadcast(e.A, e.GradOut, e.Output.Shape);
+        if (e.B!.RequiresGrad)
+        {
+            var t = Scratch<T>.First(e.Output.Size);
+            TensorPrimitives.Negate(e.GradOut, t);
+            AccumulateBroadcast(e.B, t, e.Output.Shape);
+        }
+    }
+
+    static void MulBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var shape = e.Output.Shape;
+        var t = Scratch<T>.First(e.Output.Size);
+        if (e.A!.RequiresGrad)
+        {
+            Broadcast.Binary<T, MultiplyOperator<T>>(e.GradOut, shape, e.B!.Span, e.B.Shape, t, shape);
+            AccumulateBroadcast(e.A, t, shape);
+        }
+        if (e.B!.RequiresGrad)
+        {
+            Broadcast.Binary<T, MultiplyOperator<T>>(e.GradOut, shape, e.A.Span, e.A.Shape, t, shape);
+            AccumulateBroadcast(e.B, t, shape);
+        }
+    }
+
+    static void DivBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var shape = e.Output.Shape;
+        var t = Scratch<T>.First(e.Output.Size);
+        if (e.A!.RequiresGrad)
+        {
+            Broadcast.Binary<T, DivideOperator<T>>(e.GradOut, shape, e.B!.Span, e.B.Shape, t, shape);
+            AccumulateBroadcast(e.A, t, shape);
+        }
+        if (e.B!.RequiresGrad)
+        {
+            // d(a/b)/db = -y/b
+            TensorPrimitives.Multiply(e.GradOut, e.Output.Span, t);
+            TensorPrimitives.Negate(t, t);
+            Broadcast.Binary<T, DivideOperator<T>>(t, shape, e.B.Span, e.B.Shape, t, shape);
+            AccumulateBroadcast(e.B, t, shape);
+        }
+    }
+
+    // ---- selection and losses -----------------------------------------------------------------------
+
+    /// <summary>mask ≠ 0 ? a : b elementwise; mask, a and b have one shape; the mask gets no gradient.</summary>
+    public static Tensor<T> Where<T>(Tensor<T> mask, Tensor<T> a, Tensor<T> b) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (mask.Shape != a.Shape || a.Shape != b.Shape)
+            throw new ShapeMismatchException($"where: mask {mask.Shape}, a {a.Shape} and b {b.Shape} must have the same shape.");
+        var y = Tensor<T>.Uninitialized(a.Shape);
+        var m = mask.Span; var av = a.Span; var bv = b.Span; var yv = y.Span;
+        for (int i = 0; i < yv.Length; i++) yv[i] = m[i] != T.Zero ? av[i] : bv[i];
+        if (Tape<T>.ShouldRecord(a, b))
+            Tape<T>.Current.Record(new TapeEntry<T> { Op = "where", Rule = WhereBackward, Output = y, A = a, B = b, C = mask });
+        return y;
+    }
+
+    static void WhereBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var m = e.C!.Span; var dy = e.GradOut;
+        if (e.A!.RequiresGrad) { var g = Tape<T>.GradSpan(e.A); for (int i = 0; i < g.Length; i++) if (m[i] != T.Zero) g[i] += dy[i]; }
+        if (e.B!.RequiresGrad) { var g = Tape<T>.GradSpan(e.B); for (int i = 0; i < g.Length; i++) if (m[i] == T.Zero) g[i] += dy[i]; }
+    }
+
+    /// <summary>
+    /// Elementwise binary cross-entropy of targets t given logits x: softplus(x) - x·t = -[t log σ(x) + (1-t) log(1-σ(x))], stable for any x.
+    /// </summary>
+    public static Tensor<T> BinaryCrossEntropyWithLogits<T>(Tensor<T> logits, Tensor<T> targets) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (logits.Shape != targets.Shape)
+            throw new ShapeMismatchException($"binary_cross_entropy_with_logits: logits {logits.Shape} and targets {targets.Shape} must have the same shape.");
+        var y = Tensor<T>.Uninitialized(logits.Shape);
+        var ys = y.Span;
+        Special.Softplus(logits.Span, ys);
+        var x = logits.Span; var t = targets.Span;
+        for (int i = 0; i < ys.Length; i++) ys[i] -= x[i] * t[i];
+        if (Tape<T>.ShouldRecord(logits, targets))
+            Tape<T>.Current.Record(new TapeEntry<T> { Op = "bce_with_logits", Rule = BceBackward, Output = y, A = logits, B = targets });
+        return y;
+    }
+
+    static void BceBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var dy = e.GradOut; var x = e.A!.Span; var t = e.B!.Span;
+        if (e.A.RequiresGrad)
+        {
+            var g = Tape<T>.GradSpan(e.A);
+            var s = Scratch<T>.First(g.Length);
+            TensorPrimitives.Sigmoid(x, s);
+            for (int i = 0; i < g.Length; i++) g[i] += dy[i] * (s[i] - t[i]);
+        }
+        if (e.B.RequiresGrad)
+        {
+            var g = Tape<T>.GradSpan(e.B);
+            for (int i = 0; i < g.Length; i++) g[i] -= dy[i] * x[i];
+        }
+    }
+}

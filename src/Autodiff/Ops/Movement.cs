@@ -1,0 +1,279 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using Scg.Autodiff.Kernels;
+
+namespace Scg.Autodiff;
+
+public static partial class Ops
+{
+    /// <summary>The same values under a new shape (a view: no copy). One dimension may be -1 (inferred); no dims gives a scalar.</summary>
+    public static Tensor<T> Reshape<T>(this Tensor<T> x, params ReadOnlySpan<int> dims) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Span<int> d = stackalloc int[dims.Length];
+        dims.CopyTo(d);
+        int infer = -1, known = 1;
+        for (int i = 0; i < d.Length; i++)
+        {
+            if (d[i] == -1)
+            {
+                if (infer >= 0) throw new ShapeMismatchException($"reshape: only one dimension may be -1, got [{string.Join(", ", dims.ToArray())}].");
+                infer = i;
+            }
+            else known *= d[i];
+        }
+        if (infer >= 0)
+        {
+            if (known == 0 || x.Size % known != 0)
+                throw new ShapeMismatchException($"reshape: cannot infer -1 in [{string.Join(", ", dims.ToArray())}] for shape {x.Shape} ({x.Size} elements).");
+            d[infer] = x.Size / known;
+        }
+        var shape = new Shape(d);
+        if (shape.Size != x.Size)
+            throw new ShapeMismatchException($"reshape: shape {x.Shape} ({x.Size} elements) cannot become {shape} ({shape.Size} elements).");
+        return View(x, shape, x.Offset, "reshape");
+    }
+
+    /// <summary>A tensor sharing x's storage; backward adds the gradient into the viewed part of x's gradient.</summary>
+    static Tensor<T> View<T>(Tensor<T> x, Shape shape, int offset, string op) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        _ = x.Span; // a released step tensor throws here
+        var y = new Tensor<T>(shape, x.Storage, offset) { Arena = x.Arena, ArenaGeneration = x.ArenaGeneration };
+        if (Tape<T>.ShouldRecord(x))
+            Tape<T>.Current.Record(new TapeEntry<T> { Op = op, Rule = ViewBackward, Output = y, A = x, I0 = offset - x.Offset });
+        return y;
+    }
+
+    static void ViewBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var g = Tape<T>.GradSpan(e.A!).Slice(e.I0, e.Output.Size);
+        TensorPrimitives.Add(g, e.GradOut, g);
+    }
+
+    /// <summary>Swaps two axes (a copy).</summary>
+    public static Tensor<T> Transpose<T>(this Tensor<T> x, int axis0 = -2, int axis1 = -1) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int a0 = x.Shape.Axis(axis0, "transpose"), a1 = x.Shape.Axis(axis1, "transpose");
+        Span<int> d = stackalloc int[x.Shape.Rank];
+        for (int i = 0; i < d.Length; i++) d[i] = x.Shape[i];
+        (d[a0], d[a1]) = (d[a1], d[a0]);
+        var y = Tensor<T>.Uninitialized(new Shape(d));
+        SwapAxes(x.Span, x.Shape, a0, a1, y.Span, accumulate: false);
+        if (Tape<T>.ShouldRecord(x))
+            Tape<T>.Current.Record(new TapeEntry<T> { Op = "transpose", Rule = TransposeBackward, Output = y, A = x, I0 = a0, I1 = a1 });
+        return y;
+    }
+
+    static void TransposeBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        SwapAxes(e.GradOut, e.Output.Shape, e.I0, e.I1, Tape<T>.GradSpan(e.A!), accumulate: true);
+
+    /// <summary>y = x with axes a0 and a1 swapped (y += when accumulating).</summary>
+    static void SwapAxes<T>(ReadOnlySpan<T> x, Shape xShape, int a0, int a1, Span<T> y, bool accumulate) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var s4 = xShape.PadTo(Shape.MaxRank);
+        int shift = Shape.MaxRank - xShape.Rank;
+        a0 += shift; a1 += shift;
+        Span<int> dims = stackalloc int[4], xStride = stackalloc int[4], yStride = stackalloc int[4], yDims = stackalloc int[4];
+        for (int i = 0; i < 4; i++) { dims[i] = s4[i]; yDims[i] = s4[i]; }
+        (yDims[a0], yDims[a1]) = (yDims[a1], yDims[a0]);
+        xStride[3] = 1; yStride[3] = 1;
+        for (int i = 2; i >= 0; i--) { xStride[i] = xStride[i + 1] * dims[i + 1]; yStride[i] = yStride[i + 1] * yDims[i + 1]; }
+        // y index of x's axis i: stride of the y axis that holds it
+        Span<int> ys = stackalloc int[4];
+        for (int i = 0; i < 4; i++) ys[i] = yStride[i == a0 ? a1 : i == a1 ? a0 : i];
+        for (int i0 = 0; i0 < dims[0]; i0++)
+            for (int i1 = 0; i1 < dims[1]; i1++)
+                for (int i2 = 0; i2 < dims[2]; i2++)
+                {
+                    int xo = i0 * xStride[0] + i1 * xStride[1] + i2 * xStride[2];
+                    int yo = i0 * ys[0] + i1 * ys[1] + i2 * ys[2];
+                    if (accumulate) for (int i3 = 0; i3 < dims[3]; i3++) y[yo + i3 * ys[3]] += x[xo + i3];
+                    else for (int i3 = 0; i3 < dims[3]; i3++) y[yo + i3 * ys[3]] = x[xo + i3];
+                }
+    }
+
+    /// <summary>Elements start..start+length-1 along <paramref name="axis"/> (a view when the slice is contiguous).</summary>
+    public static Tensor<T> Narrow<T>(this Tensor<T> x, int axis, int start, int length) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int a = x.Shape.Axis(axis, "narrow");
+        if (start < 0 || length < 0 || start + length > x.Shape[a])
+            throw new ArgumentOutOfRangeException(nameof(start), $"narrow: range [{start}, {start + length}) is outside axis {axis} of length {x.Shape[a]} (shape {x.Shape}).");
+        var (outer, len, inner) = x.Shape.Split(a);
+        var shape = x.Shape.WithAxis(a, length);
+        if (outer == 1) return View(x, shape, x.Offset + start * inner, "narrow");
+        var y = Tensor<T>.Uninitialized(shape);
+        var xs = x.Span; var ys = y.Span;
+        for (int o = 0; o < outer; o++) xs.Slice((o * len + start) * inner, length * inner).CopyTo(ys.Slice(o * length * inner, length * inner));
+        if (Tape<T>.ShouldRecord(x))
+            Tape<T>.Current.Record(new TapeEntry<T> { Op = "narrow", Rule = NarrowBackward, Output = y, A = x, I0 = a, I1 = start });
+        return y;
+    }
+
+    static void NarrowBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var (outer, len, inner) = e.A!.Shape.Split(e.I0);
+        int length = e.Output.Shape[e.I0], block = length * inner;
+        var g = Tape<T>.GradSpan(e.A); var dy = e.GradOut;
+        for (int o = 0; o < outer; o++)
+        {
+            var gs = g.Slice((o * len + e.I1) * inner, block);
+            TensorPrimitives.Add(gs, dy.Slice(o * block, block), gs);
+        }
+    }
+
+    /// <summary>Joins tensors along an existing axis; all other dims must agree.</summary>
+    public static Tensor<T> Concat<T>(int axis, params Tensor<T>[] xs) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (xs.Length == 0) throw new ArgumentException("concat: needs at least one tensor.", nameof(xs));
+        var first = xs[0].Shape;
+        int a = first.Axis(axis, "concat"), total = 0;
+        foreach (var x in xs)
+        {
+            if (x.Shape.Rank != first.Rank || x.Shape.WithAxis(a, 1) != first.WithAxis(a, 1))
+                throw new ShapeMismatchException($"concat: shapes {first} and {x.Shape} differ outside axis {axis}.");
+            total += x.Shape[a];
+        }
+        var y = Tensor<T>.Uninitialized(first.WithAxis(a, total));
+        var (outer, _, inner) = y.Shape.Split(a);
+        var ys = y.Span;
+        int offset = 0;
+        bool record = false;
+        foreach (var x in xs)
+        {
+            int block = x.Shape[a] * inner;
+            var s = x.Span;
+            for (int o = 0; o < outer; o++) s.Slice(o * block, block).CopyTo(ys.Slice(o * total * inner + offset, block));
+            offset += block;
+            record |= x.RequiresGrad;
+        }
+        if (record && Autograd.IsRecording)
+            Tape<T>.Current.Record(new TapeEntry<T> { Op = "concat", Rule = ConcatBackward, Output = y, Inputs = xs, I0 = a });
+        return y;
+    }
+
+    static void ConcatBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var (outer, total, inner) = e.Output.Shape.Split(e.I0);
+        var dy = e.GradOut;
+        int offset = 0;
+        foreach (var x in e.Inputs!)
+        {
+            int block = x.Shape[e.I0] * inner;
+            if (x.RequiresGrad)
+            {
+                var g = Tape<T>.GradSpan(x);
+                for (int o = 0; o < outer; o++)
+                {
+                    var gs = g.Slice(o * block, block);
+                    TensorPrimitives.Add(gs, dy.Slice(o * total * inner + offset, block), gs);
+                }
+            }
+            offset += block;
+        }
+    }
+
+    /// <summary>Stacks same-shaped tensors along a new axis.</summary>
+    public static Tensor<T> Stack<T>(int axis, params Tensor<T>[] xs) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (xs.Length == 0) throw new ArgumentException("stack: needs at least one tensor.", nameof(xs));
+        var shape = xs[0].Shape;
+        int a = axis < 0 ? axis + shape.Rank + 1 : axis;
+        if (a < 0 || a > shape.Rank) throw new ArgumentOutOfRangeException(nameof(axis), $"stack: axis {axis} is out of range for stacking shape {shape}.");
+        var expanded = new Tensor<T>[xs.Length];
+        for (int i = 0; i < xs.Length; i++)
+        {
+            if (xs[i].Shape != shape) throw new ShapeMismatchException($"stack: shapes {shape} and {xs[i].Shape} differ.");
+            expanded[i] = View(xs[i], shape.InsertAxis(a, 1), xs[i].Offset, "stack");
+        }
+        return Concat(a, expanded);
+    }
+
+    /// <summary>Slices of x along <paramref name="axis"/> at the given indices (repeats allowed); backward scatter-adds.</summary>
+    public static Tensor<T> IndexSelect<T>(this Tensor<T> x, int axis, int[] indices) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int a = x.Shape.Axis(axis, "index_select");
+        var (outer, len, inner) = x.Shape.Split(a);
+        foreach (int i in indices)
+            if ((uint)i >= (uint)len) throw new ArgumentOutOfRangeException(nameof(indices), $"index_select: index {i} is outside axis {axis} of length {len} (shape {x.Shape}).");
+        var y = Tensor<T>.Uninitialized(x.Shape.WithAxis(a, indices.Length));
+        var xs = x.Span; var ys = y.Span;
+        for (int o = 0; o < outer; o++)
+            for (int k = 0; k < indices.Length; k++)
+                xs.Slice((o * len + indices[k]) * inner, inner).CopyTo(ys.Slice((o * indices.Length + k) * inner, inner));
+        if (Tape<T>.ShouldRecord(x))
+            Tape<T>.Current.Record(new TapeEntry<T> { Op = "index_select", Rule = IndexSelectBackward, Output = y, A = x, I0 = a, Extra = indices });
+        return y;
+    }
+
+    static void IndexSelectBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var indices = (int[])e.Extra!;
+        var (outer, len, inner) = e.A!.Shape.Split(e.I0);
+        var g = Tape<T>.GradSpan(e.A); var dy = e.GradOut;
+        for (int o = 0; o < outer; o++)
+            for (int k = 0; k < indices.Length; k++)
+            {
+                var gs = g.Slice((o * len + indices[k]) * inner, inner);
+                TensorPrimitives.Add(gs, dy.Slice((o * indices.Length + k) * inner, inner), gs);
+            }
+    }
+
+    /// <summary>
+    /// Picks along the last axis, row by row (torch.gather on the last dim): with R rows and index of length R·k,
+    /// y[r, j] = x[r, index[r·k + j]]; the result has x's shape with last dim k.
+    /// </summary>
+    public static Tensor<T> Gather<T>(this Tensor<T> x, int[] index) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        RequireRank(x, 1, "gather");
+        int rows = x.Shape.Rows, n = x.Shape.Last;
+        if (rows == 0 || index.Length % rows != 0)
+            throw new ShapeMismatchException($"gather: {index.Length} indices do not divide into the {rows} rows of shape {x.Shape}.");
+        int k = index.Length / rows;
+        foreach (int i in index)
+            if ((uint)i >= (uint)n) throw new ArgumentOutOfRangeException(nameof(index), $"gather: index {i} is outside the last axis of length {n} (shape {x.Shape}).");
+        var y = Tensor<T>.Uninitialized(x.Shape.WithAxis(x.Shape.Rank - 1, k));
+        var xs = x.Span; var ys = y.Span;
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < k; j++) ys[r * k + j] = xs[r * n + index[r * k + j]];
+        if (Tape<T>.ShouldRecord(x))
+            Tape<T>.Current.Record(new TapeEntry<T> { Op = "gather", Rule = GatherBackward, Output = y, A = x, Extra = index });
+        return y;
+    }
+
+    static void GatherBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var index = (int[])e.Extra!;
+        int n = e.A!.Shape.Last, k = e.Output.Shape.Last;
+        var g = Tape<T>.GradSpan(e.A); var dy = e.GradOut;
+        for (int q = 0; q < index.Length; q++) g[q / k * n + index[q]] += dy[q];
+    }
+
+    /// <summary>One-hot rows: [indices.Length, n] with a 1 at each index (a constant).</summary>
+    public static Tensor<T> OneHot<T>(ReadOnlySpan<int> indices, int n) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var y = Tensor<T>.Uninitialized(new Shape(indices.Length, n));
+        var ys = y.Span;
+        ys.Clear();
+        for (int r = 0; r < indices.Length; r++)
+        {
+            if ((uint)indices[r] >= (uint)n) throw new ArgumentOutOfRangeException(nameof(indices), $"one_hot: index {indices[r]} at row {r} is outside [0, {n}).");
+            ys[r * n + indices[r]] = T.One;
+        }
+        return y;
+    }
+
+    /// <summary>x broadcast to <paramref name="shape"/> (a copy); backward sums back to x's shape.</summary>
+    public static Tensor<T> Expand<T>(this Tensor<T> x, Shape shape) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (Shape.Broadcast(x.Shape, shape, "expand") != shape)
+            throw new ShapeMismatchException($"expand: shape {x.Shape} cannot be expanded to {shape}.");
+        var y = Tensor<T>.Uninitialized(shape);
+        var zero = Tensor<T>.Zeros(Shape.Scalar);
+        Broadcast.Binary<T, AddOperator<T>>(x.Span, x.Shape, zero.Span, zero.Shape, y.Span, shape);
+        if (Tape<T>.ShouldRecord(x))
+            Tape<T>.Current.Record(new TapeEntry<T> { Op = "expand", Rule = ExpandBackward, Output = y, A = x });
+        return y;
+    }
+
+    static void ExpandBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        AccumulateBroadcast(e.A!, e.GradOut, e.Output.Shape);
+}

@@ -1,0 +1,105 @@
+using System.Numerics;
+using Scg.Autodiff.Layers;
+
+namespace Scg.Autodiff.Optim;
+
+/// <summary>Updates parameters from their accumulated gradients.</summary>
+public abstract class Optimizer<T>(ParameterCollection<T> parameters, double learningRate) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public ParameterCollection<T> Parameters { get; } = parameters;
+
+    public double LearningRate { get; set; } = learningRate > 0 ? learningRate
+        : throw new ArgumentOutOfRangeException(nameof(learningRate), $"optimizer: learning rate must be > 0, got {learningRate}.");
+
+    /// <summary>One update from the current gradients (parameters without a gradient are skipped).</summary>
+    public abstract void Step();
+
+    public void ZeroGrad() => Parameters.ZeroGrad();
+}
+
+/// <summary>SGD with optional momentum and L2 weight decay: v = μv + g + λθ; θ -= η v.</summary>
+public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    readonly T[][] _velocity;
+    public double Momentum { get; }
+    public double WeightDecay { get; }
+
+    public Sgd(ParameterCollection<T> parameters, double learningRate, double momentum = 0, double weightDecay = 0) : base(parameters, learningRate)
+    {
+        if (!(momentum >= 0 && momentum < 1)) throw new ArgumentOutOfRangeException(nameof(momentum), $"Sgd: momentum must be in [0, 1), got {momentum}.");
+        if (!(weightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(weightDecay), $"Sgd: weight decay must be ≥ 0, got {weightDecay}.");
+        Momentum = momentum; WeightDecay = weightDecay;
+        _velocity = parameters.Items.Select(p => new T[p.Size]).ToArray();
+    }
+
+    public override void Step()
+    {
+        T lr = T.CreateTruncating(LearningRate), mu = T.CreateTruncating(Momentum), wd = T.CreateTruncating(WeightDecay);
+        for (int i = 0; i < Parameters.Count; i++)
+        {
+            var p = Parameters.Items[i];
+            if (p.Grad is null) continue;
+            var theta = p.Span; var g = p.Grad.Span; var v = _velocity[i].AsSpan();
+            for (int j = 0; j < theta.Length; j++)
+            {
+                T d = g[j] + wd * theta[j];
+                v[j] = mu * v[j] + d;
+                theta[j] -= lr * v[j];
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Adam (Kingma &amp; Ba 2015) with bias correction; weight decay adds λθ to the gradient (L2, as in the Concrete paper's grid).
+/// </summary>
+public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    readonly T[][] _m, _v;
+    public double Beta1 { get; }
+    public double Beta2 { get; }
+    public double Epsilon { get; }
+    public double WeightDecay { get; }
+    /// <summary>Number of updates taken (the t of the bias correction).</summary>
+    public long StepCount { get; private set; }
+
+    public Adam(ParameterCollection<T> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0)
+        : base(parameters, learningRate)
+    {
+        if (!(beta1 >= 0 && beta1 < 1)) throw new ArgumentOutOfRangeException(nameof(beta1), $"Adam: beta1 must be in [0, 1), got {beta1}.");
+        if (!(beta2 >= 0 && beta2 < 1)) throw new ArgumentOutOfRangeException(nameof(beta2), $"Adam: beta2 must be in [0, 1), got {beta2}.");
+        if (!(epsilon > 0)) throw new ArgumentOutOfRangeException(nameof(epsilon), $"Adam: epsilon must be > 0, got {epsilon}.");
+        if (!(weightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(weightDecay), $"Adam: weight decay must be ≥ 0, got {weightDecay}.");
+        Beta1 = beta1; Beta2 = beta2; Epsilon = epsilon; WeightDecay = weightDecay;
+        _m = parameters.Items.Select(p => new T[p.Size]).ToArray();
+        _v = parameters.Items.Select(p => new T[p.Size]).ToArray();
+    }
+
+    /// <summary>The moment estimates, for checkpoints: (first, second) per parameter.</summary>
+    public (T[] First, T[] Second) Moments(int index) => (_m[index], _v[index]);
+
+    /// <summary>Restores the step count after loading moments from a checkpoint.</summary>
+    public void RestoreStepCount(long steps) => StepCount = steps >= 0 ? steps : throw new ArgumentOutOfRangeException(nameof(steps), $"Adam: step count must be ≥ 0, got {steps}.");
+
+    public override void Step()
+    {
+        StepCount++;
+        double c1 = 1 - Math.Pow(Beta1, StepCount), c2 = 1 - Math.Pow(Beta2, StepCount);
+        T b1 = T.CreateTruncating(Beta1), b2 = T.CreateTruncating(Beta2), eps = T.CreateTruncating(Epsilon), wd = T.CreateTruncating(WeightDecay);
+        T stepSize = T.CreateTruncating(LearningRate / c1), invSqrtC2 = T.CreateTruncating(1 / Math.Sqrt(c2));
+        T one = T.One;
+        for (int i = 0; i < Parameters.Count; i++)
+        {
+            var p = Parameters.Items[i];
+            if (p.Grad is null) continue;
+            var theta = p.Span; var g = p.Grad.Span; var m = _m[i].AsSpan(); var v = _v[i].AsSpan();
+            for (int j = 0; j < theta.Length; j++)
+            {
+                T gj = g[j] + wd * theta[j];
+                m[j] = b1 * m[j] + (one - b1) * gj;
+                v[j] = b2 * v[j] + (one - b2) * gj * gj;
+                theta[j] -= stepSize * m[j] / (T.Sqrt(v[j]) * invSqrtC2 + eps);
+            }
+        }
+    }
+}

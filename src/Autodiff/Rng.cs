@@ -1,0 +1,83 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Scg.Autodiff;
+
+/// <summary>
+/// Seeded generator (xoshiro256**, seeded through SplitMix64): the same seed gives the same draws on any machine.
+/// Streams of one seed are 2^128 draws apart (the xoshiro jump), so parallel workers never overlap.
+/// </summary>
+public sealed class Rng
+{
+    ulong _s0, _s1, _s2, _s3;
+
+    public Rng(ulong seed, int stream = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(stream);
+        ulong x = seed;
+        _s0 = SplitMix(ref x); _s1 = SplitMix(ref x); _s2 = SplitMix(ref x); _s3 = SplitMix(ref x);
+        for (int i = 0; i < stream; i++) Jump();
+    }
+
+
+
+    static ulong SplitMix(ref ulong x)
+    {
+        ulong z = x += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong NextUInt64()
+    {
+        ulong result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
+        ulong t = _s1 << 17;
+        _s2 ^= _s0; _s3 ^= _s1; _s1 ^= _s2; _s0 ^= _s3;
+        _s2 ^= t;
+        _s3 = BitOperations.RotateLeft(_s3, 45);
+        return result;
+    }
+
+    /// <summary>Uniform integer in [0, n).</summary>
+    public int NextInt(int n)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
+        return (int)((NextUInt64() >> 32) * (ulong)n >> 32);
+    }
+
+    /// <summary>
+    /// Uniform double strictly inside (0,1): (k + 1/2)·2^-53 for a 53-bit k, so the smallest value is 2^-54
+    /// and the largest 1 - 2^-54; log U and log(1-U) are always finite.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public double NextDouble() => ((NextUInt64() >> 11) + 0.5) * (1.0 / (1UL << 53));
+
+    /// <summary>
+    /// Uniform float strictly inside (0,1): (k + 1/2)·2^-23 for a 23-bit k, i.e. in [2^-24, 1 - 2^-24];
+    /// 24 bits would round the top value to 1.0f.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float NextSingle() => ((NextUInt64() >> 41) + 0.5f) * (1.0f / (1 << 23));
+
+    /// <summary>Standard normal by Box-Muller on two open-interval uniforms.</summary>
+    public double NextNormal()
+    {
+        double u1 = NextDouble(), u2 = NextDouble();
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+    }
+
+    void Jump()
+    {
+        ReadOnlySpan<ulong> jump = [0x180EC6D33CFD0ABAUL, 0xD5A61266F0C9392CUL, 0xA9582618E03FC9AAUL, 0x39ABDC4529B1661CUL];
+        ulong s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        foreach (ulong j in jump)
+            for (int b = 0; b < 64; b++)
+            {
+                if ((j & (1UL << b)) != 0) { s0 ^= _s0; s1 ^= _s1; s2 ^= _s2; s3 ^= _s3; }
+                NextUInt64();
+            }
+        _s0 = s0; _s1 = s1; _s2 = s2; _s3 = s3;
+    }
+}

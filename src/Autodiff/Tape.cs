@@ -1,0 +1,120 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Scg.Autodiff;
+
+/// <summary>Backward rule of one tape entry: reads <c>e.Output.Grad</c> and adds into the inputs' gradients.</summary>
+public delegate void BackwardRule<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>;
+
+/// <summary>One recorded op: its inputs, what backward needs, and the rule.</summary>
+public struct TapeEntry<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public string Op;
+    public BackwardRule<T> Rule;
+    public Tensor<T> Output;
+    public Tensor<T>? A, B, C;
+    public Tensor<T>[]? Inputs;
+    public double S0, S1;
+    public int I0, I1, I2;
+    public bool F0, F1;
+    public object? Extra;
+
+    /// <summary>The gradient flowing into the output.</summary>
+    public readonly ReadOnlySpan<T> GradOut => Output.Grad!.Span;
+}
+
+/// <summary>
+/// Append-only record of the ops of one forward pass (one per thread and element type). Append order is
+/// topological, so <see cref="Backward"/> is one reverse loop; it then frees the entries.
+/// </summary>
+public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    [ThreadStatic] static Tape<T>? t_current;
+
+    TapeEntry<T>[] _entries = new TapeEntry<T>[256];
+    int _count;
+    int _generation = 1;
+
+    public static Tape<T> Current => t_current ??= new Tape<T>();
+
+    /// <summary>Number of recorded entries not yet freed.</summary>
+    public int Count => _count;
+
+    /// <summary>True when an op on these inputs must be recorded.</summary>
+    public static bool ShouldRecord(Tensor<T> a) => a.RequiresGrad && Autograd.IsRecording;
+
+    public static bool ShouldRecord(Tensor<T> a, Tensor<T> b) => (a.RequiresGrad || b.RequiresGrad) && Autograd.IsRecording;
+
+    /// <summary>Appends an entry and marks its output as produced by it.</summary>
+    public void Record(in TapeEntry<T> entry)
+    {
+        if (_count == _entries.Length) Array.Resize(ref _entries, _count * 2);
+        _entries[_count] = entry;
+        var output = entry.Output;
+        output.Node = _count;
+        output.TapeGeneration = _generation;
+        output.RequiresGrad = true;
+        _count++;
+    }
+
+    /// <summary>Drops every recorded entry (a forward pass whose gradient is not needed).</summary>
+    public void Clear()
+    {
+        Array.Clear(_entries, 0, _count);
+        _count = 0;
+        _generation++;
+    }
+
+    internal void Backward(Tensor<T> root, Tensor<T>? seed)
+    {
+        if (!root.RequiresGrad)
+            throw new InvalidOperationException($"Backward: the tensor of shape {root.Shape} does not require grad (no parameter in its graph, or it was computed under NoGrad or detached).");
+        if (!root.IsLeaf && root.TapeGeneration != _generation)
+            throw new InvalidOperationException($"Backward: the graph that produced this tensor of shape {root.Shape} was already freed by an earlier Backward or Clear; run the forward pass again.");
+        if (seed is null && root.Size != 1)
+            throw new InvalidOperationException($"Backward: the tensor has shape {root.Shape}, not a scalar; pass a seed of the same shape (Backward(seed)).");
+        if (seed is not null && seed.Shape != root.Shape)
+            throw new ShapeMismatchException($"Backward: seed shape {seed.Shape} differs from the tensor's shape {root.Shape}.");
+
+        var rootGrad = GradSpan(root);
+        if (seed is null) rootGrad[0] += T.One;
+        else TensorPrimitives.Add(rootGrad, seed.Span, rootGrad);
+        if (root.IsLeaf) return;
+
+        for (int i = root.Node; i >= 0; i--)
+        {
+            ref var e = ref _entries[i];
+            if (e.Output.Grad is null) continue;
+            e.Rule(ref e);
+            e.Output.Grad = null;
+        }
+        Clear();
+    }
+
+    /// <summary>
+    /// The gradient buffer of <paramref name="x"/>, created zeroed on first use; rules add into it.
+    /// Intermediate gradients come from the step arena; a leaf's gradient is its own and persists.
+    /// </summary>
+    public static Span<T> GradSpan(Tensor<T> x)
+    {
+        var g = x.Grad;
+        if (g is null)
+        {
+            g = x.IsLeaf ? Tensor<T>.Zeros(x.Shape) : Tensor<T>.Uninitialized(x.Shape);
+            if (!x.IsLeaf) g.Span.Clear();
+            x.Grad = g;
+        }
+        else if (g.Shape != x.Shape)
+            throw new InvalidOperationException($"gradient shape {g.Shape} differs from its tensor's shape {x.Shape}.");
+        return g.Span;
+    }
+
+    /// <summary>Adds <paramref name="gradient"/> (of shape <paramref name="shape"/>) into x's gradient, checking the shapes match.</summary>
+    public static void Accumulate(Tensor<T> x, ReadOnlySpan<T> gradient, Shape shape, string op)
+    {
+        if (shape != x.Shape)
+            throw new InvalidOperationException($"{op} backward: gradient of shape {shape} for an input of shape {x.Shape}.");
+        var g = GradSpan(x);
+        TensorPrimitives.Add(g, gradient, g);
+    }
+}

@@ -1,0 +1,110 @@
+using System.Runtime.CompilerServices;
+namespace Scg.Models.Data;
+
+/// <summary>
+/// Train/valid/test splits of one data set. Under <see cref="Binarization.Dynamic"/> only Train is dynamic: Valid
+/// and Test keep the fixed bits, so evaluations are comparable across epochs and runs.
+/// </summary>
+public sealed class DataSplits
+{
+    public required string Name { get; init; }
+    public required BinaryDataset Train { get; init; }
+    public required BinaryDataset Valid { get; init; }
+    public required BinaryDataset Test { get; init; }
+
+    /// <summary>Mean of each feature over Train (raw, may be 0 or 1: clamp before taking a logit).</summary>
+    public required float[] BaseRate { get; init; }
+}
+
+public static class DataSets
+{
+    /// <summary>Names <see cref="Load"/> knows.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["mnist", "fashion-mnist"];
+
+    /// <summary>Rows taken from the end of the training file for validation in the standard split.</summary>
+    public const int StandardValidRows = 10_000;
+
+    /// <summary>$SCG_DATA if set, else ~/.cache/scg (the same folder scripts/fetch-mnist.sh uses).</summary>
+    public static string DefaultCacheDir
+    {
+        get
+        {
+            string? env = Environment.GetEnvironmentVariable("SCG_DATA");
+            if (!string.IsNullOrEmpty(env)) return env;
+            string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            if (string.IsNullOrEmpty(home))
+                throw new InvalidOperationException("No data folder: neither SCG_DATA nor HOME is set.");
+            return Path.Combine(home, ".cache", "scg");
+        }
+    }
+
+    /// <summary>Loads a data set by name; <paramref name="cacheDir"/> defaults to <see cref="DefaultCacheDir"/>.</summary>
+    public static DataSplits Load(string name, Binarization binarization, string? cacheDir = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return name switch
+        {
+            "mnist" => Mnist.Load(binarization, cacheDir),
+            "fashion-mnist" => FashionMnist.Load(binarization, cacheDir),
+            // The embedded synthetic set ("sbn-toy") joins here and in Names.
+            _ => throw new ArgumentException($"Unknown data set '{name}'; known: {string.Join(", ", Names)}.", nameof(name)),
+        };
+    }
+
+    /// <summary>
+    /// Splits a pair of IDX image files ([images, height, width] unsigned bytes): the first rows of
+    /// <paramref name="trainImages"/> train, its last <paramref name="validRows"/> validate, <paramref name="testImages"/>
+    /// tests. Fixed bits (seed <see cref="FixedBinarization.DefaultSeed"/>; stream 0 for the train file, 1 for the
+    /// test file) are cached in <paramref name="binarizationDir"/>.
+    /// </summary>
+    public static DataSplits FromIdxImages(string name, string trainImages, string testImages, Binarization binarization,
+        string binarizationDir, int validRows = StandardValidRows)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentException.ThrowIfNullOrEmpty(binarizationDir);
+        if (!Enum.IsDefined(binarization))
+            throw new ArgumentOutOfRangeException(nameof(binarization), $"binarization is {(int)binarization}; expected Fixed or Dynamic.");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(validRows);
+
+        IdxArray train = Idx.Read(trainImages), test = Idx.Read(testImages);
+        (int n, int height, int width) = ImageDims(train, trainImages);
+        (int nTest, int testHeight, int testWidth) = ImageDims(test, testImages);
+        if ((testHeight, testWidth) != (height, width))
+            throw new InvalidDataException($"'{testImages}' holds {testHeight}×{testWidth} images but '{trainImages}' holds {height}×{width}.");
+        if (validRows >= n)
+            throw new ArgumentOutOfRangeException(nameof(validRows),
+                $"validRows is {validRows} but '{trainImages}' has {n} images; at least one must be left to train on.");
+
+        int features = height * width, trainRows = n - validRows;
+        float[] trainFileBits = FixedBinarization.LoadOrCreate(
+            Path.Combine(binarizationDir, "binarized-train.bits"), train.Data, n, features, FixedBinarization.DefaultSeed, stream: 0);
+        float[] testBits = FixedBinarization.LoadOrCreate(
+            Path.Combine(binarizationDir, "binarized-test.bits"), test.Data, nTest, features, FixedBinarization.DefaultSeed, stream: 1);
+        var trainFile = BinaryDataset.FromBits(trainFileBits, n, features, width, height);
+
+        BinaryDataset trainSet = binarization == Binarization.Fixed
+            ? trainFile.Slice(0, trainRows)
+            : BinaryDataset.FromIntensities(Intensities(train.Data.AsSpan(0, trainRows * features)), trainRows, features, width, height);
+        return new DataSplits
+        {
+            Name = name,
+            Train = trainSet,
+            Valid = trainFile.Slice(trainRows, validRows),
+            Test = BinaryDataset.FromBits(testBits, nTest, features, width, height),
+            BaseRate = trainSet.FeatureMeans(),
+        };
+    }
+
+    static (int Count, int Height, int Width) ImageDims(IdxArray images, string path) =>
+        images.Dims is [int count, int height, int width]
+            ? (count, height, width)
+            : throw new InvalidDataException($"'{path}' has dims [{string.Join(", ", images.Dims)}]; expected images as [count, height, width].");
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a one-shot loop over millions of values: skip tier-0 code
+    static float[] Intensities(ReadOnlySpan<byte> pixels)
+    {
+        var values = new float[pixels.Length];
+        for (int i = 0; i < pixels.Length; i++) values[i] = FixedBinarization.Intensity(pixels[i]);
+        return values;
+    }
+}

@@ -1,0 +1,187 @@
+using System.Runtime.CompilerServices;
+using Scg.Autodiff;
+
+namespace Scg.Models.Data;
+
+/// <summary>How grayscale pixels become the 0/1 values a model sees.</summary>
+public enum Binarization
+{
+    /// <summary>Bits drawn once from a fixed seed (x = U &lt; intensity) and cached on disk.</summary>
+    Fixed,
+
+    /// <summary>Fresh bits per batch, drawn from the trainer's <see cref="Rng"/>.</summary>
+    Dynamic,
+}
+
+/// <summary>
+/// Rows × Features values in row-major order. With <see cref="Data.Binarization.Fixed"/> the values are the bits
+/// (0 or 1); with <see cref="Data.Binarization.Dynamic"/> they are intensities in [0,1] and every
+/// <see cref="CopyBatch"/> draws new bits from them.
+/// </summary>
+public sealed class BinaryDataset
+{
+    readonly ReadOnlyMemory<float> _values;
+
+    BinaryDataset(ReadOnlyMemory<float> values, int rows, int features, int? imageWidth, int? imageHeight, Binarization binarization)
+    {
+        _values = values;
+        Rows = rows;
+        Features = features;
+        ImageWidth = imageWidth;
+        ImageHeight = imageHeight;
+        Binarization = binarization;
+    }
+
+    public int Rows { get; }
+    public int Features { get; }
+    public int? ImageWidth { get; }
+    public int? ImageHeight { get; }
+    public Binarization Binarization { get; }
+
+    /// <summary>All values, row-major: bits for Fixed, intensities for Dynamic.</summary>
+    public ReadOnlySpan<float> Values => _values.Span;
+
+    public ReadOnlySpan<float> Row(int row)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(row);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(row, Rows);
+        return _values.Span.Slice(row * Features, Features);
+    }
+
+    /// <summary>A data set of 0/1 values; it keeps <paramref name="bits"/> without copying.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a one-shot loop over millions of values: skip tier-0 code
+    public static BinaryDataset FromBits(float[] bits, int rows, int features, int? imageWidth = null, int? imageHeight = null)
+    {
+        CheckShape(bits, rows, features, imageWidth, imageHeight, nameof(bits));
+        for (int i = 0; i < bits.Length; i++)
+            if (bits[i] is not (0f or 1f))
+                throw new ArgumentException($"bits[{i}] (row {i / features}, feature {i % features}) is {bits[i]}; expected 0 or 1.", nameof(bits));
+        return new BinaryDataset(bits, rows, features, imageWidth, imageHeight, Binarization.Fixed);
+    }
+
+    /// <summary>A dynamically binarized data set of intensities in [0,1]; it keeps <paramref name="intensities"/> without copying.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a one-shot loop over millions of values: skip tier-0 code
+    public static BinaryDataset FromIntensities(float[] intensities, int rows, int features, int? imageWidth = null, int? imageHeight = null)
+    {
+        CheckShape(intensities, rows, features, imageWidth, imageHeight, nameof(intensities));
+        for (int i = 0; i < intensities.Length; i++)
+            if (!(intensities[i] is >= 0f and <= 1f))
+                throw new ArgumentException($"intensities[{i}] (row {i / features}, feature {i % features}) is {intensities[i]}; expected a value in [0, 1].", nameof(intensities));
+        return new BinaryDataset(intensities, rows, features, imageWidth, imageHeight, Binarization.Dynamic);
+    }
+
+    static void CheckShape(float[] values, int rows, int features, int? width, int? height, string name)
+    {
+        ArgumentNullException.ThrowIfNull(values, name);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(features);
+        if ((long)rows * features != values.Length)
+            throw new ArgumentException($"{name} has {values.Length} values; {rows} rows × {features} features need {(long)rows * features}.", name);
+        if (width.HasValue != height.HasValue)
+            throw new ArgumentException($"give both image sizes or neither; got width {width?.ToString() ?? "null"}, height {height?.ToString() ?? "null"}.", nameof(width));
+        if (width is int w && height is int h && ((long)w * h != features || w <= 0 || h <= 0))
+            throw new ArgumentException($"image {w}×{h} does not match {features} features.", nameof(width));
+    }
+
+    /// <summary>Rows [start, start+count) sharing this data set's storage.</summary>
+    internal BinaryDataset Slice(int start, int count) =>
+        new(_values.Slice(start * Features, count * Features), count, Features, ImageWidth, ImageHeight, Binarization);
+
+    /// <summary>
+    /// Writes the given rows one after another into <paramref name="dest"/> (rowIndices.Length × Features values).
+    /// Dynamic data sets draw each bit as U &lt; intensity from <paramref name="rng"/>, which they require; Fixed ones ignore it.
+    /// </summary>
+    public void CopyBatch(ReadOnlySpan<int> rowIndices, Span<float> dest, Rng? rng = null)
+    {
+        if (dest.Length != rowIndices.Length * Features)
+            throw new ArgumentException($"dest holds {dest.Length} values; {rowIndices.Length} rows × {Features} features need {rowIndices.Length * Features}.", nameof(dest));
+        Rng? draw = Binarization == Binarization.Fixed ? null
+            : rng ?? throw new ArgumentNullException(nameof(rng), "A dynamically binarized data set draws fresh bits per batch: pass the trainer's Rng.");
+        ReadOnlySpan<float> values = _values.Span;
+        for (int b = 0; b < rowIndices.Length; b++)
+        {
+            int r = rowIndices[b];
+            if ((uint)r >= (uint)Rows)
+                throw new ArgumentOutOfRangeException(nameof(rowIndices), $"rowIndices[{b}] is {r}; expected a row in [0, {Rows}).");
+            ReadOnlySpan<float> src = values.Slice(r * Features, Features);
+            Span<float> dst = dest.Slice(b * Features, Features);
+            if (draw is null)
+                src.CopyTo(dst);
+            else
+                for (int j = 0; j < dst.Length; j++)
+                    dst[j] = draw.NextSingle() < src[j] ? 1f : 0f;
+        }
+    }
+
+    /// <summary>Mean of each feature over the rows: the per-pixel base rate (for Dynamic, the expected bit).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a one-shot loop over millions of values: skip tier-0 code
+    public float[] FeatureMeans()
+    {
+        var sums = new double[Features];
+        ReadOnlySpan<float> values = _values.Span;
+        for (int r = 0; r < Rows; r++)
+        {
+            ReadOnlySpan<float> row = values.Slice(r * Features, Features);
+            for (int j = 0; j < Features; j++) sums[j] += row[j];
+        }
+        var means = new float[Features];
+        for (int j = 0; j < Features; j++) means[j] = (float)(sums[j] / Rows);
+        return means;
+    }
+}
+
+/// <summary>
+/// Shuffled minibatches: each epoch is a fresh Fisher–Yates permutation of the rows drawn from the given
+/// <see cref="Rng"/>, cut into <see cref="BatchesPerEpoch"/> full batches (the Rows % BatchSize rows left at the
+/// end of a permutation sit that epoch out). The same Rng draws the bits of a dynamically binarized data set.
+/// </summary>
+public sealed class MinibatchIterator
+{
+    readonly BinaryDataset _data;
+    readonly Rng _rng;
+    readonly int[] _order;
+    int _next;
+
+    public MinibatchIterator(BinaryDataset data, int batchSize, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(rng);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        if (batchSize > data.Rows)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size {batchSize} exceeds the {data.Rows} rows of the data set.");
+        _data = data;
+        _rng = rng;
+        BatchSize = batchSize;
+        _order = new int[data.Rows];
+        for (int i = 0; i < _order.Length; i++) _order[i] = i;
+        _next = _order.Length; // the first call shuffles
+    }
+
+    public int BatchSize { get; }
+    public int BatchesPerEpoch => _data.Rows / BatchSize;
+
+    /// <summary>Row indices of the next batch, valid until the next call.</summary>
+    public ReadOnlySpan<int> NextIndices()
+    {
+        if (_next + BatchSize > _order.Length)
+        {
+            for (int i = _order.Length - 1; i > 0; i--)
+            {
+                int j = _rng.NextInt(i + 1);
+                (_order[i], _order[j]) = (_order[j], _order[i]);
+            }
+            _next = 0;
+        }
+        var batch = new ReadOnlySpan<int>(_order, _next, BatchSize);
+        _next += BatchSize;
+        return batch;
+    }
+
+    /// <summary>Fills <paramref name="dest"/> (BatchSize × Features) with the next batch; returns its row indices.</summary>
+    public ReadOnlySpan<int> Next(Span<float> dest)
+    {
+        ReadOnlySpan<int> rows = NextIndices();
+        _data.CopyBatch(rows, dest, _rng);
+        return rows;
+    }
+}

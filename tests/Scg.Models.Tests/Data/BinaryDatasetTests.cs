@@ -1,0 +1,108 @@
+using Scg.Autodiff;
+using Scg.Models.Data;
+
+namespace Scg.Models.Tests.Data;
+
+public sealed class BinaryDatasetTests
+{
+    static BinaryDataset Bits(int rows, int features, ulong seed) =>
+        BinaryDataset.FromBits(FixedBinarization.Draw(TestFiles.Pixels(rows * features, seed), seed), rows, features);
+
+    [Fact]
+    public void CopyBatchCopiesTheRowsInOrder()
+    {
+        BinaryDataset data = Bits(10, 6, seed: 1);
+        int[] rows = [7, 0, 7];
+        var dest = new float[rows.Length * 6];
+
+        data.CopyBatch(rows, dest);
+
+        for (int b = 0; b < rows.Length; b++)
+            Assert.Equal(data.Row(rows[b]).ToArray(), dest.AsSpan(b * 6, 6).ToArray());
+    }
+
+    [Fact]
+    public void BadArgumentsAreNamed()
+    {
+        BinaryDataset data = Bits(10, 6, seed: 1);
+
+        Assert.Contains("need 12", Assert.Throws<ArgumentException>("dest", () => data.CopyBatch([1, 2], new float[11])).Message);
+        Assert.Contains("rowIndices[1] is 10", Assert.Throws<ArgumentOutOfRangeException>("rowIndices", () => data.CopyBatch([1, 10], new float[12])).Message);
+        Assert.Contains("bits[7] (row 1, feature 3) is 0.5",
+            Assert.Throws<ArgumentException>("bits", () => BinaryDataset.FromBits([0, 0, 0, 0, 0, 0, 0, 0.5f], 2, 4)).Message);
+        Assert.Contains("is NaN", Assert.Throws<ArgumentException>("intensities", () => BinaryDataset.FromIntensities([0, float.NaN], 1, 2)).Message);
+        Assert.Contains("need 8", Assert.Throws<ArgumentException>("bits", () => BinaryDataset.FromBits(new float[7], 2, 4)).Message);
+        Assert.Contains("3×2 does not match 4", Assert.Throws<ArgumentException>(() => BinaryDataset.FromBits(new float[8], 2, 4, 3, 2)).Message);
+    }
+
+    [Fact]
+    public void DynamicBatchesDrawFreshBitsFromTheRng()
+    {
+        const int features = 2000;
+        var p = new float[2 * features];
+        for (int j = 0; j < features; j++) (p[j], p[features + j]) = (j % 2, 0.25f);
+        BinaryDataset data = BinaryDataset.FromIntensities(p, 2, features);
+        var first = new float[2 * features];
+        var second = new float[2 * features];
+        var again = new float[2 * features];
+
+        var rng = new Rng(9);
+        data.CopyBatch([0, 1], first, rng);
+        data.CopyBatch([0, 1], second, rng);
+        data.CopyBatch([0, 1], again, new Rng(9));
+
+        Assert.Equal(Binarization.Dynamic, data.Binarization);
+        Assert.Equal(first, again);
+        Assert.NotEqual(first, second);
+        Assert.Equal(p[..features], first[..features]); // intensities 0 and 1 give those bits
+        Assert.InRange(first[features..].Average(), 0.25 - 0.05, 0.25 + 0.05); // 2,000 draws: 5 standard deviations
+        Assert.Throws<ArgumentNullException>("rng", () => data.CopyBatch([0], new float[features]));
+    }
+
+    [Fact]
+    public void FeatureMeansAreTheColumnMeans()
+    {
+        BinaryDataset data = BinaryDataset.FromBits([1, 0, 1, 1, 0, 0, 1, 0], 4, 2);
+        Assert.Equal([0.75f, 0.25f], data.FeatureMeans());
+    }
+
+    [Fact]
+    public void EachEpochIsASeededPermutationCutIntoFullBatches()
+    {
+        BinaryDataset data = Bits(23, 4, seed: 2);
+        var it = new MinibatchIterator(data, batchSize: 5, new Rng(4));
+        var same = new MinibatchIterator(data, batchSize: 5, new Rng(4));
+        Assert.Equal(4, it.BatchesPerEpoch);
+
+        var epochs = new List<int[]>();
+        for (int epoch = 0; epoch < 3; epoch++)
+        {
+            var seen = new List<int>();
+            for (int b = 0; b < it.BatchesPerEpoch; b++)
+            {
+                int[] batch = it.NextIndices().ToArray();
+                Assert.Equal(batch, same.NextIndices().ToArray());
+                seen.AddRange(batch);
+            }
+            Assert.Equal(seen.Count, seen.Distinct().Count());
+            Assert.All(seen, r => Assert.InRange(r, 0, 22));
+            epochs.Add([.. seen]);
+        }
+        Assert.NotEqual(epochs[0], epochs[1]);
+    }
+
+    [Fact]
+    public void NextFillsTheBatchOfItsIndices()
+    {
+        BinaryDataset data = Bits(12, 3, seed: 3);
+        var it = new MinibatchIterator(data, batchSize: 4, new Rng(5));
+        var dest = new float[4 * 3];
+        var expected = new float[4 * 3];
+
+        int[] rows = it.Next(dest).ToArray();
+
+        data.CopyBatch(rows, expected);
+        Assert.Equal(expected, dest);
+        Assert.Throws<ArgumentOutOfRangeException>("batchSize", () => new MinibatchIterator(data, 13, new Rng(5)));
+    }
+}
