@@ -57,13 +57,18 @@ import time
 
 WORKLOADS = ["concrete-m1", "concrete-m5", "nvil-m1", "vimco-m5", "vimco-m50", "eval-L5000"]
 
-# (torch.set_num_threads value or None, OPENBLAS_NUM_THREADS value or None)
+# name -> (torch.set_num_threads value or None, extra environment for the worker process).
+# The worker never inherits OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE / OPENBLAS_NUM_THREADS /
+# OMP_NUM_THREADS / OMP_WAIT_POLICY from the caller; only what is listed here is set.
 CONFIGS = {
-    "default": (None, None),
-    "t1b2": (1, 2),
-    "t2b1": (2, 1),
-    "t1b1": (1, 1),
-    "t2b2": (2, 2),
+    "default": (None, {}),
+    "t1b2": (1, {"OPENBLAS_NUM_THREADS": "2"}),
+    "t2b1": (2, {"OPENBLAS_NUM_THREADS": "1"}),
+    "t1b1": (1, {"OPENBLAS_NUM_THREADS": "1"}),
+    "t2b2": (2, {"OPENBLAS_NUM_THREADS": "2"}),
+    "t2b1-passive": (2, {"OPENBLAS_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}),
+    "t2b1-active": (2, {"OPENBLAS_NUM_THREADS": "1", "OMP_WAIT_POLICY": "ACTIVE"}),
+    "t1b2-passive": (1, {"OPENBLAS_NUM_THREADS": "2", "OMP_WAIT_POLICY": "PASSIVE"}),
 }
 
 BEST_CONFIG = {
@@ -294,7 +299,8 @@ def run_workload(name, config, quick, foreach, chunk):
     x = data(torch, BATCH, 1234)
     fns = make_fns(torch)
     res = {"workload": name, "config": config, "torch_threads": torch.get_num_threads(),
-           "openblas_env": os.environ.get("OPENBLAS_NUM_THREADS")}
+           "openblas_env": os.environ.get("OPENBLAS_NUM_THREADS"),
+           "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
     if name == "eval-L5000":
         model = build(torch, base_rate=float(x.mean()))
         xt = data(torch, EVAL_IMAGES, 4321)
@@ -339,9 +345,9 @@ def child_env(config):
     env.pop("OPENBLAS_L2_SIZE", None)
     env.pop("OPENBLAS_NUM_THREADS", None)
     env.pop("OMP_NUM_THREADS", None)
-    _, blas = CONFIGS[config]
-    if blas is not None:
-        env["OPENBLAS_NUM_THREADS"] = str(blas)
+    env.pop("OMP_WAIT_POLICY", None)
+    env.pop("GOMP_SPINCOUNT", None)
+    env.update(CONFIGS[config][1])
     return env
 
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+
 namespace Scg.Models.Data;
 
 /// <summary>
@@ -19,7 +20,7 @@ public sealed class DataSplits
 public static class DataSets
 {
     /// <summary>Names <see cref="Load"/> knows.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["mnist", "fashion-mnist"];
+    public static IReadOnlyList<string> Names { get; } = [ToySbn.Name, "mnist", "fashion-mnist"];
 
     /// <summary>Rows taken from the end of the training file for validation in the standard split.</summary>
     public const int StandardValidRows = 10_000;
@@ -46,7 +47,7 @@ public static class DataSets
         {
             "mnist" => Mnist.Load(binarization, cacheDir),
             "fashion-mnist" => FashionMnist.Load(binarization, cacheDir),
-            // The embedded synthetic set ("sbn-toy") joins here and in Names.
+            ToySbn.Name => ToySbn.Load(),
             _ => throw new ArgumentException($"Unknown data set '{name}'; known: {string.Join(", ", Names)}.", nameof(name)),
         };
     }

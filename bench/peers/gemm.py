@@ -1,0 +1,57 @@
+"""fp32 GEMM peer: torch.matmul (Debian's PyTorch on OpenBLAS) at the shapes of `Scg.Bench quick gemm`.
+
+Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/peers/gemm.py
+
+Threading (measured on the 2-core Zen 5 box): torch.matmul hands fp32 GEMM to OpenBLAS, whose pthread build
+ignores torch.set_num_threads, so OpenBLAS gets OPENBLAS_NUM_THREADS=2 (set below, before torch loads) and
+torch keeps set_num_threads(1). torch.set_num_threads(2) on top made no difference to matmul.
+
+Prints `gemm-MxKxN <GFLOP/s> GFLOP/s` per shape (C = A·B, A M×K, B K×N, GFLOP = 2·M·K·N/1e9).
+Timing, as in Scg.Bench: warm up ~0.2 s, then 7 rounds of ~0.1 s each; the best round is reported
+(the least disturbed one on a shared machine).
+"""
+
+import os
+import sys
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
+
+import torch  # noqa: E402  (must load after OPENBLAS_NUM_THREADS is set)
+
+SHAPES = [(64, 784, 200), (3200, 784, 200), (512, 512, 512), (1024, 1024, 1024)]
+ROUNDS = 7
+ROUND_SECONDS = 0.1
+WARMUP_SECONDS = 0.2
+
+
+def rate(m: int, k: int, n: int) -> float:
+    gen = torch.Generator().manual_seed(1)
+    a = torch.rand(m, k, generator=gen, dtype=torch.float32)
+    b = torch.rand(k, n, generator=gen, dtype=torch.float32)
+    c = torch.empty(m, n, dtype=torch.float32)
+
+    def run(reps: int) -> float:
+        start = time.perf_counter()
+        for _ in range(reps):
+            torch.matmul(a, b, out=c)
+        return time.perf_counter() - start
+
+    reps = 1
+    while run(reps) < WARMUP_SECONDS / 4:
+        reps *= 2
+    per_call = run(reps) / reps
+    reps = max(1, int(ROUND_SECONDS / per_call))
+    best = min(run(reps) for _ in range(ROUNDS))
+    return 2.0 * m * k * n * reps / best / 1e9
+
+
+def main() -> int:
+    torch.set_num_threads(int(os.environ.get("SCG_TORCH_THREADS", "1")))
+    for m, k, n in SHAPES:
+        print(f"gemm-{m}x{k}x{n} {rate(m, k, n):.1f} GFLOP/s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

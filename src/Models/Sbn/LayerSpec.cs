@@ -1,0 +1,62 @@
+using System.Globalization;
+
+namespace Scg.Models.Sbn;
+
+/// <summary>How one stochastic layer conditions the next: '-' linear, '~' two tanh layers then linear.</summary>
+public enum Connection { Linear, Nonlinear }
+
+/// <summary>A stochastic layer: its width and whether it is observed (V) or latent (H).</summary>
+public readonly record struct StochasticLayer(int Units, bool Visible)
+{
+    public override string ToString() => $"{Units}{(Visible ? 'V' : 'H')}";
+}
+
+/// <summary>
+/// A model description in the Concrete paper's notation, read left to right in sampling order, e.g.
+/// <c>200H~200H~784V</c> (density estimation) or <c>392V-240H-240H-392V</c> (structured prediction).
+/// </summary>
+public sealed record LayerSpec(IReadOnlyList<StochasticLayer> Layers, IReadOnlyList<Connection> Connections, string Text)
+{
+    /// <summary>True when the leftmost layer is observed: a conditional model p(x_out | x_in) (structured prediction).</summary>
+    public bool IsConditional => Layers[0].Visible;
+
+    public static LayerSpec Parse(string text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            throw new FormatException("layer spec: expected something like 200H~200H~784V, got an empty string.");
+        var layers = new List<StochasticLayer>();
+        var connections = new List<Connection>();
+        int i = 0;
+        string s = text.Trim();
+        while (true)
+        {
+            int start = i;
+            while (i < s.Length && char.IsAsciiDigit(s[i])) i++;
+            if (i == start || i >= s.Length || (s[i] != 'H' && s[i] != 'V'))
+                throw new FormatException($"layer spec '{text}': expected a layer like 200H or 784V at position {start + 1}.");
+            if (!int.TryParse(s.AsSpan(start, i - start), NumberStyles.None, CultureInfo.InvariantCulture, out int units) || units <= 0)
+                throw new FormatException($"layer spec '{text}': layer width at position {start + 1} must be a positive integer.");
+            layers.Add(new StochasticLayer(units, s[i] == 'V'));
+            i++;
+            if (i == s.Length) break;
+            connections.Add(s[i] switch
+            {
+                '-' => Connection.Linear,
+                '~' => Connection.Nonlinear,
+                _ => throw new FormatException($"layer spec '{text}': expected '-' (linear) or '~' (nonlinear) at position {i + 1}, got '{s[i]}'."),
+            });
+            i++;
+        }
+        if (layers.Count < 2)
+            throw new FormatException($"layer spec '{text}': needs at least two layers, e.g. 200H-784V.");
+        if (!layers[^1].Visible)
+            throw new FormatException($"layer spec '{text}': the last layer must be observed (V), e.g. 784V.");
+        if (layers.Skip(1).SkipLast(1).Any(l => l.Visible))
+            throw new FormatException($"layer spec '{text}': only the first and last layers may be observed (V).");
+        if (!layers.Any(l => !l.Visible))
+            throw new FormatException($"layer spec '{text}': needs at least one latent (H) layer.");
+        return new LayerSpec(layers, connections, s);
+    }
+
+    public override string ToString() => Text;
+}

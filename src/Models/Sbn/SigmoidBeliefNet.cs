@@ -1,0 +1,180 @@
+using Scg.Autodiff;
+using Scg.Autodiff.Layers;
+using Scg.Stochastic.Distributions;
+using Scg.Stochastic.Graph;
+
+namespace Scg.Models.Sbn;
+
+/// <summary>Options that shape a sigmoid belief network beyond its layer spec.</summary>
+public sealed record SbnOptions
+{
+    /// <summary>Arity of latent nodes: 2 (binary), 4 or 8 (corners of {-1,1}^log2 n).</summary>
+    public int Arity { get; init; } = 2;
+    /// <summary>Width of the two tanh layers of a '~' connection; 0 = the width of the preceding stochastic layer (appendix D.1).</summary>
+    public int HiddenUnits { get; init; }
+    /// <summary>True when latent nodes are parameterized by IGR's Gaussian [μ | log σ] (training with igr).</summary>
+    public bool GaussianParameters { get; init; }
+    /// <summary>Hidden width of the NVIL baseline network (0 = none).</summary>
+    public int BaselineUnits { get; init; }
+    /// <summary>Decay of the inference-network input centering (appendix D.4).</summary>
+    public double CenteringDecay { get; init; } = 0.9;
+}
+
+/// <summary>
+/// A sigmoid belief network in the Concrete paper's notation (section 5, appendix D). For density estimation
+/// (<c>200H~200H~784V</c>) a generative network p(h₁)p(h₂|h₁)…p(x|h) and an inference network q(h|x)… in reverse;
+/// for structured prediction (<c>392V-240H-240H-392V</c>) the prior p(h|x_in) is also the sampling distribution.
+/// </summary>
+public sealed class SigmoidBeliefNet : IModule<float>
+{
+    readonly List<Mlp<float>> _generative = [];   // layer k → parameters of layer k+1
+    readonly List<Mlp<float>> _inference = [];    // layer k+1 → parameters of layer k (density estimation, hidden k)
+    readonly float[][] _centering;                // running means of the inference networks' inputs
+
+    public LayerSpec Spec { get; }
+    public SbnOptions Options { get; }
+    /// <summary>Learned parameters of the top latent layer's prior (density estimation), else null.</summary>
+    public Tensor<float>? TopPrior { get; }
+    /// <summary>NVIL's input-dependent baseline b(x), or null.</summary>
+    public Mlp<float>? Baseline { get; }
+
+    int Layers => Spec.Layers.Count;
+    public int InputFeatures => Spec.Layers[0].Visible ? Spec.Layers[0].Units : Spec.Layers[^1].Units;
+    public int OutputFeatures => Spec.Layers[^1].Units;
+
+    public SigmoidBeliefNet(LayerSpec spec, SbnOptions options, Rng rng, ReadOnlySpan<float> outputBaseRate = default)
+    {
+        Spec = spec;
+        Options = options;
+        int bits = Corners.Bits(options.Arity);
+        foreach (var layer in spec.Layers.Where(l => !l.Visible))
+            if (layer.Units % bits != 0)
+                throw new ArgumentException($"SBN '{spec}': latent layer {layer} cannot hold {options.Arity}-ary nodes of {bits} units each.", nameof(options));
+
+        if (!spec.IsConditional)
+            TopPrior = Tensor<float>.Zeros(Width(spec.Layers[0])).AsParameter("prior.top");
+        for (int k = 0; k + 1 < Layers; k++)
+            _generative.Add(Conditional(rng, spec.Layers[k].Units, Width(spec.Layers[k + 1]), spec.Connections[k], $"p.{k}"));
+        if (!spec.IsConditional)
+            for (int k = 0; k + 1 < Layers; k++)
+                _inference.Add(Conditional(rng, spec.Layers[k + 1].Units, Width(spec.Layers[k]), spec.Connections[k], $"q.{k}"));
+        _centering = _inference.Select(n => new float[n.Layers[0].In]).ToArray();
+
+        if (!outputBaseRate.IsEmpty)
+        {
+            if (outputBaseRate.Length != OutputFeatures)
+                throw new ArgumentException($"SBN '{spec}': base rate has {outputBaseRate.Length} features, the output layer {OutputFeatures}.", nameof(outputBaseRate));
+            var bias = _generative[^1].Layers[^1].Bias!.Span;
+            for (int i = 0; i < bias.Length; i++)
+            {
+                double p = Math.Clamp(outputBaseRate[i], 1e-3, 1 - 1e-3);
+                bias[i] = (float)Math.Log(p / (1 - p));   // appendix D.3
+            }
+        }
+        if (options.BaselineUnits > 0)
+            Baseline = new Mlp<float>(rng, [InputFeatures, options.BaselineUnits, 1], Activation.Tanh, "baseline");
+    }
+
+    int Width(StochasticLayer layer) => layer.Visible ? layer.Units : StochasticGraph<float>.ParameterWidth(layer.Units, Options.Arity, Options.GaussianParameters);
+
+    Mlp<float> Conditional(Rng rng, int inUnits, int outWidth, Connection c, string name)
+    {
+        int hidden = Options.HiddenUnits > 0 ? Options.HiddenUnits : inUnits;
+        int[] sizes = c == Connection.Linear ? [inUnits, outWidth] : [inUnits, hidden, hidden, outWidth];
+        return new Mlp<float>(rng, sizes, Activation.Tanh, name);
+    }
+
+    public IEnumerable<Tensor<float>> Parameters()
+    {
+        if (TopPrior is not null) yield return TopPrior;
+        foreach (var p in _generative.Concat(_inference).SelectMany(n => n.Parameters())) yield return p;
+    }
+
+    /// <summary>The baseline network's parameters (trained by its own loss), empty without one.</summary>
+    public IEnumerable<Tensor<float>> BaselineParameters() => Baseline?.Parameters() ?? [];
+
+    /// <summary>Running means used to center the inference networks' inputs (for checkpoints).</summary>
+    public IReadOnlyList<float[]> Centering => _centering;
+
+    /// <summary>
+    /// log w = log p(x, h) - log q(h | x) per row for rows of data [rows, features] (density estimation), or
+    /// log p(x_out | h) with h ~ p(h | x_in) (structured prediction, where the data row is [x_in | x_out]).
+    /// Latent nodes are drawn through <paramref name="graph"/>. When <paramref name="updateCentering"/> the
+    /// running means move towards this batch (training only).
+    /// </summary>
+    public Tensor<float> LogWeights(StochasticGraph<float> graph, Tensor<float> data, bool updateCentering)
+    {
+        return Spec.IsConditional ? ConditionalLogWeights(graph, data) : DensityLogWeights(graph, data, updateCentering);
+    }
+
+    Tensor<float> DensityLogWeights(StochasticGraph<float> graph, Tensor<float> x, bool updateCentering)
+    {
+        int hidden = Layers - 1;
+        var nodes = new LatentSample<float>[hidden];
+        var input = x;
+        Tensor<float>? logQ = null;
+        for (int k = hidden - 1; k >= 0; k--)
+        {
+            var parameters = _inference[k].Forward(Center(k, input, updateCentering));
+            nodes[k] = graph.Sample(parameters, Options.Arity);
+            logQ = logQ is null ? nodes[k].LogProb : logQ + nodes[k].LogProb;
+            input = nodes[k].Value;
+        }
+        var logP = nodes[0].LogPrior(TopPrior!);
+        for (int k = 1; k < hidden; k++)
+            logP = logP + nodes[k].LogPrior(_generative[k - 1].Forward(nodes[k - 1].Value));
+        logP = logP - Ops.BinaryCrossEntropyWithLogits(_generative[^1].Forward(nodes[^1].Value), x).Sum(-1);
+        return logP - logQ!;
+    }
+
+    Tensor<float> ConditionalLogWeights(StochasticGraph<float> graph, Tensor<float> data)
+    {
+        int inF = Spec.Layers[0].Units, outF = OutputFeatures;
+        if (data.Shape.Last != inF + outF)
+            throw new ArgumentException($"SBN '{Spec}': structured-prediction rows need {inF} context + {outF} output features, got {data.Shape.Last}.", nameof(data));
+        var context = data.Narrow(1, 0, inF);
+        var target = data.Narrow(1, inF, outF);
+        var value = context;
+        for (int k = 0; k + 2 < Layers; k++)
+            value = graph.Sample(_generative[k].Forward(value), Options.Arity).Value;
+        return -Ops.BinaryCrossEntropyWithLogits(_generative[^1].Forward(value), target).Sum(-1);
+    }
+
+    /// <summary>
+    /// Ancestral samples of a density model's observed layer [rows, features]: every layer drawn discretely from the
+    /// generative network, top to bottom.
+    /// </summary>
+    public Tensor<float> Generate(int rows, Rng rng)
+    {
+        if (Spec.IsConditional) throw new InvalidOperationException($"SBN '{Spec}' is conditional; Generate needs a density model.");
+        using var noGrad = Autograd.NoGrad();
+        var graph = new StochasticGraph<float>(rng, Relaxation.None, gaussianParameters: Options.GaussianParameters);
+        var value = graph.Sample(TopPrior!.Reshape(1, -1).Expand(new Shape(rows, TopPrior!.Size)), Options.Arity).Value;
+        for (int k = 0; k + 2 < Layers; k++) value = graph.Sample(_generative[k].Forward(value), Options.Arity).Value;
+        return new Bernoulli<float>(_generative[^1].Forward(value)).Sample(rng);
+    }
+
+    /// <summary>Logits of stochastic layer k+1 given the values of layer k (the generative network k).</summary>
+    public Tensor<float> GenerativeLogits(int k, Tensor<float> values) => _generative[k].Forward(values);
+
+    /// <summary>x - running mean (no gradient flows into the offset); the mean moves with decay 0.9 before it is applied (D.4).</summary>
+    Tensor<float> Center(int k, Tensor<float> input, bool update)
+    {
+        var mean = _centering[k];
+        if (update)
+        {
+            int rows = input.Shape[0], n = mean.Length;
+            var s = input.Span;
+            float decay = (float)Options.CenteringDecay;
+            for (int j = 0; j < n; j++)
+            {
+                float sum = 0;
+                for (int r = 0; r < rows; r++) sum += s[r * n + j];
+                mean[j] = decay * mean[j] + (1 - decay) * sum / rows;
+            }
+        }
+        var offset = Tensor<float>.Uninitialized(new Shape(mean.Length));
+        mean.CopyTo(offset.Span);
+        return input - offset;
+    }
+}

@@ -1,0 +1,49 @@
+using System.Numerics;
+using Scg.Autodiff;
+
+namespace Scg.Stochastic.Distributions;
+
+/// <summary>
+/// Independent Bernoulli variables on {0,1} with logits log α: P(X = 1) = α/(1+α) = σ(logits). Sampled as
+/// H(log α + L) with L ~ Logistic (Concrete paper Eq. 15), so it is the discrete end of <see cref="LogitBinaryConcrete{T}"/>.
+/// </summary>
+public sealed class Bernoulli<T> : IHasEntropy<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public Bernoulli(Tensor<T> logits) => Logits = Check.Finite(logits, "Bernoulli", nameof(logits));
+
+    /// <summary>From probabilities in (0,1); logits = log p − log(1 − p), differentiable in p.</summary>
+    public static Bernoulli<T> FromProbabilities(Tensor<T> probabilities)
+    {
+        Check.OpenUnitInterval(probabilities, "Bernoulli", nameof(probabilities));
+        return new Bernoulli<T>(probabilities.Log() - (-probabilities).Log1p());
+    }
+
+    public Tensor<T> Logits { get; }
+
+    public Tensor<T> Probabilities => Logits.Sigmoid();
+
+    public string Name => "Bernoulli";
+    public Shape BatchShape => Logits.Shape;
+    public Shape EventShape => Shape.Scalar;
+
+    /// <summary>H(logits + L), L ~ Logistic (Eq. 15).</summary>
+    public Tensor<T> Sample(Rng rng) => Hard.Step(Logits.Detach() + Noise.Logistic<T>(rng, BatchShape));
+
+    /// <summary>x log σ(l) + (1 − x) log σ(−l) = −BCE(l, x); the value must be 0 or 1.</summary>
+    public Tensor<T> LogProb(Tensor<T> value)
+    {
+        Check.SameShape(value, BatchShape, Name, nameof(value), "the logits' shape");
+        var v = value.Span;
+        for (int i = 0; i < v.Length; i++)
+            if (v[i] != T.Zero && v[i] != T.One)
+                throw new ArgumentException($"{Name}: value must be 0 or 1, but element {i} of the tensor of shape {value.Shape} is {v[i]}.", nameof(value));
+        return -Ops.BinaryCrossEntropyWithLogits(Logits, value);
+    }
+
+    /// <summary>−σ(l) log σ(l) − σ(−l) log σ(−l).</summary>
+    public Tensor<T> Entropy()
+    {
+        var (logP1, logP0) = (Logits.LogSigmoid(), (-Logits).LogSigmoid());
+        return -(logP1.Exp() * logP1 + logP0.Exp() * logP0);
+    }
+}

@@ -1,0 +1,58 @@
+using System.Numerics;
+using Scg.Autodiff;
+
+namespace Scg.Stochastic.Distributions;
+
+/// <summary>
+/// BinConcrete(α, λ) on (0,1) (Concrete paper Eq. 16-17): X = σ(Y) with Y the <see cref="LogitBinaryConcrete{T}"/> node.
+/// Its density is the logit node's divided by σ'(y) = x(1 − x). At low temperature X rounds to 0 or 1 in floating
+/// point; put log-probabilities on <see cref="Logit"/> instead.
+/// </summary>
+public sealed class BinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public BinaryConcrete(Tensor<T> logits, double temperature)
+    {
+        Check.Finite(logits, "BinaryConcrete", nameof(logits));
+        Check.Temperature(temperature, "BinaryConcrete");
+        Logit = new LogitBinaryConcrete<T>(logits, temperature);
+    }
+
+    /// <summary>The logit-space node Y with X = σ(Y).</summary>
+    public LogitBinaryConcrete<T> Logit { get; }
+
+    public Tensor<T> Logits => Logit.Logits;
+    public double Temperature => Logit.Temperature;
+
+    public string Name => "BinaryConcrete";
+    public Shape BatchShape => Logit.BatchShape;
+    public Shape EventShape => Shape.Scalar;
+
+    public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
+
+    /// <summary>σ((log α + L)/λ) (Eq. 16).</summary>
+    public Tensor<T> RSample(Rng rng) => Logit.RSample(rng).Sigmoid();
+
+    public Tensor<T> LogProb(Tensor<T> value) => LogProb(value, Temperature);
+
+    /// <summary>log p(x) = log g(logit x) − log x − log(1 − x) (Eq. 17 by change of variables from the logit node).</summary>
+    public Tensor<T> LogProb(Tensor<T> value, double temperature)
+    {
+        Check.Temperature(temperature, Name);
+        Check.SameShape(value, BatchShape, Name, nameof(value), "the logits' shape");
+        var v = value.Span;
+        for (int i = 0; i < v.Length; i++)
+            if (!(v[i] > T.Zero && v[i] < T.One))
+                throw new ArgumentException($"{Name}: value must lie in the open interval (0,1), but element {i} of the tensor of shape {value.Shape} is {v[i]}.", nameof(value));
+        var (logX, log1mX) = (value.Log(), (-value).Log1p());
+        return Logit.LogProb(logX - log1mX, temperature) - logX - log1mX;
+    }
+
+    /// <summary>Bernoulli(log α): P(X &gt; 1/2) = α/(1+α) (Proposition 2b).</summary>
+    public Bernoulli<T> ToDiscrete() => Logit.ToDiscrete();
+
+    /// <summary>1 where x &gt; 1/2.</summary>
+    public Tensor<T> Discretize(Tensor<T> value) => Hard.Step(value.Detach() - 0.5);
+
+    /// <summary>H(x − 1/2) forward, gradient of x backward.</summary>
+    public Tensor<T> StraightThrough(Tensor<T> value) => Hard.StraightThrough(Discretize(value), value);
+}

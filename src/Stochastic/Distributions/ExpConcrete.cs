@@ -1,0 +1,87 @@
+using System.Numerics;
+using Scg.Autodiff;
+
+namespace Scg.Stochastic.Distributions;
+
+/// <summary>
+/// ExpConcrete(α, λ) on the log-simplex (Concrete paper appendix C.3): Y_k = (log α_k + G_k)/λ − LSE_i((log α_i + G_i)/λ),
+/// so exp(Y) ~ Concrete(α, λ). The default stochastic node for n-ary relaxations: log-densities stay finite at low λ.
+/// Logits log α lie on the last axis (event shape [n]).
+/// </summary>
+public sealed class ExpConcrete<T> : IRelaxed<T, Categorical<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public ExpConcrete(Tensor<T> logits, double temperature)
+    {
+        Check.RankAtLeast(logits, 1, "ExpConcrete", nameof(logits));
+        Logits = Check.Finite(logits, "ExpConcrete", nameof(logits));
+        Temperature = Check.Temperature(temperature, "ExpConcrete");
+    }
+
+    /// <summary>log α (unnormalized).</summary>
+    public Tensor<T> Logits { get; }
+
+    public double Temperature { get; }
+
+    /// <summary>Number of states n.</summary>
+    public int Classes => Logits.Shape.Last;
+
+    public string Name => "ExpConcrete";
+    public Shape BatchShape => Logits.Shape.RemoveAxis(Logits.Shape.Rank - 1);
+    public Shape EventShape => new(Classes);
+
+    public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
+
+    /// <summary>log softmax((log α + G)/λ).</summary>
+    public Tensor<T> RSample(Rng rng) => ((Logits + Noise.Gumbel<T>(rng, Logits.Shape)) / Temperature).LogSoftmax();
+
+    public Tensor<T> LogProb(Tensor<T> value) => LogProb(value, Temperature);
+
+    /// <summary>log κ_{α,λ}(y) (appendix C.3) at the given temperature; y must be finite with LSE_k y_k = 0.</summary>
+    public Tensor<T> LogProb(Tensor<T> value, double temperature)
+    {
+        Check.Temperature(temperature, Name);
+        Check.SameShape(value, Logits.Shape, Name, nameof(value), "the logits' shape");
+        Check.Finite(value, Name, nameof(value));
+        int rows = value.Shape.Rows, n = Classes;
+        var v = value.Span;
+        for (int r = 0; r < rows; r++)
+        {
+            var row = v.Slice(r * n, n);
+            double max = double.NegativeInfinity, sum = 0;
+            foreach (var y in row) max = Math.Max(max, double.CreateChecked(y));
+            foreach (var y in row) sum += Math.Exp(double.CreateChecked(y) - max);
+            double lse = max + Math.Log(sum), tolerance = Check.Tolerance<T>(Math.Abs(double.CreateChecked(row[0])) + n);
+            if (!(Math.Abs(lse) <= tolerance))
+                throw new ArgumentException(
+                    $"{Name}: value must lie on the log-simplex (log-sum-exp of each row = 0, tolerance {tolerance:G3}), but row {r} has log-sum-exp {lse}.", nameof(value));
+        }
+        return LogDensity(Logits, value, temperature);
+    }
+
+    /// <summary>
+    /// log κ(y) = log (n−1)! + (n−1) log λ + Σ_k t_k − n LSE_k t_k with t = log α − λy (appendix C.3); unchecked.
+    /// κ is the density whose exp-image is Concrete's Eq. 11 times Π_k x_k (the Jacobian <see cref="Concrete{T}"/> removes).
+    /// </summary>
+    internal static Tensor<T> LogDensity(Tensor<T> logits, Tensor<T> value, double temperature)
+    {
+        int n = logits.Shape.Last;
+        var t = logits - value * temperature;
+        return t.Sum(-1) - n * t.LogSumExp(-1) + (LogFactorial(n - 1) + (n - 1) * Math.Log(temperature));
+    }
+
+    static double LogFactorial(int m)
+    {
+        double s = 0;
+        for (int k = 2; k <= m; k++) s += Math.Log(k);
+        return s;
+    }
+
+    /// <summary>Categorical(log α): argmax_k Y_k = argmax_k (log α_k + G_k) for any λ (Proposition 1b).</summary>
+    public Categorical<T> ToDiscrete() => new(Logits);
+
+    /// <summary>One-hot of argmax_k y_k.</summary>
+    public Tensor<T> Discretize(Tensor<T> value) => Hard.ArgMaxOneHot(value);
+
+    /// <summary>One-hot argmax forward, gradient of the Concrete value exp(y) backward.</summary>
+    public Tensor<T> StraightThrough(Tensor<T> value) => Hard.StraightThrough(Hard.ArgMaxOneHot(value), value.Exp());
+}

@@ -1,0 +1,53 @@
+using System.Numerics;
+using Scg.Autodiff;
+
+namespace Scg.Stochastic.Distributions;
+
+/// <summary>
+/// The logit-space node of a Binary Concrete variable (Concrete paper appendix C.3.2, Eq. 26): Y = (log α + L)/λ with
+/// L ~ Logistic, i.e. Y ~ Logistic(log α, λ) of the cheat sheet, with log-density
+/// log g(y) = log λ − λy + log α − 2 softplus(−λy + log α), finite for every y. The (0,1) value is σ(Y) downstream.
+/// This is the stochastic node to put log-probabilities on: it does not round to 0 or 1 at low temperature.
+/// </summary>
+public sealed class LogitBinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public LogitBinaryConcrete(Tensor<T> logits, double temperature)
+    {
+        Logits = Check.Finite(logits, "LogitBinaryConcrete", nameof(logits));
+        Temperature = Check.Temperature(temperature, "LogitBinaryConcrete");
+    }
+
+    /// <summary>log α.</summary>
+    public Tensor<T> Logits { get; }
+
+    public double Temperature { get; }
+
+    public string Name => "LogitBinaryConcrete";
+    public Shape BatchShape => Logits.Shape;
+    public Shape EventShape => Shape.Scalar;
+
+    public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
+
+    /// <summary>Y = (log α + L)/λ (Eq. 26).</summary>
+    public Tensor<T> RSample(Rng rng) => Logistic<T>.Reparameterize(Logits, Temperature, rng);
+
+    public Tensor<T> LogProb(Tensor<T> value) => LogProb(value, Temperature);
+
+    /// <summary>log g_{α,λ}(y) (appendix C.3.2) at the given temperature.</summary>
+    public Tensor<T> LogProb(Tensor<T> value, double temperature)
+    {
+        Check.Temperature(temperature, Name);
+        Check.SameShape(value, BatchShape, Name, nameof(value), "the logits' shape");
+        Check.Finite(value, Name, nameof(value));
+        return Logistic<T>.LogDensity(Logits, temperature, value);
+    }
+
+    /// <summary>Bernoulli(log α): H(log α + L) is H(Y) for any λ (Eq. 15).</summary>
+    public Bernoulli<T> ToDiscrete() => new(Logits);
+
+    /// <summary>H(y): 1 where y &gt; 0.</summary>
+    public Tensor<T> Discretize(Tensor<T> value) => Hard.Step(value);
+
+    /// <summary>H(y) forward, gradient of σ(y) backward.</summary>
+    public Tensor<T> StraightThrough(Tensor<T> value) => Hard.StraightThrough(Hard.Step(value), value.Sigmoid());
+}

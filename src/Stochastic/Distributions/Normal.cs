@@ -1,0 +1,49 @@
+using System.Numerics;
+using Scg.Autodiff;
+
+namespace Scg.Stochastic.Distributions;
+
+/// <summary>
+/// Diagonal Gaussian N(μ, diag σ²) over the last axis (event shape [d]): X = μ + σε with ε ~ N(0, I).
+/// </summary>
+public sealed class Normal<T> : IReparameterizable<T>, IHasEntropy<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
+
+    public Normal(Tensor<T> location, Tensor<T> scale) : this(location, scale, "Normal") { }
+
+    /// <summary>Checks the parameters with messages that name <paramref name="owner"/> (a distribution built on this Gaussian).</summary>
+    internal Normal(Tensor<T> location, Tensor<T> scale, string owner)
+    {
+        Check.RankAtLeast(location, 1, owner, nameof(location));
+        Location = Check.Finite(location, owner, nameof(location));
+        Check.SameShape(scale, location.Shape, owner, nameof(scale), "the location's shape");
+        Scale = Check.Positive(scale, owner, nameof(scale));
+    }
+
+    public Tensor<T> Location { get; }
+    public Tensor<T> Scale { get; }
+
+    /// <summary>Dimension d of one draw.</summary>
+    public int Dimension => Location.Shape.Last;
+
+    public string Name => "Normal";
+    public Shape BatchShape => Location.Shape.RemoveAxis(Location.Shape.Rank - 1);
+    public Shape EventShape => new(Dimension);
+
+    public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
+
+    /// <summary>μ + σε.</summary>
+    public Tensor<T> RSample(Rng rng) => Location + Scale * Noise.Normal<T>(rng, Location.Shape);
+
+    /// <summary>Σ_i [−((x_i − μ_i)/σ_i)²/2 − log σ_i] − (d/2) log 2π.</summary>
+    public Tensor<T> LogProb(Tensor<T> value)
+    {
+        Check.SameShape(value, Location.Shape, Name, nameof(value), "the location's shape");
+        var z = (value - Location) / Scale;
+        return (-0.5 * z.Square() - Scale.Log()).Sum(-1) - Dimension * HalfLog2Pi;
+    }
+
+    /// <summary>Σ_i log σ_i + (d/2)(1 + log 2π).</summary>
+    public Tensor<T> Entropy() => Scale.Log().Sum(-1) + Dimension * (0.5 + HalfLog2Pi);
+}

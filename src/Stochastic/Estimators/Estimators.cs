@@ -1,0 +1,164 @@
+using System.Numerics;
+using Scg.Autodiff;
+
+namespace Scg.Stochastic.Estimators;
+
+/// <summary>
+/// Turns the log-weights log w_i = log p(x, z_i) - log q(z_i | x) of m samples into a <see cref="Surrogate{T}"/>.
+/// Pathwise gradients flow through the log-weights themselves; score-function estimators add a term in
+/// <c>score</c>, the summed log-probabilities [m, batch] of the nodes sampled without reparameterization.
+/// </summary>
+public interface IEstimator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    string Name { get; }
+
+    /// <summary>True when the stochastic nodes are sampled discretely and scored (score function), false when reparameterized.</summary>
+    bool UsesScoreFunction { get; }
+
+    /// <param name="logWeights">[m, batch]</param>
+    /// <param name="score">[m, batch] Σ log q of score-function nodes, or null when there are none</param>
+    /// <param name="baseline">[batch] an input-dependent baseline prediction (NVIL), or null</param>
+    Surrogate<T> Build(Tensor<T> logWeights, Tensor<T>? score, Tensor<T>? baseline = null);
+}
+
+/// <summary>Reparameterization: the bound's own gradient (relaxed or straight-through nodes).</summary>
+public sealed class PathwiseEstimator<T>(string name = "pathwise") : IEstimator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public string Name => name;
+    public bool UsesScoreFunction => false;
+
+    public Surrogate<T> Build(Tensor<T> logWeights, Tensor<T>? score, Tensor<T>? baseline = null)
+    {
+        var objective = MultiSampleBound.PerDataPoint(logWeights).Mean();
+        return new Surrogate<T>(objective, -objective, null);
+    }
+}
+
+public enum BaselineKind
+{
+    /// <summary>Plain REINFORCE: the learning signal is the bound itself.</summary>
+    None,
+    /// <summary>An exponential moving average of the bound subtracted from the signal.</summary>
+    MovingAverage,
+    /// <summary>NVIL (Mnih &amp; Gregor 2014): moving average plus a learned input-dependent baseline, and variance normalization.</summary>
+    Nvil,
+}
+
+/// <summary>
+/// Score function (REINFORCE, Williams 1992) with an optional baseline. Per data point the surrogate is
+/// L̂ + ℓ·Σ_i log q(z_i|x) - StopGradient(ℓ·Σ_i log q(z_i|x)) with ℓ = StopGradient((L̂ - c - b(x)) / s):
+/// its value is L̂ and its gradient the estimator. For NVIL, c and s² are running mean and variance of the
+/// centred signal (decay <see cref="Decay"/>) and b(x) is trained by squared error on L̂ - c.
+/// </summary>
+public sealed class ReinforceEstimator<T> : IEstimator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public BaselineKind Baseline { get; }
+    public double Decay { get; }
+    public string Name => Baseline switch { BaselineKind.None => "reinforce", BaselineKind.MovingAverage => "reinforce-ema", _ => "nvil" };
+    public bool UsesScoreFunction => true;
+
+    /// <summary>Running mean c of the bound (and, for NVIL, running variance of the centred signal).</summary>
+    public double RunningMean { get; private set; }
+    public double RunningVariance { get; private set; } = 1;
+    bool _started;
+
+    public ReinforceEstimator(BaselineKind baseline, double decay = 0.8)
+    {
+        if (!(decay >= 0 && decay < 1)) throw new ArgumentOutOfRangeException(nameof(decay), $"ReinforceEstimator: decay must be in [0, 1), got {decay}.");
+        Baseline = baseline;
+        Decay = decay;
+    }
+
+    /// <summary>Restores the running statistics (checkpoints).</summary>
+    public void Restore(double mean, double variance)
+    {
+        RunningMean = mean; RunningVariance = variance; _started = true;
+    }
+
+    public Surrogate<T> Build(Tensor<T> logWeights, Tensor<T>? score, Tensor<T>? baseline = null)
+    {
+        var bound = MultiSampleBound.PerDataPoint(logWeights);
+        var objective = bound.Mean();
+        if (score is null) return new Surrogate<T>(objective, -objective, null);
+        if (score.Shape != logWeights.Shape)
+            throw new ShapeMismatchException($"{Name}: score {score.Shape} must have the log-weights' shape {logWeights.Shape}.");
+        if (Baseline == BaselineKind.Nvil && baseline is null)
+            throw new ArgumentNullException(nameof(baseline), "nvil: needs the input-dependent baseline prediction b(x) of shape [batch].");
+        if (baseline is not null && (baseline.Shape.Rank != 1 || baseline.Shape[0] != bound.Shape[0]))
+            throw new ShapeMismatchException($"{Name}: baseline {baseline.Shape} must have shape [{bound.Shape[0]}].");
+
+        var boundValues = bound.ToDoubles();
+        if (!_started) { RunningMean = Average(boundValues); _started = true; }
+        double c = Baseline == BaselineKind.None ? 0 : RunningMean;
+
+        var signal = bound.Detach() - c;
+        Tensor<T>? baselineLoss = null;
+        if (Baseline == BaselineKind.Nvil)
+        {
+            baselineLoss = (signal - baseline!).Square().Mean();
+            signal = signal - baseline!.Detach();
+            var centred = signal.ToDoubles();
+            double mean = Average(centred), variance = Average(centred.Select(v => (v - mean) * (v - mean)).ToArray());
+            RunningVariance = Decay * RunningVariance + (1 - Decay) * variance;
+            signal = signal / Math.Max(1, Math.Sqrt(RunningVariance));
+        }
+        if (Baseline != BaselineKind.None) RunningMean = Decay * RunningMean + (1 - Decay) * Average(boundValues);
+
+        var scoreTerm = signal * score.Sum(0);
+        var surrogate = bound + scoreTerm - scoreTerm.StopGradient();
+        return new Surrogate<T>(objective, -surrogate.Mean(), baselineLoss);
+    }
+
+    static double Average(double[] v) => v.Length == 0 ? 0 : v.Average();
+}
+
+/// <summary>
+/// VIMCO (Mnih &amp; Rezende 2016) for m ≥ 2 samples: sample j's learning signal is L̂ - L̂_{-j}, where L̂_{-j}
+/// replaces log w_j by the mean of the other m-1 log-weights (the geometric-mean variant). The bound's own
+/// gradient supplies the pathwise terms through the normalized importance weights.
+/// </summary>
+public sealed class VimcoEstimator<T> : IEstimator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public string Name => "vimco";
+    public bool UsesScoreFunction => true;
+
+    public Surrogate<T> Build(Tensor<T> logWeights, Tensor<T>? score, Tensor<T>? baseline = null)
+    {
+        MultiSampleBound.RequireSamplesByBatch(logWeights, Name);
+        int m = logWeights.Shape[0];
+        if (m < 2) throw new ArgumentOutOfRangeException(nameof(logWeights), $"vimco: needs m ≥ 2 samples per data point, got m = {m}.");
+        var bound = MultiSampleBound.PerDataPoint(logWeights);
+        var objective = bound.Mean();
+        if (score is null) return new Surrogate<T>(objective, -objective, null);
+        if (score.Shape != logWeights.Shape)
+            throw new ShapeMismatchException($"vimco: score {score.Shape} must have the log-weights' shape {logWeights.Shape}.");
+
+        var signal = LearningSignals(logWeights.ReadOnlySpan, bound.ReadOnlySpan, m, logWeights.Shape[1]);
+        var scoreTerm = (signal * score).Sum(0);
+        var surrogate = bound + scoreTerm - scoreTerm.StopGradient();
+        return new Surrogate<T>(objective, -surrogate.Mean(), null);
+    }
+
+    /// <summary>ℓ_j = L̂ - L̂_{-j} for every sample j and data point b, a constant [m, batch].</summary>
+    public static Tensor<T> LearningSignals(ReadOnlySpan<T> logW, ReadOnlySpan<T> bound, int m, int batch)
+    {
+        var signal = Tensor<T>.Zeros(m, batch);
+        var s = signal.Span;
+        double logM = Math.Log(m);
+        var values = new double[m];
+        for (int b = 0; b < batch; b++)
+        {
+            double sum = 0, max = double.NegativeInfinity;
+            for (int i = 0; i < m; i++) { values[i] = double.CreateTruncating(logW[i * batch + b]); sum += values[i]; max = Math.Max(max, values[i]); }
+            for (int j = 0; j < m; j++)
+            {
+                double replaced = (sum - values[j]) / (m - 1);        // geometric mean of the other weights, in log space
+                double shift = Math.Max(max, replaced), total = 0;
+                for (int i = 0; i < m; i++) total += Math.Exp((i == j ? replaced : values[i]) - shift);
+                double leaveOneOut = shift + Math.Log(total) - logM;
+                s[j * batch + b] = T.CreateTruncating(double.CreateTruncating(bound[b]) - leaveOneOut);
+            }
+        }
+        return signal;
+    }
+}

@@ -1,0 +1,174 @@
+using System.Numerics;
+using Scg.Autodiff.Kernels;
+
+namespace Scg.Autodiff.Tests;
+
+public class GemmTests
+{
+    /// <summary>
+    /// (m, n, k) around the float/double micro-tiles (8×32, 8×16), the k slice (256), the A block (128 float rows,
+    /// 64 double rows), the B panel (4096 float / 2048 double columns) and the parallel threshold.
+    /// </summary>
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        { 0, 0, 0 }, { 0, 5, 3 }, { 4, 0, 3 }, { 3, 5, 0 },
+        { 1, 1, 1 }, { 1, 33, 7 }, { 7, 1, 17 }, { 3, 7, 1 },
+        { 7, 17, 31 }, { 8, 32, 16 }, { 17, 31, 33 }, { 31, 33, 65 },
+        { 33, 65, 7 }, { 65, 100, 17 }, { 100, 3, 257 }, { 17, 257, 33 },
+        { 257, 31, 65 }, { 129, 17, 3 }, { 65, 65, 257 }, { 5, 2050, 9 }, { 3, 4103, 5 },
+        { 5, 1000, 100 }, { 64, 200, 100 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void MatchesNaiveProductForEveryTransposeAndAccumulateMode(int m, int n, int k)
+    {
+        ulong seed = (ulong)(m * 1_000_003 + n * 1_009 + k);
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    Check<float>(m, n, k, transA, transB, accumulate, pad: 0, seed++);
+                    Check<double>(m, n, k, transA, transB, accumulate, pad: 0, seed++);
+                }
+    }
+
+    [Fact]
+    public void LargeMultithreadedProductMatches()
+    {
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+            {
+                Check<float>(300, 500, 200, transA, transB, accumulate: transA, pad: 0, seed: 11);
+                Check<double>(300, 500, 200, transA, transB, accumulate: transB, pad: 0, seed: 12);
+            }
+    }
+
+    [Fact]
+    public void StridesLargerThanTheRowsAreHonouredAndPaddingIsLeftAlone()
+    {
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    Check<float>(33, 65, 31, transA, transB, accumulate, pad: 5, seed: 21);
+                    Check<double>(17, 31, 70, transA, transB, accumulate, pad: 3, seed: 22);
+                    Check<float>(130, 300, 90, transA, transB, accumulate, pad: 7, seed: 23);
+                }
+    }
+
+    [Fact]
+    public async Task ConcurrentCallersGetCorrectResults()
+    {
+        var tasks = Enumerable.Range(0, 4)
+            .Select(i => Task.Run(() =>
+            {
+                for (int rep = 0; rep < 5; rep++)
+                    Check<float>(120 + i, 150, 80, transA: i % 2 == 1, transB: i >= 2, accumulate: rep % 2 == 0, pad: 0, seed: (ulong)(100 * i + rep));
+            }))
+            .ToArray();
+        await Task.WhenAll(tasks);
+    }
+
+    [Fact]
+    public void EmptyDepthZeroesOrKeepsC()
+    {
+        var c = new[] { float.NaN, float.NaN, 9f, float.NaN, float.NaN };
+        Gemm.Multiply<float>(2, 2, 0, [], 0, false, [], 2, false, c, 3, accumulate: false);
+        Assert.Equal(new[] { 0f, 0f, 9f, 0f, 0f }, c);
+
+        var d = new[] { 1.0, 2.0, 3.0, 4.0 };
+        Gemm.Multiply<double>(2, 2, 0, [], 0, false, [], 2, false, d, 2, accumulate: true);
+        Assert.Equal(new[] { 1.0, 2.0, 3.0, 4.0 }, d);
+    }
+
+    [Fact]
+    public void InvalidArgumentsAreRejectedWithTheirName()
+    {
+        var a = new float[12];
+        var b = new float[12];
+        var c = new float[9];
+
+        var e = Assert.Throws<ArgumentException>(() => Gemm.Multiply<float>(3, 3, 4, a.AsSpan(0, 11), 4, false, b, 3, false, c, 3, false));
+        Assert.Equal("a", e.ParamName);
+        Assert.Contains("needs 12 elements", e.Message);
+        Assert.Contains("got 11", e.Message);
+
+        e = Assert.Throws<ArgumentException>(() => Gemm.Multiply<float>(3, 3, 4, a, 3, false, b, 3, false, c, 3, false));
+        Assert.Equal("lda", e.ParamName);
+        Assert.Contains("at least 4", e.Message);
+
+        e = Assert.Throws<ArgumentException>(() => Gemm.Multiply<float>(3, 3, 4, a, 3, true, b.AsSpan(0, 11), 4, true, c, 3, false));
+        Assert.Equal("b", e.ParamName);
+        Assert.Contains("needs 12 elements", e.Message);
+
+        e = Assert.Throws<ArgumentException>(() => Gemm.Multiply<float>(3, 3, 4, a, 4, false, b, 2, false, c, 3, false));
+        Assert.Equal("ldb", e.ParamName);
+
+        e = Assert.Throws<ArgumentException>(() => Gemm.Multiply<float>(3, 3, 4, a, 4, false, b, 3, false, c.AsSpan(0, 8), 3, false));
+        Assert.Equal("c", e.ParamName);
+
+        e = Assert.Throws<ArgumentException>(() => Gemm.Multiply<float>(3, 3, 4, a, 4, false, b, 3, false, c, 2, false));
+        Assert.Equal("ldc", e.ParamName);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Multiply<float>(-1, 3, 4, a, 4, false, b, 3, false, c, 3, false));
+    }
+
+    /// <summary>
+    /// Runs one product on seeded data in (-1, 1), stored with `pad` extra elements per row, against a naive
+    /// double-precision triple loop. Without accumulate C starts as NaN (it must not be read); padding between
+    /// C's rows must come back unchanged.
+    /// </summary>
+    static void Check<T>(int m, int n, int k, bool transA, bool transB, bool accumulate, int pad, ulong seed)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var rng = new Rng(seed);
+        int aRows = transA ? k : m, aCols = transA ? m : k, lda = aCols + pad;
+        int bRows = transB ? n : k, bCols = transB ? k : n, ldb = bCols + pad;
+        int ldc = n + pad;
+        double[] a = Random(rng, aRows * lda), b = Random(rng, bRows * ldb), c0 = Random(rng, m * ldc);
+        T[] ta = Convert<T>(a), tb = Convert<T>(b), tc = Convert<T>(c0);
+        if (!accumulate)
+            for (int i = 0; i < m; i++) tc.AsSpan(i * ldc, n).Fill(T.NaN);
+        // Round the inputs through T so the reference sees exactly what the kernel sees.
+        a = ToDouble(ta);
+        b = ToDouble(tb);
+        c0 = ToDouble(Convert<T>(c0));
+
+        Gemm.Multiply<T>(m, n, k, ta, lda, transA, tb, ldb, transB, tc, ldc, accumulate);
+
+        double relTol = (typeof(T) == typeof(float) ? 1e-5 : 1e-12) * Math.Sqrt(Math.Max(k, 1));
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double sum = accumulate ? c0[i * ldc + j] : 0, scale = Math.Abs(sum);
+                for (int p = 0; p < k; p++)
+                {
+                    double term = a[transA ? p * lda + i : i * lda + p] * b[transB ? j * ldb + p : p * ldb + j];
+                    sum += term;
+                    scale += Math.Abs(term);
+                }
+                double got = double.CreateTruncating(tc[i * ldc + j]);
+                Assert.True(Math.Abs(got - sum) <= relTol * Math.Max(scale, 1e-30),
+                    $"{typeof(T).Name} m={m} n={n} k={k} transA={transA} transB={transB} accumulate={accumulate} pad={pad}: " +
+                    $"C[{i},{j}] = {got}, expected {sum}");
+            }
+            for (int j = n; j < ldc && i * ldc + j < tc.Length; j++)
+                Assert.Equal(c0[i * ldc + j], double.CreateTruncating(tc[i * ldc + j]));
+        }
+    }
+
+    static double[] Random(Rng rng, int count)
+    {
+        var values = new double[count];
+        for (int i = 0; i < count; i++) values[i] = 2 * rng.NextDouble() - 1;
+        return values;
+    }
+
+    static T[] Convert<T>(double[] values) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        Array.ConvertAll(values, T.CreateTruncating);
+
+    static double[] ToDouble<T>(T[] values) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        Array.ConvertAll(values, double.CreateTruncating);
+}

@@ -1,0 +1,222 @@
+using System.Reflection;
+using Scg.Autodiff.Layers;
+
+namespace Scg.Autodiff.Tests;
+
+/// <summary>Backward against central differences in double for every differentiable op (relative error ≤ 1e-6).</summary>
+public sealed class GradCheckTests
+{
+    public static IEnumerable<object[]> Cases => OpCatalog.Names;
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void OpGradientMatchesFiniteDifferences(string name)
+    {
+        var c = OpCatalog.ByName[name];
+        var all = c.Tensors<double>(c.InputValues());
+        int[] variable = [.. Enumerable.Range(0, all.Length).Where(i => !c.Inputs[i].Constant)];
+
+        Tensor<double> F(Tensor<double>[] xs)
+        {
+            var full = (Tensor<double>[])all.Clone();
+            for (int k = 0; k < variable.Length; k++) full[variable[k]] = xs[k];
+            return c.Run(full);
+        }
+
+        TestUtil.AssertGradients(F, [.. variable.Select(i => all[i])], what: name);
+        Assert.Equal(0, Tape<double>.Current.Count);
+    }
+
+    /// <summary>The catalog names every public op of <see cref="Ops"/> except the non-differentiable ones.</summary>
+    [Fact]
+    public void CatalogCoversEveryPublicOp()
+    {
+        var opNames = new Dictionary<string, string>
+        {
+            ["Add"] = "add", ["Sub"] = "sub", ["Mul"] = "mul", ["Div"] = "div", ["Where"] = "where",
+            ["BinaryCrossEntropyWithLogits"] = "bce", ["Neg"] = "neg", ["Exp"] = "exp", ["Log"] = "log", ["Log1p"] = "log1p",
+            ["Expm1"] = "expm1", ["Sqrt"] = "sqrt", ["Pow"] = "pow", ["Square"] = "square", ["Abs"] = "abs", ["Tanh"] = "tanh",
+            ["Sigmoid"] = "sigmoid", ["LogSigmoid"] = "logsigmoid", ["Softplus"] = "softplus", ["Relu"] = "relu", ["Clamp"] = "clamp",
+            ["MatMul"] = "matmul", ["Linear"] = "linear", ["Reshape"] = "reshape", ["Transpose"] = "transpose", ["Narrow"] = "narrow",
+            ["Concat"] = "concat", ["Stack"] = "stack", ["IndexSelect"] = "index_select", ["Gather"] = "gather", ["Expand"] = "expand",
+            ["Sum"] = "sum", ["Mean"] = "mean", ["Max"] = "max", ["LogSumExp"] = "logsumexp", ["Softmax"] = "softmax",
+            ["LogSoftmax"] = "log_softmax",
+        };
+        string[] notDifferentiable = ["OneHot", "StopGradient"]; // a constant, and the gradient cut (TapeTests)
+        var covered = OpCatalog.All.Select(c => c.Op).ToHashSet();
+        foreach (var m in typeof(Ops).GetMethods(BindingFlags.Public | BindingFlags.Static))
+        {
+            if (notDifferentiable.Contains(m.Name)) continue;
+            Assert.True(opNames.TryGetValue(m.Name, out var op), $"Ops.{m.Name} is new: add it to OpCatalog and to this map.");
+            Assert.True(covered.Contains(op), $"Ops.{m.Name} has no case in OpCatalog.");
+        }
+    }
+
+    /// <summary>GradCheck itself notices a wrong backward rule (here y = x² whose rule forgets the factor 2).</summary>
+    [Fact]
+    public void GradCheckDetectsAWrongRule()
+    {
+        static Tensor<double> WrongSquare(Tensor<double> x)
+        {
+            var y = Tensor<double>.Zeros(x.Shape);
+            for (int i = 0; i < x.Size; i++) y.Span[i] = x.Span[i] * x.Span[i];
+            if (Tape<double>.ShouldRecord(x))
+                Tape<double>.Current.Record(new TapeEntry<double>
+                {
+                    Op = "wrong_square", Output = y, A = x,
+                    Rule = static (ref TapeEntry<double> e) =>
+                    {
+                        var g = Tape<double>.GradSpan(e.A!);
+                        for (int i = 0; i < g.Length; i++) g[i] += e.GradOut[i] * e.A!.Span[i];
+                    },
+                });
+            return y;
+        }
+
+        var x = TestUtil.Make<double>(new Rng(3), Domain.Positive, 4);
+        var result = GradCheck.Check(xs => WrongSquare(xs[0]), [x]);
+        Assert.True(result.MaxError > 0.1, result.ToString());
+    }
+
+    // ---- composite: a 2-layer MLP classifier loss end to end --------------------------------------------
+
+    static readonly int[] Labels = [0, 2, 1, 1, 0];
+
+    static Tensor<double> MlpLoss(Tensor<double>[] p)
+    {
+        var (x, w1, b1, w2, b2) = (p[0], p[1], p[2], p[3], p[4]);
+        var logp = Ops.Linear(Ops.Linear(x, w1, b1).Tanh(), w2, b2).LogSoftmax();
+        return -logp.Gather(Labels).Mean(); // NLL
+    }
+
+    [Fact]
+    public void MlpLossGradientMatchesFiniteDifferences()
+    {
+        var rng = new Rng(11);
+        Tensor<double>[] p = [TestUtil.Normal(rng, 5, 4), TestUtil.Normal(rng, 6, 4), TestUtil.Normal(rng, 6), TestUtil.Normal(rng, 3, 6), TestUtil.Normal(rng, 3)];
+        TestUtil.AssertGradients(MlpLoss, p, what: "mlp");
+    }
+
+    [Fact]
+    public void MlpModuleMatchesTheComposedOpsAndOneHotNll()
+    {
+        var rng = new Rng(12);
+        var mlp = new Mlp<double>(rng, [4, 6, 3], Activation.Tanh);
+        var x = TestUtil.Normal(rng, 5, 4);
+        var l0 = mlp.Layers[0]; var l1 = mlp.Layers[1];
+        double viaOps = MlpLoss([x, l0.Weight, l0.Bias!, l1.Weight, l1.Bias!]).Item();
+        Tape<double>.Current.Clear();
+        var logp = mlp.Forward(x).LogSoftmax();
+        double viaOneHot = (-(Ops.OneHot<double>(Labels, 3) * logp).Sum(-1).Mean()).Item();
+        Tape<double>.Current.Clear();
+        Assert.Equal(viaOps, viaOneHot, 1e-14);
+        TestUtil.AssertGradients(_ => -(Ops.OneHot<double>(Labels, 3) * mlp.Forward(x).LogSoftmax()).Sum(-1).Mean(),
+            [.. mlp.Parameters()], what: "mlp module");
+    }
+
+    // ---- edge values: large logits stay finite, match a direct formula, and still pass the gradient check --
+
+    static Tensor<double> T(double[] v, params int[] dims) => Tensor<double>.FromDoubles(v, dims);
+
+    [Fact]
+    public void LogSumExpOfLargeEqualLogits()
+    {
+        var x = T([1000, 1000], 2).AsParameter();
+        var y = x.LogSumExp();
+        Assert.Equal(1000 + Math.Log(2), y.Item(), 1e-12);
+        y.Backward();
+        // exp(x - y) with y rounded to an ulp of 1000 (1.1e-13): the gradient is 0.5 to that precision
+        TestUtil.AssertClose([0.5, 0.5], x.Grad!.ToArray(), 2e-13, 0, "grad");
+
+        var f = Tensor<float>.FromDoubles([1000, 1000], 2).LogSumExp().Item();
+        Assert.Equal(1000 + Math.Log(2), f, 1e-3);
+    }
+
+    public static IEnumerable<object[]> LargeRows =>
+    [
+        [new double[] { 50, -50, 0, 1 }],
+        [new double[] { 500, -500, 499, 0 }],
+        [new double[] { -500, -500, -500, -499 }],
+        [new double[] { 1000, 1000, -1000, 999 }],
+    ];
+
+    static double[] DirectLogSoftmax(double[] x)
+    {
+        double m = x.Max(), s = x.Sum(v => Math.Exp(v - m));
+        return [.. x.Select(v => v - m - Math.Log(s))];
+    }
+
+    [Theory]
+    [MemberData(nameof(LargeRows))]
+    public void SoftmaxFamilyAtLargeLogits(double[] row)
+    {
+        var expectedLog = DirectLogSoftmax(row);
+        double m = row.Max(), expectedLse = m + Math.Log(row.Sum(v => Math.Exp(v - m)));
+
+        var x = T(row, 1, row.Length);
+        var lse = x.LogSumExp().ToArray();
+        var sm = x.Softmax().ToArray();
+        var lsm = x.LogSoftmax().ToArray();
+        Assert.All(sm.Concat(lsm).Concat(lse), v => Assert.True(double.IsFinite(v)));
+        Assert.Equal(expectedLse, lse[0], 1e-12 * Math.Abs(expectedLse));
+        TestUtil.AssertClose(expectedLog, lsm, 1e-13, 1e-12, "log_softmax");
+        TestUtil.AssertClose([.. expectedLog.Select(Math.Exp)], sm, 1e-13, 1e-300, "softmax");
+        Assert.Equal(1.0, sm.Sum(), 1e-14);
+
+        // along axis 0 of a column too (the strided reduction path)
+        Assert.Equal(expectedLse, T(row, row.Length, 1).LogSumExp(0).Item(), 1e-12 * Math.Abs(expectedLse));
+
+        // float stays finite and close
+        var xf = Tensor<float>.FromDoubles(row, 1, row.Length);
+        Assert.All(xf.Softmax().ToDoubles().Concat(xf.LogSoftmax().ToDoubles()).Concat(xf.LogSumExp().ToDoubles()), v => Assert.True(double.IsFinite(v)));
+        TestUtil.AssertClose(expectedLog, xf.LogSoftmax().ToDoubles(), 1e-6, 1e-4, "float log_softmax");
+
+        var rows = T([.. row, .. row.Select(v => -v)], 2, row.Length);
+        TestUtil.AssertGradients(xs => xs[0].LogSoftmax(), [rows.Clone()], what: "log_softmax");
+        TestUtil.AssertGradients(xs => xs[0].Softmax(), [rows.Clone()], what: "softmax");
+        TestUtil.AssertGradients(xs => xs[0].LogSumExp(), [rows.Clone()], what: "logsumexp last");
+        TestUtil.AssertGradients(xs => xs[0].LogSumExp(0), [rows.Clone()], what: "logsumexp axis 0");
+    }
+
+    static readonly double[] Large = [-500, -50, -5, 5, 50, 500];
+
+    [Fact]
+    public void SoftplusLogSigmoidSigmoidAtLargeArguments()
+    {
+        var x = T(Large, Large.Length);
+        // softplus(x) = log(1 + e^x): e^x(1 - e^x/2) below, x + e^-x above
+        double[] softplus = [Math.Exp(-500), Math.Exp(-50), TestUtil.RefLog1p(Math.Exp(-5)), 5 + TestUtil.RefLog1p(Math.Exp(-5)), 50 + Math.Exp(-50), 500];
+        TestUtil.AssertClose(softplus, x.Softplus().ToArray(), 1e-15, 0, "softplus");
+        TestUtil.AssertClose([.. softplus.Reverse().Select(v => -v)], x.LogSigmoid().ToArray(), 1e-15, 0, "logsigmoid");
+        var sig = x.Sigmoid().ToArray();
+        TestUtil.AssertClose([.. Large.Select(v => 1 / (1 + Math.Exp(-v)))], sig, 1e-15, 1e-300, "sigmoid");
+
+        var xf = Tensor<float>.FromDoubles(Large, Large.Length);
+        foreach (var y in new[] { xf.Softplus(), xf.LogSigmoid(), xf.Sigmoid() })
+            Assert.All(y.ToArray(), v => Assert.True(float.IsFinite(v)));
+        TestUtil.AssertClose(softplus, xf.Softplus().ToDoubles(), 1e-6, 1e-37, "float softplus");
+
+        TestUtil.AssertGradients(xs => xs[0].Softplus(), [x.Clone()], what: "softplus");
+        TestUtil.AssertGradients(xs => xs[0].LogSigmoid(), [x.Clone()], what: "logsigmoid");
+        TestUtil.AssertGradients(xs => xs[0].Sigmoid(), [x.Clone()], what: "sigmoid");
+    }
+
+    [Fact]
+    public void BinaryCrossEntropyAtLargeLogits()
+    {
+        double[] logits = [500, -500, 500, -500, 50, -50, 0, 3];
+        double[] targets = [1, 0, 0, 1, 0.3, 0.7, 0.5, 0.2];
+        // -[t log σ(x) + (1-t) log(1-σ(x))] with log σ(x) = -softplus(-x), log(1-σ(x)) = -softplus(x)
+        static double Sp(double v) => Math.Max(v, 0) + Math.Log(1 + Math.Exp(-Math.Abs(v)));
+        double[] expected = [.. logits.Zip(targets, (x, t) => t * Sp(-x) + (1 - t) * Sp(x))];
+        var l = T(logits, 2, 4); var t = T(targets, 2, 4);
+        var y = Ops.BinaryCrossEntropyWithLogits(l, t).ToArray();
+        Assert.All(y, v => Assert.True(double.IsFinite(v)));
+        TestUtil.AssertClose(expected, y, 1e-13, 1e-13, "bce");
+
+        var yf = Ops.BinaryCrossEntropyWithLogits(Tensor<float>.FromDoubles(logits, 2, 4), Tensor<float>.FromDoubles(targets, 2, 4));
+        TestUtil.AssertClose(expected, yf.ToDoubles(), 1e-6, 1e-5, "float bce");
+
+        TestUtil.AssertGradients(xs => Ops.BinaryCrossEntropyWithLogits(xs[0], xs[1]), [l, t], what: "bce");
+    }
+}
