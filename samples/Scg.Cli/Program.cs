@@ -1,1 +1,3 @@
-return 0;
+using Scg.Cli;
+
+return ScgApp.Run(args, Console.Out, Console.Error, Ui.DetectInteractive());

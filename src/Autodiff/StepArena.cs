@@ -5,14 +5,15 @@ namespace Scg.Autodiff;
 /// <summary>
 /// Memory for one training step: while a step is active every op result and intermediate gradient is rented
 /// from here, and <see cref="Begin"/> of the next step takes it all back. A step that repeats the same ops
-/// therefore allocates nothing after the first. Tensors rented in a step are valid until the next Begin;
-/// keep a value longer with <see cref="Tensor{T}.Clone"/>.
+/// therefore reuses the previous step's buffers and allocates only small tensor headers after the first. Each rent
+/// gets a fresh header, so a tensor kept past the next Begin throws on use instead of silently reading the new
+/// step's values; keep a value longer with <see cref="Tensor{T}.Clone"/>.
 /// </summary>
 public sealed class StepArena<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     [ThreadStatic] static StepArena<T>? t_active;
 
-    readonly List<Tensor<T>> _slots = [];
+    readonly List<T[]> _buffers = [];
     int _cursor;
     internal int Generation;
 
@@ -34,21 +35,9 @@ public sealed class StepArena<T> where T : unmanaged, IBinaryFloatingPointIeee75
     internal Tensor<T> Rent(Shape shape)
     {
         int size = shape.Size;
-        Tensor<T> t;
-        if (_cursor < _slots.Count)
-        {
-            t = _slots[_cursor];
-            t.Reinit(shape, t.Storage.Length >= size ? t.Storage : new T[size], 0);
-        }
-        else
-        {
-            t = new Tensor<T>(shape, new T[size], 0);
-            _slots.Add(t);
-        }
-        _cursor++;
-        t.Arena = this;
-        t.ArenaGeneration = Generation;
-        return t;
+        if (_cursor == _buffers.Count) _buffers.Add(new T[size]);
+        else if (_buffers[_cursor].Length < size) _buffers[_cursor] = new T[size];
+        return new Tensor<T>(shape, _buffers[_cursor++], 0) { Arena = this, ArenaGeneration = Generation };
     }
 
     public readonly struct Scope(StepArena<T>? previous) : IDisposable

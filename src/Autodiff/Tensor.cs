@@ -16,8 +16,8 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     internal StepArena<T>? Arena;    // set when the storage is rented for one step
     internal int ArenaGeneration;
 
-    public Shape Shape { get; private set; }
-    public int Size { get; private set; }
+    public Shape Shape { get; }
+    public int Size { get; }
 
     /// <summary>True for parameters and for every op result that depends on one.</summary>
     public bool RequiresGrad { get; internal set; }
@@ -36,12 +36,6 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
         Offset = offset;
     }
 
-    internal void Reinit(Shape shape, T[] storage, int offset)
-    {
-        Shape = shape; Size = shape.Size; Storage = storage; Offset = offset;
-        Node = -1; RequiresGrad = false; Grad = null; Name = null;
-    }
-
     public bool IsLeaf => Node < 0;
 
     /// <summary>The values. Throws if the tensor was rented for a training step that has ended.</summary>
@@ -58,7 +52,7 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     public ReadOnlySpan<T> ReadOnlySpan => Span;
 
     static void ThrowReleased() =>
-        throw new InvalidOperationException("This tensor belonged to a training step whose memory was released (StepArena.Reset); copy values out before the step ends.");
+        throw new InvalidOperationException("This tensor belonged to a training step whose memory was released (a later StepArena.Begin); copy values out (Clone) before the step ends.");
 
     // ---- creation -------------------------------------------------------------------------------
 

@@ -27,6 +27,95 @@ public sealed class GradCheckTests
         Assert.Equal(0, Tape<double>.Current.Count);
     }
 
+    public static IEnumerable<object[]> MultiInputCases =>
+        OpCatalog.All.Where(c => c.Inputs.Count(i => !i.Constant) >= 2).Select(c => new object[] { c.Name });
+
+    /// <summary>
+    /// With only one input requiring grad, backward gives that input the same gradient as when all do, and leaves
+    /// the others without one (the "skip inputs that need none" branches of every multi-input rule).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(MultiInputCases))]
+    public void OneInputRequiringGradGetsTheSameGradient(string name)
+    {
+        var c = OpCatalog.ByName[name];
+        var values = c.InputValues();
+        int[] variable = [.. Enumerable.Range(0, c.Inputs.Length).Where(i => !c.Inputs[i].Constant)];
+
+        Tensor<double>[] Backward(IEnumerable<int> parameters)
+        {
+            var xs = c.Tensors<double>(values);
+            foreach (int i in parameters) xs[i].AsParameter();
+            var y = c.Run(xs);
+            y.Backward(Tensor<double>.FromDoubles(TestUtil.Values(new Rng(17), Domain.Normal, y.Size), y.Shape.ToArray()));
+            return xs;
+        }
+
+        var full = Backward(variable);
+        foreach (int k in variable)
+        {
+            var xs = Backward([k]);
+            for (int i = 0; i < xs.Length; i++)
+                if (i == k) TestUtil.AssertClose(full[k].Grad!.ToArray(), xs[k].Grad!.ToArray(), 1e-14, 1e-14, $"{name}: input {k} alone");
+                else Assert.Null(xs[i].Grad);
+        }
+        Assert.Equal(0, Tape<double>.Current.Count);
+    }
+
+    [Fact]
+    public void ConcatAndStackOfOneTensorSeveralTimes()
+    {
+        var x = TestUtil.Normal(new Rng(13), 2, 3);
+        TestUtil.AssertGradients(xs => Ops.Concat(1, xs[0], xs[0].Exp(), xs[0]), [x], what: "concat x, exp x, x");
+        TestUtil.AssertGradients(xs => Ops.Stack(0, xs[0], xs[0]), [x], what: "stack x, x");
+        TestUtil.AssertGradients(xs => xs[0] * xs[0] - xs[0] / (xs[0].Square() + 1), [x], what: "x*x - x/(x²+1)");
+    }
+
+    [Fact]
+    public void MaxGradientGoesToTheFirstMaximum()
+    {
+        var x = Tensor<double>.FromDoubles([1, 3, 3, 2, 5, 5], 3, 2).AsParameter();
+        x.Max().Backward();
+        Assert.Equal([0.0, 0, 0, 0, 1, 0], x.Grad!.ToArray());
+        x.ZeroGrad();
+        x.Max(0).Sum().Backward();   // columns [1,3,5] and [3,2,5]
+        Assert.Equal([0.0, 0, 0, 0, 1, 1], x.Grad!.ToArray());
+        x.ZeroGrad();
+        x.Max(1, keepDim: true).Sum().Backward(); // rows [1,3], [3,2], [5,5]
+        Assert.Equal([0.0, 1, 1, 0, 1, 0], x.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void DocumentedSubgradientsAtKinks()
+    {
+        var x = Tensor<double>.FromDoubles([0, -0.0, 1, -1], 4).AsParameter();
+        x.Abs().Sum().Backward();
+        Assert.Equal([0.0, 0, 1, -1], x.Grad!.ToArray());      // sign(x), 0 at 0
+        x.ZeroGrad();
+        x.Relu().Sum().Backward();
+        Assert.Equal([0.0, 0, 1, 0], x.Grad!.ToArray());       // gated on x > 0
+        x.ZeroGrad();
+        x.Clamp(-1, 0).Sum().Backward();
+        Assert.Equal([1.0, 1, 0, 1], x.Grad!.ToArray());       // 1 on the closed interval [lo, hi]
+    }
+
+    [Fact]
+    public void LogSumExpOfInfiniteRows()
+    {
+        double inf = double.PositiveInfinity;
+        // rows: all -∞ (empty support), one +∞, -∞ mixed with finite
+        var x = Tensor<double>.FromDoubles([-inf, -inf, -inf, inf, 0, 1, -inf, 0, Math.Log(3)], 3, 3);
+        double[] expected = [-inf, inf, Math.Log(4)];
+        TestUtil.AssertClose(expected, x.LogSumExp().ToArray(), 1e-15, 0, "rows");
+        TestUtil.AssertClose(expected, x.Transpose().LogSumExp(0).ToArray(), 1e-15, 0, "columns");
+        var xf = Tensor<float>.FromDoubles(x.ToArray(), 3, 3);
+        TestUtil.AssertClose(expected, xf.LogSumExp().ToDoubles(), 1e-6, 0, "float rows");
+        TestUtil.AssertClose(expected, xf.Transpose().LogSumExp(0).ToDoubles(), 1e-6, 0, "float columns");
+        // -∞ logits get probability 0
+        TestUtil.AssertClose([0, 0.25, 0.75], Tensor<double>.FromDoubles([-inf, 0, Math.Log(3)], 3).Softmax().ToArray(), 1e-15, 0, "softmax");
+        TestUtil.AssertClose([-inf, Math.Log(0.25), Math.Log(0.75)], Tensor<double>.FromDoubles([-inf, 0, Math.Log(3)], 3).LogSoftmax().ToArray(), 1e-15, 0, "log_softmax");
+    }
+
     /// <summary>The catalog names every public op of <see cref="Ops"/> except the non-differentiable ones.</summary>
     [Fact]
     public void CatalogCoversEveryPublicOp()

@@ -484,7 +484,9 @@ public sealed class KernelTests
             double got = double.CreateTruncating(scalar(xs[i]));
             double tol = ulps * eps * Math.Abs(expected) + double.CreateTruncating(T.Epsilon);
             Assert.True(expected == got || Math.Abs(got - expected) <= tol, $"{typeof(T).Name} {name}({x:R}) = {got:R}, expected {expected:R}");
-            Assert.True(scalar(xs[i]) == viaSpan[i], $"{typeof(T).Name} {name}({x:R}): span form gave {viaSpan[i]}, scalar {scalar(xs[i])}");
+            // the span form may use vectorized exp/log (not bit-identical to the scalar ones) but is as accurate
+            double gotSpan = double.CreateTruncating(viaSpan[i]);
+            Assert.True(expected == gotSpan || Math.Abs(gotSpan - expected) <= tol, $"{typeof(T).Name} {name}({x:R}): span form gave {gotSpan:R}, expected {expected:R}");
         }
     }
 
@@ -512,7 +514,7 @@ public sealed class KernelTests
         foreach (int n in Lengths<T>())
             for (int p = 0; p < n; p++)
             {
-                var x = Random<T>(new Rng((ulong)(n * 100 + p)), n);
+                var x = TestUtil.Values(new Rng((ulong)(n * 100 + p)), Domain.AboveMinusHalf, n).Select(T.CreateTruncating).ToArray(); // inside log1p's domain
                 x[p] = T.NaN;
                 var y = new T[n];
                 foreach (var (name, f) in new (string, SpanMap<T>)[] { ("log1p", Special.Log1p), ("expm1", Special.Expm1), ("softplus", Special.Softplus) })

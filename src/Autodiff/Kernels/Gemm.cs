@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Scg.Autodiff.Kernels;
 
@@ -81,10 +82,10 @@ unsafe struct GemmProblem
     public bool TransA, TransB, Accumulate;
     /// <summary>Threads taking part; thread 0 is the caller.</summary>
     public int Threads;
-    /// <summary>True: threads share the packed A block and split the columns; false: they split the rows.</summary>
+    /// <summary>True: each thread takes a share of the columns; false: a share of the rows.</summary>
     public bool SplitColumns;
-    /// <summary>The caller's packing buffers, shared by all threads of the product.</summary>
-    public byte* SharedA, SharedB;
+    /// <summary>The caller's B panel, packed together when the threads split the rows.</summary>
+    public byte* SharedB;
 }
 
 /// <summary>The SIMD operations the micro-kernel and packing need, for one vector type TV of T lanes.</summary>
@@ -162,103 +163,122 @@ static unsafe class GemmDriver<TS, TV, T>
     static int NR => 2 * TS.Lanes;
     /// <summary>Rows of a packed A block (kept in L2), a multiple of MR.</summary>
     static int Mc => GemmWorkspace.ABytes / (Kc * sizeof(T)) / MR * MR;
-    /// <summary>Columns of the packed B panel (shared, kept in L3), a multiple of NR.</summary>
-    static int Nc => GemmWorkspace.BBytes / (Kc * sizeof(T)) / NR * NR;
+    /// <summary>Elements of the packed B panel (kept in L2/L3): op(B) columns × as much of k as fits.</summary>
+    static int BCapacity => GemmWorkspace.BBytes / sizeof(T);
+    /// <summary>Widest B panel, a multiple of NR; it still holds one full k slice.</summary>
+    static int Nc => BCapacity / Kc / NR * NR;
 
     public static void Run(ref GemmProblem p, bool parallel)
     {
-        GemmWorkspace ws = GemmWorkspace.Current;
-        p.SharedA = ws.A;
-        p.SharedB = ws.B;
         if (parallel && GemmPool.Threads > 1)
         {
             int threads = GemmPool.Threads;
-            int rowTiles = CeilDiv(p.M, MR), colTiles = CeilDiv(Math.Min(p.N, Nc), NR);
-            // Per-thread tile count of each split; sharing the A block needs it to be a single block.
+            int rowTiles = CeilDiv(p.M, MR), colTiles = CeilDiv(p.N, NR);
+            // Tiles of the busiest thread under each split.
             long byRows = (long)CeilDiv(rowTiles, threads) * colTiles;
             long byColumns = (long)rowTiles * CeilDiv(colTiles, threads);
-            p.SplitColumns = p.M <= Mc && byColumns < byRows;
+            p.SplitColumns = byColumns < byRows;
+            p.SharedB = GemmWorkspace.Current.B;
             p.Threads = threads;
             fixed (GemmProblem* pp = &p)
                 if (GemmPool.TryRun(&Work, pp)) return;
         }
         p.Threads = 1;
-        p.SplitColumns = false;
+        p.SplitColumns = true;
         fixed (GemmProblem* pp = &p) Work(pp, 0);
     }
 
-    /// <summary>The part of the product done by thread t of p.Threads.</summary>
+    /// <summary>
+    /// Thread t's part. Split by columns: each thread computes all rows of its columns with its own packed
+    /// panels (re-packing the small A is cheaper than synchronising). Split by rows: the threads pack the shared
+    /// B panel together, then each computes its rows.
+    /// </summary>
     static void Work(GemmProblem* pp, int t)
     {
         ref GemmProblem p = ref *pp;
-        int threads = p.Threads, m = p.M, n = p.N, k = p.K;
+        int threads = p.Threads;
         GemmWorkspace ws = GemmWorkspace.Current;
-        T* aBlock = p.SplitColumns ? (T*)p.SharedA : (T*)ws.A;
-        T* bPanel = (T*)p.SharedB;
-        T* tile = (T*)ws.Tile;
+        if (p.SplitColumns)
+        {
+            (int colBegin, int colEnd) = Share(CeilDiv(p.N, NR), t, threads, NR, p.N);
+            Compute(ref p, 0, p.M, colBegin, colEnd, (T*)ws.B, 0, 1, ws);
+        }
+        else
+        {
+            (int rowBegin, int rowEnd) = Share(CeilDiv(p.M, MR), t, threads, MR, p.M);
+            Compute(ref p, rowBegin, rowEnd, 0, p.N, (T*)p.SharedB, t, threads, ws);
+        }
+    }
 
+    /// <summary>
+    /// C[rows, cols] (+)= op(A)[rows, :]·op(B)[:, cols]. The B panel is packed by `packers` threads together
+    /// (this one being number t) and holds as many k slices as fit, so that there is one barrier per panel.
+    /// </summary>
+    static void Compute(ref GemmProblem p, int rowBegin, int rowEnd, int colBegin, int colEnd, T* bPanel,
+        int t, int packers, GemmWorkspace ws)
+    {
+        int k = p.K, cols = colEnd - colBegin, rows = rowEnd - rowBegin;
+        if (cols <= 0) return;
         // Balanced block sizes: equal slices rather than full blocks plus a thin remainder.
         int kc = CeilDiv(k, CeilDiv(k, Kc));
-        int nc = RoundUp(CeilDiv(n, CeilDiv(n, Nc)), NR);
-        int rowTiles = CeilDiv(m, MR);
-        (int rowBegin, int rowEnd) = p.SplitColumns ? (0, m) : Share(rowTiles, t, threads, MR, m);
-        int rows = rowEnd - rowBegin;
-        int mc = rows == 0 ? MR : RoundUp(CeilDiv(rows, CeilDiv(rows, Mc)), MR);
+        int nc = RoundUp(CeilDiv(cols, CeilDiv(cols, Nc)), NR);
+        int kb = Math.Max(1, BCapacity / (nc * kc)) * kc;
+        int mc = RoundUp(CeilDiv(Math.Max(rows, 1), CeilDiv(Math.Max(rows, 1), Mc)), MR);
+        T* aBlock = (T*)ws.A, tile = (T*)ws.Tile;
 
-        for (int jc = 0; jc < n; jc += nc)
+        for (int jc = colBegin; jc < colEnd; jc += nc)
         {
-            int ncCur = Math.Min(nc, n - jc), colTiles = CeilDiv(ncCur, NR);
-            for (int pc = 0; pc < k; pc += kc)
+            int ncCur = Math.Min(nc, colEnd - jc), colTiles = CeilDiv(ncCur, NR);
+            for (int pb = 0; pb < k; pb += kb)
             {
-                int kcCur = Math.Min(kc, k - pc);
-                bool accumulate = p.Accumulate || pc > 0;
-                // Every thread packs its share of the B panel (and of the A block when that is shared too).
-                (int jtBegin, int jtEnd) = Share(colTiles, t, threads, 1, colTiles);
-                for (int jt = jtBegin; jt < jtEnd; jt++)
-                    PackB(ref p, bPanel + (nint)jt * kcCur * NR, jc + jt * NR, Math.Min(NR, ncCur - jt * NR), pc, kcCur);
-                if (p.SplitColumns)
+                int kbCur = Math.Min(kb, k - pb);
+                // Slice s of the panel (depth kc, the last one possibly less) starts at s·kc·colTiles·NR.
+                (int jtBegin, int jtEnd) = Share(colTiles, t, packers, 1, colTiles);
+                for (int pc = 0; pc < kbCur; pc += kc)
                 {
-                    (int itBegin, int itEnd) = Share(rowTiles, t, threads, 1, rowTiles);
-                    for (int it = itBegin; it < itEnd; it++)
-                        PackA(ref p, aBlock + (nint)it * MR * Kc, it * MR, Math.Min(MR, m - it * MR), pc, kcCur);
+                    int kcCur = Math.Min(kc, kbCur - pc);
+                    for (int jt = jtBegin; jt < jtEnd; jt++)
+                        PackB(ref p, bPanel + ((nint)pc * colTiles + (nint)jt * kcCur) * NR,
+                            jc + jt * NR, Math.Min(NR, ncCur - jt * NR), pb + pc, kcCur);
                 }
-                GemmPool.Barrier(threads);
+                GemmPool.Barrier(packers);
 
-                if (p.SplitColumns)
-                    Macro(ref p, aBlock, 0, m, bPanel, kcCur, jc, ncCur, jtBegin, jtEnd, accumulate, tile);
-                else
-                    for (int ic = rowBegin; ic < rowEnd; ic += mc)
+                for (int ic = rowBegin; ic < rowEnd; ic += mc)
+                {
+                    int mcCur = Math.Min(mc, rowEnd - ic);
+                    for (int pc = 0; pc < kbCur; pc += kc)
                     {
-                        int mcCur = Math.Min(mc, rowEnd - ic);
+                        int kcCur = Math.Min(kc, kbCur - pc);
                         for (int it = 0; it * MR < mcCur; it++)
-                            PackA(ref p, aBlock + (nint)it * MR * Kc, ic + it * MR, Math.Min(MR, mcCur - it * MR), pc, kcCur);
-                        Macro(ref p, aBlock, ic, mcCur, bPanel, kcCur, jc, ncCur, 0, colTiles, accumulate, tile);
+                            PackA(ref p, aBlock + (nint)it * MR * Kc, ic + it * MR, Math.Min(MR, mcCur - it * MR), pb + pc, kcCur);
+                        Macro(ref p, aBlock, ic, mcCur, bPanel + (nint)pc * colTiles * NR, kcCur, jc, ncCur,
+                            p.Accumulate || pb + pc > 0, tile);
                     }
-                // The next slice overwrites the shared panels.
-                GemmPool.Barrier(threads);
+                }
+                // The next panel overwrites this one (the final barrier of the product covers the last).
+                if (jc + nc < colEnd || pb + kb < k) GemmPool.Barrier(packers);
             }
         }
     }
 
-    /// <summary>Tiles [begin, end) of `count` owned by thread t, scaled by `unit` and clipped to `limit`.</summary>
+    /// <summary>Units [begin, end) of `count` owned by thread t, scaled by `unit` and clipped to `limit`.</summary>
     static (int Begin, int End) Share(int count, int t, int threads, int unit, int limit) =>
         (Math.Min(limit, (int)((long)count * t / threads) * unit),
          Math.Min(limit, (int)((long)count * (t + 1) / threads) * unit));
 
-    /// <summary>C[row0.., jc..] (+)= packed A block (rows) · packed B micro-panels [jtBegin, jtEnd).</summary>
-    static void Macro(ref GemmProblem p, T* aBlock, int row0, int rows, T* bPanel, int kc,
-        int jc, int ncCur, int jtBegin, int jtEnd, bool accumulate, T* tile)
+    /// <summary>C[row0.., col0..] (+)= packed A block (rows × kc) · packed B slice (kc × cols).</summary>
+    static void Macro(ref GemmProblem p, T* aBlock, int row0, int rows, T* bSlice, int kc,
+        int col0, int cols, bool accumulate, T* tile)
     {
         nint ldc = p.Ldc;
         T* c = (T*)p.C;
         // Each B micro-panel (kc×NR) stays in L1 while the A micro-panels stream from L2.
-        for (int jt = jtBegin; jt < jtEnd; jt++)
+        for (int j = 0; j < cols; j += NR)
         {
-            T* b = bPanel + (nint)jt * kc * NR;
-            int col = jc + jt * NR, nr = Math.Min(NR, ncCur - jt * NR);
+            T* b = bSlice + (nint)j * kc;
             for (int i = 0; i < rows; i += MR)
-                MicroTile(aBlock + (nint)(i / MR) * MR * Kc, b, kc, c + (row0 + i) * ldc + col, ldc,
-                    Math.Min(MR, rows - i), nr, accumulate, tile);
+                MicroTile(aBlock + (nint)i * Kc, b, kc, c + (row0 + i) * ldc + col0 + j, ldc,
+                    Math.Min(MR, rows - i), Math.Min(NR, cols - j), accumulate, tile);
         }
     }
 
@@ -348,19 +368,13 @@ static unsafe class GemmDriver<TS, TV, T>
     {
         T* a = (T*)p.A;
         nint lda = p.Lda;
-        for (int r = 0; r < MR; r++)
-        {
-            T* d = dst + r * Kc;
-            if (r >= mr)
-                new Span<T>(d, kc).Clear();
-            else if (!p.TransA)
-                new ReadOnlySpan<T>(a + (row0 + r) * lda + p0, kc).CopyTo(new Span<T>(d, kc));
-            else
-            {
-                T* s = a + (nint)p0 * lda + row0 + r;
-                for (int q = 0; q < kc; q++) d[q] = s[q * lda];
-            }
-        }
+        if (!p.TransA)
+            for (int r = 0; r < mr; r++)
+                new ReadOnlySpan<T>(a + (row0 + r) * lda + p0, kc).CopyTo(new Span<T>(dst + r * Kc, kc));
+        else
+            Transpose(a + p0 * lda + row0, lda, dst, Kc, kc, mr);
+        for (int r = mr; r < MR; r++)
+            new Span<T>(dst + r * Kc, kc).Clear();
     }
 
     /// <summary>
@@ -372,37 +386,75 @@ static unsafe class GemmDriver<TS, TV, T>
         T* b = (T*)p.B;
         nint ldb = p.Ldb;
         int lanes = TS.Lanes, nrFull = NR;
-        if (!p.TransB)
+        if (p.TransB)
+            Transpose(b + col0 * ldb + p0, ldb, dst, nrFull, nr, kc);
+        else if (nr == nrFull)
         {
-            T* s = b + (nint)p0 * ldb + col0;
+            T* s = b + p0 * ldb + col0;
             for (int q = 0; q < kc; q++, s += ldb, dst += nrFull)
             {
-                if (nr == nrFull)
-                {
-                    TS.Store(TS.Load(s), dst);
-                    TS.Store(TS.Load(s + lanes), dst + lanes);
-                }
-                else
-                {
-                    new ReadOnlySpan<T>(s, nr).CopyTo(new Span<T>(dst, nr));
-                    new Span<T>(dst + nr, nrFull - nr).Clear();
-                }
+                TS.Store(TS.Load(s), dst);
+                TS.Store(TS.Load(s + lanes), dst + lanes);
             }
+            return;
         }
         else
-        {
-            for (int j = 0; j < nrFull; j++)
+            for (int q = 0; q < kc; q++)
+                new ReadOnlySpan<T>(b + (p0 + q) * ldb + col0, nr).CopyTo(new Span<T>(dst + q * nrFull, nr));
+        if (nr < nrFull)
+            for (int q = 0; q < kc; q++)
+                new Span<T>(dst + q * nrFull + nr, nrFull - nr).Clear();
+    }
+
+    /// <summary>
+    /// dst[j·ldDst + i] = src[i·ldSrc + j] for i &lt; rows, j &lt; cols: with AVX in 8×8 (float) or 4×4 (double)
+    /// register blocks, the ragged edges element by element.
+    /// </summary>
+    static void Transpose(T* src, nint ldSrc, T* dst, nint ldDst, int rows, int cols)
+    {
+        int block = Avx.IsSupported && (sizeof(T) == 4 || sizeof(T) == 8) ? 32 / sizeof(T) : 1;
+        int fullRows = block == 1 ? 0 : rows / block * block, fullCols = block == 1 ? 0 : cols / block * block;
+        for (int i = 0; i < fullRows; i += block)
+            for (int j = 0; j < fullCols; j += block)
             {
-                T* d = dst + j;
-                if (j >= nr)
-                    for (int q = 0; q < kc; q++) d[q * nrFull] = default;
-                else
-                {
-                    T* s = b + (col0 + j) * ldb + p0;
-                    for (int q = 0; q < kc; q++) d[q * nrFull] = s[q];
-                }
+                if (sizeof(T) == 4) Transpose8x8((float*)(src + i * ldSrc + j), ldSrc, (float*)(dst + j * ldDst + i), ldDst);
+                else Transpose4x4((double*)(src + i * ldSrc + j), ldSrc, (double*)(dst + j * ldDst + i), ldDst);
             }
-        }
+        for (int i = 0; i < rows; i++)
+            for (int j = i < fullRows ? fullCols : 0; j < cols; j++)
+                dst[j * ldDst + i] = src[i * ldSrc + j];
+    }
+
+    static void Transpose8x8(float* src, nint ldSrc, float* dst, nint ldDst)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + ldSrc);
+        Vector256<float> r2 = Avx.LoadVector256(src + 2 * ldSrc), r3 = Avx.LoadVector256(src + 3 * ldSrc);
+        Vector256<float> r4 = Avx.LoadVector256(src + 4 * ldSrc), r5 = Avx.LoadVector256(src + 5 * ldSrc);
+        Vector256<float> r6 = Avx.LoadVector256(src + 6 * ldSrc), r7 = Avx.LoadVector256(src + 7 * ldSrc);
+        // Interleave pairs of rows, then pairs of pairs (within 128-bit lanes), then swap the lane halves.
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE), s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE), s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(dst + ldDst, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(dst + 2 * ldDst, Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(dst + 3 * ldDst, Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(dst + 4 * ldDst, Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(dst + 5 * ldDst, Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(dst + 6 * ldDst, Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(dst + 7 * ldDst, Avx.Permute2x128(s3, s7, 0x31));
+    }
+
+    static void Transpose4x4(double* src, nint ldSrc, double* dst, nint ldDst)
+    {
+        Vector256<double> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + ldSrc);
+        Vector256<double> r2 = Avx.LoadVector256(src + 2 * ldSrc), r3 = Avx.LoadVector256(src + 3 * ldSrc);
+        Vector256<double> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Avx.Store(dst, Avx.Permute2x128(t0, t2, 0x20));
+        Avx.Store(dst + ldDst, Avx.Permute2x128(t1, t3, 0x20));
+        Avx.Store(dst + 2 * ldDst, Avx.Permute2x128(t0, t2, 0x31));
+        Avx.Store(dst + 3 * ldDst, Avx.Permute2x128(t1, t3, 0x31));
     }
 
     static int CeilDiv(int x, int y) => (x + y - 1) / y;
@@ -426,7 +478,7 @@ sealed unsafe class GemmWorkspace
     public readonly byte* Tile = Alloc(TileBytes);
     byte* _b;
 
-    /// <summary>The B panel: only a calling thread packs one, so worker threads never allocate it.</summary>
+    /// <summary>The B panel, allocated on first use (a worker needs one only when the columns are split).</summary>
     public byte* B => _b != null ? _b : _b = Alloc(BBytes);
 
     static byte* Alloc(int bytes) => (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);

@@ -61,7 +61,7 @@ public static class Reduce
             {
                 T m = T.NegativeInfinity;
                 for (int l = 0; l < length; l++) m = T.Max(m, x[(o * length + l) * inner + i]);
-                T shift = T.IsNegativeInfinity(m) ? T.Zero : m;
+                T shift = T.IsInfinity(m) ? T.Zero : m; // as RowWise: avoid ∞ - ∞
                 T s = T.Zero;
                 for (int l = 0; l < length; l++) s += T.Exp(x[(o * length + l) * inner + i] - shift);
                 y[o * inner + i] = shift + T.Log(s);

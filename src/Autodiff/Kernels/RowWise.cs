@@ -8,7 +8,7 @@ namespace Scg.Autodiff.Kernels;
 
 /// <summary>
 /// Row-wise softmax, log-softmax and log-sum-exp over contiguous rows of length n, forward and backward.
-/// Each row is shifted by its maximum, so large logits never overflow; a row of -∞ gives log-sum-exp -∞.
+/// Each row is shifted by its maximum, so large logits never overflow; a row of -∞ gives log-sum-exp -∞, a row holding +∞ gives +∞.
 /// </summary>
 public static class RowWise
 {
@@ -89,12 +89,15 @@ public static class RowWise
         }
     }
 
-    /// <summary>The shift for a row: its maximum, or 0 when the maximum is -∞ (all-(-∞) row) so that x - shift stays -∞, not NaN.</summary>
+    /// <summary>
+    /// The shift for a row: its maximum, or 0 when the maximum is ±∞ so that x - shift is ±∞, not ∞ - ∞ = NaN
+    /// (an all-(-∞) row then gives log-sum-exp -∞, a row holding +∞ gives +∞).
+    /// </summary>
     static T Shift<T>(ReadOnlySpan<T> row) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (row.Length == 0) return T.NegativeInfinity;
         T max = TensorPrimitives.Max(row);
-        return T.IsNegativeInfinity(max) ? T.Zero : max;
+        return T.IsInfinity(max) ? T.Zero : max;
     }
 
     /// <summary>Σ exp(x - shift) in one fused vector pass; also writes the terms to <paramref name="terms"/> when it is not empty.</summary>

@@ -12,7 +12,7 @@ public static class Special
         T u = T.One + x;
         if (u == T.One) return x;
         if (T.IsPositiveInfinity(u)) return u;
-        return T.Log(u) * x / (u - T.One);
+        return T.Log(u) * (x / (u - T.One)); // x/(u-1) ≈ 1: log(u)·x would overflow for x near the maximum
     }
 
     /// <summary>e^x - 1, accurate for small |x| (Kahan's correction (u-1)·x/log u).</summary>
@@ -22,7 +22,7 @@ public static class Special
         if (u == T.One) return x;
         T um1 = u - T.One;
         if (um1 == -T.One || T.IsPositiveInfinity(u)) return um1;
-        return um1 * x / T.Log(u);
+        return um1 * (x / T.Log(u)); // x/log(u) ≈ 1: (u-1)·x would overflow for e^x near the maximum
     }
 
     /// <summary>log(1 + e^x) = max(x,0) + log1p(e^-|x|), stable for any x; NaN stays NaN.</summary>

@@ -8,8 +8,17 @@ public abstract class Optimizer<T>(ParameterCollection<T> parameters, double lea
 {
     public ParameterCollection<T> Parameters { get; } = parameters;
 
-    public double LearningRate { get; set; } = learningRate > 0 ? learningRate
-        : throw new ArgumentOutOfRangeException(nameof(learningRate), $"optimizer: learning rate must be > 0, got {learningRate}.");
+    double _learningRate = CheckLearningRate(learningRate);
+
+    /// <summary>The step size; a schedule may change it between steps, but it must stay finite and &gt; 0.</summary>
+    public double LearningRate
+    {
+        get => _learningRate;
+        set => _learningRate = CheckLearningRate(value);
+    }
+
+    static double CheckLearningRate(double learningRate) => learningRate > 0 && double.IsFinite(learningRate) ? learningRate
+        : throw new ArgumentOutOfRangeException(nameof(learningRate), $"optimizer: learning rate must be finite and > 0, got {learningRate}.");
 
     /// <summary>One update from the current gradients (parameters without a gradient are skipped).</summary>
     public abstract void Step();

@@ -32,7 +32,7 @@ public sealed class Trainer
     public IEstimator<float> Estimator { get; }
     public TrainSettings Settings { get; }
     public Adam<float> Optimizer { get; }
-    public Rng Rng { get; }
+    public Rng Rng { get; private set; }
     public long StepCount { get; private set; }
 
     public Trainer(SigmoidBeliefNet model, EstimatorChoice choice, TrainSettings settings, Rng rng)
@@ -74,13 +74,54 @@ public sealed class Trainer
         }
     }
 
+    /// <summary>
+    /// Replaces the generator the following steps draw from. A run re-seeds before every step from (seed, step), so a
+    /// run resumed from a checkpoint draws exactly what the uninterrupted run would have.
+    /// </summary>
+    public void Reseed(Rng rng) => Rng = rng ?? throw new ArgumentNullException(nameof(rng));
+
+    /// <summary>Sets the step count when a checkpoint is restored.</summary>
+    internal void RestoreStepCount(long steps) =>
+        StepCount = steps >= 0 ? steps : throw new ArgumentOutOfRangeException(nameof(steps), $"step count must be ≥ 0, got {steps}.");
+
+    /// <summary>
+    /// One draw of the estimator's gradient of the model's parameters (<see cref="SigmoidBeliefNet.Parameters"/>, in order,
+    /// flattened) on <paramref name="batch"/> [rows, features]: surrogate, backward, copy; no update, and neither the
+    /// centering means nor the estimator's running statistics move. For <see cref="Scg.Stochastic.Diagnostics.GradientStatistics"/>.
+    /// </summary>
+    public double[] GradientDraw(Tensor<float> batch)
+    {
+        var reinforce = Estimator as ReinforceEstimator<float>;
+        (double mean, double variance) = reinforce is null ? (0, 1) : (reinforce.RunningMean, reinforce.RunningVariance);
+        var parameters = Model.Parameters().ToList();
+        var gradient = new double[parameters.Sum(p => p.Size)];
+        using (_arena.Begin())
+        {
+            Optimizer.ZeroGrad();
+            BuildSurrogate(batch, updateCentering: false).Loss.Backward();
+            int offset = 0;
+            foreach (var p in parameters)
+            {
+                if (p.Grad is not null)
+                {
+                    var g = p.Grad.Span;
+                    for (int i = 0; i < g.Length; i++) gradient[offset + i] = g[i];
+                }
+                offset += p.Size;
+            }
+            Optimizer.ZeroGrad();
+        }
+        if (reinforce is not null && StepCount > 0) reinforce.Restore(mean, variance);
+        return gradient;
+    }
+
     /// <summary>The estimator's surrogate for one batch (no backward): exposed for gradient statistics.</summary>
-    public Surrogate<float> BuildSurrogate(Tensor<float> batch)
+    public Surrogate<float> BuildSurrogate(Tensor<float> batch, bool updateCentering = true)
     {
         int m = Settings.Samples, rows = batch.Shape[0];
         var graph = Graph(Choice.Relaxation);
         var replicated = m == 1 ? batch : batch.Reshape(1, rows, batch.Shape[1]).Expand(new Shape(m, rows, batch.Shape[1])).Reshape(m * rows, batch.Shape[1]);
-        var logWeights = Model.LogWeights(graph, replicated, updateCentering: true).Reshape(m, rows);
+        var logWeights = Model.LogWeights(graph, replicated, updateCentering).Reshape(m, rows);
         var score = graph.Score?.Reshape(m, rows);
         var baseline = Model.Baseline is not null && Choice.NeedsBaseline ? Model.Baseline.Forward(batch).Reshape(rows) : null;
         return Estimator.Build(logWeights, score, baseline);

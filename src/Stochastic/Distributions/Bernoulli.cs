@@ -14,7 +14,7 @@ public sealed class Bernoulli<T> : IHasEntropy<T> where T : unmanaged, IBinaryFl
     /// <summary>From probabilities in (0,1); logits = log p − log(1 − p), differentiable in p.</summary>
     public static Bernoulli<T> FromProbabilities(Tensor<T> probabilities)
     {
-        Check.OpenUnitInterval(probabilities, "Bernoulli", nameof(probabilities));
+        Check.OpenUnitInterval(probabilities, "Bernoulli", nameof(probabilities), "probabilities of 0 or 1 have infinite logits");
         return new Bernoulli<T>(probabilities.Log() - (-probabilities).Log1p());
     }
 

@@ -10,12 +10,7 @@ namespace Scg.Stochastic.Distributions;
 /// </summary>
 public sealed class BinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public BinaryConcrete(Tensor<T> logits, double temperature)
-    {
-        Check.Finite(logits, "BinaryConcrete", nameof(logits));
-        Check.Temperature(temperature, "BinaryConcrete");
-        Logit = new LogitBinaryConcrete<T>(logits, temperature);
-    }
+    public BinaryConcrete(Tensor<T> logits, double temperature) => Logit = new LogitBinaryConcrete<T>(logits, temperature, "BinaryConcrete");
 
     /// <summary>The logit-space node Y with X = σ(Y).</summary>
     public LogitBinaryConcrete<T> Logit { get; }
@@ -39,10 +34,7 @@ public sealed class BinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T : unma
     {
         Check.Temperature(temperature, Name);
         Check.SameShape(value, BatchShape, Name, nameof(value), "the logits' shape");
-        var v = value.Span;
-        for (int i = 0; i < v.Length; i++)
-            if (!(v[i] > T.Zero && v[i] < T.One))
-                throw new ArgumentException($"{Name}: value must lie in the open interval (0,1), but element {i} of the tensor of shape {value.Shape} is {v[i]}.", nameof(value));
+        Check.OpenUnitInterval(value, Name, nameof(value), "the support is open; at low temperature use the logit node");
         var (logX, log1mX) = (value.Log(), (-value).Log1p());
         return Logit.LogProb(logX - log1mX, temperature) - logX - log1mX;
     }

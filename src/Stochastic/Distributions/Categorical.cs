@@ -16,28 +16,12 @@ public sealed class Categorical<T> : IHasEntropy<T> where T : unmanaged, IBinary
         Logits = Check.Finite(logits, "Categorical", nameof(logits));
     }
 
-    /// <summary>From probability rows in (0,1] that sum to 1; logits = log p, differentiable in p.</summary>
+    /// <summary>From probability rows in (0,1) that sum to 1; logits = log p, differentiable in p.</summary>
     public static Categorical<T> FromProbabilities(Tensor<T> probabilities)
     {
         const string name = "Categorical";
         Check.RankAtLeast(probabilities, 1, name, nameof(probabilities));
-        int rows = probabilities.Shape.Rows, n = probabilities.Shape.Last;
-        var p = probabilities.Span;
-        double tolerance = Check.Tolerance<T>(n);
-        for (int r = 0; r < rows; r++)
-        {
-            double sum = 0;
-            for (int k = 0; k < n; k++)
-            {
-                var pk = p[r * n + k];
-                if (!(pk > T.Zero && pk <= T.One))
-                    throw new ArgumentOutOfRangeException(nameof(probabilities),
-                        $"{name}: probabilities must lie in (0,1] (a zero probability has an infinite logit), but row {r}, class {k} is {pk}.");
-                sum += double.CreateChecked(pk);
-            }
-            if (Math.Abs(sum - 1) > tolerance)
-                throw new ArgumentException($"{name}: each row of probabilities must sum to 1 (tolerance {tolerance:G3}), but row {r} sums to {sum}.", nameof(probabilities));
-        }
+        Check.OnOpenSimplex(probabilities, name, nameof(probabilities), "a zero probability has an infinite logit");
         return new Categorical<T>(probabilities.Log());
     }
 

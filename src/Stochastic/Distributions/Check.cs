@@ -32,14 +32,14 @@ static class Check
         return x;
     }
 
-    /// <summary>Probabilities of a logit parameterization must lie in the open interval (0,1): 0 and 1 have infinite logits.</summary>
-    public static Tensor<T> OpenUnitInterval<T>(Tensor<T> x, string distribution, string argument) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>Every element must lie in the open interval (0,1); <paramref name="why"/> says why the ends are excluded.</summary>
+    public static Tensor<T> OpenUnitInterval<T>(Tensor<T> x, string distribution, string argument, string why) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var s = x.Span;
         for (int i = 0; i < s.Length; i++)
             if (!(s[i] > T.Zero && s[i] < T.One))
                 throw new ArgumentOutOfRangeException(argument,
-                    $"{distribution}: {argument} must lie in (0,1) (probabilities of 0 or 1 have infinite logits), but element {i} of the tensor of shape {x.Shape} is {s[i]}.");
+                    $"{distribution}: {argument} must lie in (0,1) ({why}), but element {i} of the tensor of shape {x.Shape} is {s[i]}.");
         return x;
     }
 
@@ -56,28 +56,51 @@ static class Check
     }
 
     /// <summary>Each row along the last axis must have entries in (0,1) that sum to 1 within <see cref="Tolerance{T}"/>.</summary>
-    public static void OnOpenSimplex<T>(Tensor<T> value, string distribution, string hint) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    public static void OnOpenSimplex<T>(Tensor<T> x, string distribution, string argument, string hint) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int rows = value.Shape.Rows, n = value.Shape.Last;
+        int rows = x.Shape.Rows, n = x.Shape.Last;
         double tolerance = Tolerance<T>(n);
-        var v = value.Span;
+        var v = x.Span;
         for (int r = 0; r < rows; r++)
         {
             double sum = 0;
             for (int k = 0; k < n; k++)
             {
-                var x = v[r * n + k];
-                if (!(x > T.Zero && x < T.One))
-                    throw new ArgumentException($"{distribution}: value must lie in the open simplex, but row {r}, class {k} is {x} (expected in (0,1); {hint}).", nameof(value));
-                sum += double.CreateChecked(x);
+                var xk = v[r * n + k];
+                if (!(xk > T.Zero && xk < T.One))
+                    throw new ArgumentException($"{distribution}: {argument} must lie in the open simplex, but row {r}, class {k} is {xk} (expected in (0,1); {hint}).", argument);
+                sum += double.CreateChecked(xk);
             }
             if (Math.Abs(sum - 1) > tolerance)
-                throw new ArgumentException($"{distribution}: value must lie on the simplex (rows sum to 1, tolerance {tolerance:G3}), but row {r} sums to {sum}.", nameof(value));
+                throw new ArgumentException($"{distribution}: {argument} must lie on the simplex (each row sums to 1, tolerance {tolerance:G3}), but row {r} sums to {sum}.", argument);
+        }
+    }
+
+    /// <summary>Each row along the last axis must be finite with log-sum-exp 0 within <see cref="Tolerance{T}"/> of its largest magnitude.</summary>
+    public static void OnLogSimplex<T>(Tensor<T> value, string distribution) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Finite(value, distribution, nameof(value));
+        int rows = value.Shape.Rows, n = value.Shape.Last;
+        var v = value.Span;
+        for (int r = 0; r < rows; r++)
+        {
+            var row = v.Slice(r * n, n);
+            double max = double.NegativeInfinity, largest = 0, sum = 0;
+            foreach (var y in row)
+            {
+                max = Math.Max(max, double.CreateChecked(y));
+                largest = Math.Max(largest, Math.Abs(double.CreateChecked(y)));
+            }
+            foreach (var y in row) sum += Math.Exp(double.CreateChecked(y) - max);
+            double lse = max + Math.Log(sum), tolerance = Tolerance<T>(largest);
+            if (!(Math.Abs(lse) <= tolerance))
+                throw new ArgumentException(
+                    $"{distribution}: value must lie on the log-simplex (log-sum-exp of each row = 0, tolerance {tolerance:G3}), but row {r} has log-sum-exp {lse}.", nameof(value));
         }
     }
 
     /// <summary>Tolerance for "sums to 1" / "log-sum-exp is 0" checks: √ε of the element type, scaled by the magnitude involved.</summary>
-    public static double Tolerance<T>(double scale = 1) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+    public static double Tolerance<T>(double scale) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
         Math.Sqrt(double.CreateChecked(T.BitIncrement(T.One) - T.One)) * (1 + scale);
 
     /// <summary>Shape a followed by the axes of b.</summary>

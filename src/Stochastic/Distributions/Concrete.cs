@@ -10,13 +10,7 @@ namespace Scg.Stochastic.Distributions;
 /// </summary>
 public sealed class Concrete<T> : IRelaxed<T, Categorical<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public Concrete(Tensor<T> logits, double temperature)
-    {
-        Check.RankAtLeast(logits, 1, "Concrete", nameof(logits));
-        Check.Finite(logits, "Concrete", nameof(logits));
-        Check.Temperature(temperature, "Concrete");
-        Log = new ExpConcrete<T>(logits, temperature);
-    }
+    public Concrete(Tensor<T> logits, double temperature) => Log = new ExpConcrete<T>(logits, temperature, "Concrete");
 
     /// <summary>The log-space node Y with X = exp(Y).</summary>
     public ExpConcrete<T> Log { get; }
@@ -41,7 +35,7 @@ public sealed class Concrete<T> : IRelaxed<T, Categorical<T>> where T : unmanage
     {
         Check.Temperature(temperature, Name);
         Check.SameShape(value, Logits.Shape, Name, nameof(value), "the logits' shape");
-        Check.OnOpenSimplex(value, Name, "at low temperature use the ExpConcrete node");
+        Check.OnOpenSimplex(value, Name, nameof(value), "at low temperature use the ExpConcrete node");
         var logX = value.Log();
         return ExpConcrete<T>.LogDensity(Logits, logX, temperature) - logX.Sum(-1);
     }

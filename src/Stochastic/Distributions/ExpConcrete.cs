@@ -10,11 +10,14 @@ namespace Scg.Stochastic.Distributions;
 /// </summary>
 public sealed class ExpConcrete<T> : IRelaxed<T, Categorical<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public ExpConcrete(Tensor<T> logits, double temperature)
+    public ExpConcrete(Tensor<T> logits, double temperature) : this(logits, temperature, "ExpConcrete") { }
+
+    /// <summary>Checks the parameters with messages that name <paramref name="owner"/> (a distribution built on this node).</summary>
+    internal ExpConcrete(Tensor<T> logits, double temperature, string owner)
     {
-        Check.RankAtLeast(logits, 1, "ExpConcrete", nameof(logits));
-        Logits = Check.Finite(logits, "ExpConcrete", nameof(logits));
-        Temperature = Check.Temperature(temperature, "ExpConcrete");
+        Check.RankAtLeast(logits, 1, owner, nameof(logits));
+        Logits = Check.Finite(logits, owner, nameof(logits));
+        Temperature = Check.Temperature(temperature, owner);
     }
 
     /// <summary>log α (unnormalized).</summary>
@@ -41,20 +44,7 @@ public sealed class ExpConcrete<T> : IRelaxed<T, Categorical<T>> where T : unman
     {
         Check.Temperature(temperature, Name);
         Check.SameShape(value, Logits.Shape, Name, nameof(value), "the logits' shape");
-        Check.Finite(value, Name, nameof(value));
-        int rows = value.Shape.Rows, n = Classes;
-        var v = value.Span;
-        for (int r = 0; r < rows; r++)
-        {
-            var row = v.Slice(r * n, n);
-            double max = double.NegativeInfinity, sum = 0;
-            foreach (var y in row) max = Math.Max(max, double.CreateChecked(y));
-            foreach (var y in row) sum += Math.Exp(double.CreateChecked(y) - max);
-            double lse = max + Math.Log(sum), tolerance = Check.Tolerance<T>(Math.Abs(double.CreateChecked(row[0])) + n);
-            if (!(Math.Abs(lse) <= tolerance))
-                throw new ArgumentException(
-                    $"{Name}: value must lie on the log-simplex (log-sum-exp of each row = 0, tolerance {tolerance:G3}), but row {r} has log-sum-exp {lse}.", nameof(value));
-        }
+        Check.OnLogSimplex(value, Name);
         return LogDensity(Logits, value, temperature);
     }
 

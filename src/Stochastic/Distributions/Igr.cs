@@ -65,7 +65,11 @@ public sealed class Igr<T> : IRelaxed<T, Categorical<T>> where T : unmanaged, IB
         return Ops.Concat(-1, x / temperature, logDelta).Softmax();
     }
 
-    /// <summary>w = SB(σ(y)) (Eq. 22): log w_k = log σ(y_k) + Σ_{i&lt;k} log σ(−y_i), the stick left after k−1 breaks.</summary>
+    /// <summary>
+    /// w = SB(σ(y)), standard stick-breaking (Ferguson, as the paper cites): w_k = v_k Π_{i&lt;k} (1 − v_i) with v = σ(y),
+    /// i.e. log w_k = log σ(y_k) + Σ_{i&lt;k} log σ(−y_i). Eq. 22 as printed multiplies by (1 − v_i) of the outputs, which
+    /// leaves the simplex for K &gt; 3; the authors' code uses the standard form.
+    /// </summary>
     static Tensor<T> StickWeights(Tensor<T> y) => (y.LogSigmoid() + CumulativeSum((-y).LogSigmoid(), inclusive: false)).Exp();
 
     /// <summary>Σ_{i≤k} x_i (inclusive) or Σ_{i&lt;k} x_i over the last axis, as a product with a triangular constant.</summary>
@@ -90,7 +94,7 @@ public sealed class Igr<T> : IRelaxed<T, Categorical<T>> where T : unmanaged, IB
     {
         Check.Temperature(temperature, Name);
         Check.SameShape(value, Check.Concat(BatchShape, EventShape), Name, nameof(value), $"batch {BatchShape} + [{Classes}] categories");
-        Check.OnOpenSimplex(value, Name, "the density is defined on the open simplex");
+        Check.OnOpenSimplex(value, Name, nameof(value), "the density is defined on the open simplex");
         int d = Classes - 1;
         var logZ = value.Log();
         // Inverse of Eq. 21: x_k/τ = log z_k − log z_K + log δ.
@@ -118,7 +122,7 @@ public sealed class Igr<T> : IRelaxed<T, Categorical<T>> where T : unmanaged, IB
             {
                 double wk = double.CreateChecked(s[r * n + k]);
                 if (!(wk > 0))
-                    throw new ArgumentException($"{Name}: value row {r} is outside the image of g: its stick weight {k} is {wk} (expected > 0, i.e. z_k > δ·z_K).", "value");
+                    throw new ArgumentException($"{Name}: value row {r} is outside the image of g: its stick weight {k} is {wk} (expected > 0, i.e. z_k > z_K/δ).", "value");
                 sum += wk;
             }
             if (!(sum < 1))

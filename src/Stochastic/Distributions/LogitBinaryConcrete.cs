@@ -11,10 +11,13 @@ namespace Scg.Stochastic.Distributions;
 /// </summary>
 public sealed class LogitBinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public LogitBinaryConcrete(Tensor<T> logits, double temperature)
+    public LogitBinaryConcrete(Tensor<T> logits, double temperature) : this(logits, temperature, "LogitBinaryConcrete") { }
+
+    /// <summary>Checks the parameters with messages that name <paramref name="owner"/> (a distribution built on this node).</summary>
+    internal LogitBinaryConcrete(Tensor<T> logits, double temperature, string owner)
     {
-        Logits = Check.Finite(logits, "LogitBinaryConcrete", nameof(logits));
-        Temperature = Check.Temperature(temperature, "LogitBinaryConcrete");
+        Logits = Check.Finite(logits, owner, nameof(logits));
+        Temperature = Check.Temperature(temperature, owner);
     }
 
     /// <summary>log α.</summary>

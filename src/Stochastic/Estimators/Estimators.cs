@@ -87,9 +87,10 @@ public sealed class ReinforceEstimator<T> : IEstimator<T> where T : unmanaged, I
         if (baseline is not null && (baseline.Shape.Rank != 1 || baseline.Shape[0] != bound.Shape[0]))
             throw new ShapeMismatchException($"{Name}: baseline {baseline.Shape} must have shape [{bound.Shape[0]}].");
 
+        // The running statistics used in this batch's signal come from earlier batches only: a baseline or scale that
+        // depends on the current samples biases the estimator. The first batch has no history, so c = 0 there.
         var boundValues = bound.ToDoubles();
-        if (!_started) { RunningMean = Average(boundValues); _started = true; }
-        double c = Baseline == BaselineKind.None ? 0 : RunningMean;
+        double c = Baseline == BaselineKind.None || !_started ? 0 : RunningMean;
 
         var signal = bound.Detach() - c;
         Tensor<T>? baselineLoss = null;
@@ -99,10 +100,12 @@ public sealed class ReinforceEstimator<T> : IEstimator<T> where T : unmanaged, I
             signal = signal - baseline!.Detach();
             var centred = signal.ToDoubles();
             double mean = Average(centred), variance = Average(centred.Select(v => (v - mean) * (v - mean)).ToArray());
-            RunningVariance = Decay * RunningVariance + (1 - Decay) * variance;
             signal = signal / Math.Max(1, Math.Sqrt(RunningVariance));
+            RunningVariance = Decay * RunningVariance + (1 - Decay) * variance;
         }
-        if (Baseline != BaselineKind.None) RunningMean = Decay * RunningMean + (1 - Decay) * Average(boundValues);
+        if (Baseline != BaselineKind.None)
+            RunningMean = _started ? Decay * RunningMean + (1 - Decay) * Average(boundValues) : Average(boundValues);
+        _started = true;
 
         var scoreTerm = signal * score.Sum(0);
         var surrogate = bound + scoreTerm - scoreTerm.StopGradient();

@@ -1,0 +1,122 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Scg.Models.Data;
+using Scg.Models.Reporting;
+
+namespace Scg.Cli;
+
+static class CompareCommand
+{
+    public const string DefaultEstimators = "concrete,nvil,vimco:5";
+
+    public static Command CreateCompare(Ui ui)
+    {
+        var options = new TrainOptions();
+        var estimators = new Option<string>("--estimators")
+        {
+            Description = "Comma-separated estimators, each optionally with its own m as name:m (vimco needs m ≥ 2)",
+            DefaultValueFactory = _ => DefaultEstimators,
+        };
+        var draws = new Option<int>("--grad-draws") { Description = "Gradient draws on one fixed batch for the gradient-variance column (0 = skip)", DefaultValueFactory = _ => 50 };
+        var outDir = new Option<string?>("--out", "-o") { Description = "Folder for one run folder per estimator, curves.svg, data.png and summary.md [default: runs/compare-<time>]" };
+        var command = new Command("compare", "Train one model with several estimators (same seed and budget) and compare them side by side.");
+        options.AddTo(command);
+        command.Options.Add(estimators);
+        command.Options.Add(draws);
+        command.Options.Add(outDir);
+        command.SetAction(p => ScgApp.Guard(ui, "scg compare", () =>
+        {
+            var common = options.Validate(p);
+            string dir = p.GetValue(outDir) ?? Path.Combine("runs", "compare-" + DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+            return Run(ui, common, p.GetValue(estimators)!, p.GetValue(draws), dir, "compare");
+        }));
+        return command;
+    }
+
+    public const int DemoSteps = 3000;
+
+    /// <summary>The demo command and its action (the root command runs the same action with the defaults).</summary>
+    public static (Command Command, Func<ParseResult, int> Action) CreateDemo(Ui ui)
+    {
+        var steps = new Option<int>("--steps") { Description = "Training steps per estimator", DefaultValueFactory = _ => DemoSteps };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of every random choice", DefaultValueFactory = _ => 1UL };
+        var evalSamples = new Option<int>("--eval-samples") { Description = "k of the final test bound L_k", DefaultValueFactory = _ => 1000 };
+        var draws = new Option<int>("--grad-draws") { Description = "Gradient draws for the gradient-variance column", DefaultValueFactory = _ => 50 };
+        var outDir = new Option<string>("--out", "-o") { Description = "Output folder (replaced on every run)", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
+        var command = new Command("demo",
+            $"The default command: on the embedded sbn-toy data, train the SBN {ToySbn.Spec} with concrete, nvil and vimco (m = 5), print the comparison " +
+            "(bound, true NLL, gradient variance, speed) and write curves and sample grids. About a minute on 2 cores.");
+        foreach (Option o in (Option[])[steps, seed, evalSamples, draws, outDir]) command.Options.Add(o);
+        Func<ParseResult, int> action = p =>
+        {
+            int s = p.GetValue(steps), k = p.GetValue(evalSamples), d = p.GetValue(draws);
+            if (s < 1) throw new UsageException($"--steps must be ≥ 1, got {s}.");
+            TrainOptions.ValidateEvalSamples("--eval-samples", k);
+            if (d is < 0 or 1) throw new UsageException($"--grad-draws must be 0 (skip) or ≥ 2, got {d}.");
+            var data = TrainOptions.LoadData(ToySbn.Name);
+            var common = new TrainOptions.Common(ToySbn.Name, data, TrainOptions.ParseSpec(ToySbn.Spec), 2, 0,
+                new Models.Sbn.TrainSettings { LearningRate = 3e-3 }, s, p.GetValue(seed), k, Math.Max(1, s / 10));
+            ui.Line($"demo: {ToySbn.Spec} on the embedded sbn-toy data ({data.Train.Rows} train / {data.Test.Rows} test rows of {data.Train.Features} bits, " +
+                $"drawn from a fixed SBN whose exact NLL is known); {s} steps of 64 per estimator, Adam lr 3e-3.");
+            return Run(ui, common, DefaultEstimators, d, p.GetValue(outDir)!, "demo");
+        };
+        command.SetAction(p => ScgApp.Guard(ui, "scg demo", () => action(p)));
+        return (command, action);
+    }
+
+    /// <summary>Parses "concrete,nvil,vimco:5" into (estimator, m) pairs; a name without :m gets <paramref name="defaultSamples"/>.</summary>
+    public static List<(Models.Sbn.EstimatorChoice Choice, int Samples)> ParseEstimators(string text, int defaultSamples)
+    {
+        var list = new List<(Models.Sbn.EstimatorChoice, int)>();
+        foreach (string item in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = item.Split(':');
+            int m = defaultSamples;
+            if (parts.Length > 2 || (parts.Length == 2 && (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out m) || m < 1)))
+                throw new UsageException($"--estimators: '{item}' is not an estimator or estimator:m with m ≥ 1 (e.g. concrete,nvil,vimco:5).");
+            var choice = TrainOptions.ParseEstimator(parts[0]);
+            if (list.Any(e => e.Item1.Name == choice.Name && e.Item2 == m))
+                throw new UsageException($"--estimators lists {choice.Name} with m = {m} twice.");
+            list.Add((choice, m));
+        }
+        if (list.Count == 0) throw new UsageException("--estimators is empty; expected e.g. concrete,nvil,vimco:5.");
+        return list;
+    }
+
+    static int Run(Ui ui, TrainOptions.Common common, string estimators, int draws, string outDir, string what)
+    {
+        if (draws is < 0 or 1) throw new UsageException($"--grad-draws must be 0 (skip) or ≥ 2, got {draws}.");
+        var plans = ParseEstimators(estimators, common.Settings.Samples)
+            .Select(e => TrainOptions.Plan(common, e.Choice, e.Samples, Path.Combine(outDir, $"{e.Choice.Name}-m{e.Samples}"), $"{e.Choice.Name} m={e.Samples}"))
+            .ToList();
+
+        // Everything is valid: from here on files are written (a previous comparison in the same folder is replaced).
+        var clock = Stopwatch.StartNew();
+        var results = new List<RunResult>();
+        foreach (var plan in plans)
+        {
+            Directory.CreateDirectory(plan.OutDir!);
+            foreach (string f in (string[])[Experiment.MetricsFile, Experiment.CheckpointFile]) File.Delete(Path.Combine(plan.OutDir!, f));
+            var result = Experiment.Train(ui, plan, Experiment.NewTrainer(plan));
+            Experiment.Evaluate(ui, result);
+            if (draws > 0) result.GradientVariance = Experiment.GradientVariance(plan, result.Trainer, draws);
+            Experiment.WriteSampleGrid(Path.Combine(plan.OutDir!, "samples.png"), result.Trainer.Model, plan.Data.Test, plan.Seed);
+            results.Add(result);
+        }
+        var first = plans[0];
+        double? truth = Experiment.TrueNll(first);
+        Experiment.WriteCurves(Path.Combine(outDir, "curves.svg"), $"{first.Spec} on {first.DataName}: training bound per estimator",
+            results.Select(r => (r.Plan.Label, (IReadOnlyList<MetricsRow>)r.Rows)).ToList(), truth is double t ? -t : null, "true log-likelihood");
+        Experiment.WriteDataGrid(Path.Combine(outDir, "data.png"), first.Data.Test);
+        var table = Report.Summary(results, truth, draws);
+        Report.Print(ui, table);
+        string header = $"# scg {what}: {first.Spec} on {first.DataName}\n\n{first.Steps} steps of batch {first.Settings.BatchSize} per estimator, seed {first.Seed}, " +
+            $"Adam lr {first.Settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, λ1 {first.Settings.PosteriorTemperature}, λ2 {first.Settings.PriorTemperature}; " +
+            $"{clock.Elapsed.TotalSeconds:F0} s in all.\n\n";
+        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.md"), header + table.Markdown());
+        ui.Line($"wrote {outDir}/: curves.svg (bound per step, one line per estimator), data.png, summary.md, and per estimator " +
+            $"{string.Join(", ", plans.Select(p => Path.GetFileName(p.OutDir!)))}/ with metrics.csv, checkpoint.scg and samples.png  ({clock.Elapsed.TotalSeconds:F1} s)");
+        return ScgApp.Ok;
+    }
+}

@@ -1,0 +1,167 @@
+using System.CommandLine;
+using System.Globalization;
+using Scg.Models.Data;
+using Scg.Models.Sbn;
+using Scg.Stochastic.Estimators;
+using Scg.Stochastic.Graph;
+
+namespace Scg.Cli;
+
+/// <summary>The options shared by train and compare, and their validation into a <see cref="RunPlan"/>.</summary>
+sealed class TrainOptions
+{
+    public const string ToyModel = ToySbn.Spec, ImageModel = "200H~200H~784V";
+
+    public readonly Option<string?> Model = new("--model")
+    {
+        Description = $"Layer spec in the Concrete paper's notation, e.g. 200H-784V, 200H~200H~784V, 392V-240H-240H-392V ('-' linear, '~' two tanh layers) [default: {ToyModel} for sbn-toy, {ImageModel} for mnist and fashion-mnist]",
+    };
+    public readonly Option<int> Samples = new("--samples", "-m") { Description = "m: samples per data point in the training bound L_m", DefaultValueFactory = _ => 1 };
+    public readonly Option<string> Temperature = new("--temperature")
+    {
+        Description = "λ1, the posterior (sampling) temperature of relaxed nodes: a number > 0 or a schedule exp:λ0,k,λmin (λ = max(λmin, λ0·e^(-k·step)))",
+        DefaultValueFactory = _ => "0.6667",
+    };
+    public readonly Option<string> PriorTemperature = new("--prior-temperature")
+    {
+        Description = "λ2, the temperature of the prior densities in the relaxed bound: a number > 0 or exp:λ0,k,λmin",
+        DefaultValueFactory = _ => "0.5",
+    };
+    public readonly Option<double> LearningRate = new("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 3e-4 };
+    public readonly Option<double> WeightDecay = new("--weight-decay") { Description = "L2 weight decay added to the gradient", DefaultValueFactory = _ => 0.0 };
+    public readonly Option<int> Steps = new("--steps") { Description = "Training steps (total, counting steps of a resumed run)", DefaultValueFactory = _ => 10_000 };
+    public readonly Option<int> BatchSize = new("--batch-size") { Description = "Data points per minibatch", DefaultValueFactory = _ => 64 };
+    public readonly Option<ulong> Seed = new("--seed") { Description = "Seed of every random choice (initialization, batches, samples)", DefaultValueFactory = _ => 1UL };
+    public readonly Option<string> Data = new("--data") { Description = $"Data set: {string.Join(", ", DataSets.Names)} (sbn-toy is embedded; its true NLL is known)", DefaultValueFactory = _ => ToySbn.Name };
+    public readonly Option<int> Arity = new("--arity") { Description = "Arity of latent nodes: 2 (binary), 4 or 8 (corners of {-1,1}^log2 n)", DefaultValueFactory = _ => 2 };
+    public readonly Option<int> HiddenUnits = new("--hidden-units") { Description = "Width of the two tanh layers of a '~' connection; 0 = the width of the preceding stochastic layer", DefaultValueFactory = _ => 0 };
+    public readonly Option<int> EvalSamples = new("--eval-samples") { Description = "k of the final test bound L_k on the discrete graph (1 to 50000)", DefaultValueFactory = _ => 1000 };
+    public readonly Option<int> EvalEvery = new("--eval-every") { Description = "Steps between validation passes (L_10 on up to 2,000 valid rows) and checkpoints; 0 = a tenth of --steps", DefaultValueFactory = _ => 0 };
+
+    public void AddTo(Command command)
+    {
+        foreach (Option o in (Option[])[Model, Samples, Temperature, PriorTemperature, LearningRate, WeightDecay, Steps, BatchSize, Seed, Data, Arity, HiddenUnits, EvalSamples, EvalEvery])
+            command.Options.Add(o);
+    }
+
+    /// <summary>Options common to every run of a command, validated; the data set is loaded (or a one-line error raised).</summary>
+    public sealed record Common(string DataName, DataSplits Data, LayerSpec Spec, int Arity, int HiddenUnits, TrainSettings Settings,
+        int Steps, ulong Seed, int EvalSamples, int EvalEvery);
+
+    /// <summary>
+    /// Validates the options; with <paramref name="resume"/>, options not given on the command line take the
+    /// checkpoint's values (steps, eval samples and eval interval always come from the command line).
+    /// </summary>
+    public Common Validate(ParseResult p, CheckpointHeader? resume = null)
+    {
+        T Get<T>(Option<T> o, Func<CheckpointHeader, T> fromCheckpoint) =>
+            resume is not null && !IsExplicit(p, o) ? fromCheckpoint(resume) : p.GetValue(o)!;
+
+        string dataName = Get(Data, h => h.Data);
+        if (!DataSets.Names.Contains(dataName))
+            throw new UsageException($"unknown data set '{dataName}'; expected one of: {string.Join(", ", DataSets.Names)}.");
+        string specText = Get(Model, h => h.Spec) ?? (dataName == ToySbn.Name ? ToyModel : ImageModel);
+        var spec = ParseSpec(specText);
+        int arity = Get(Arity, h => h.Arity);
+        ValidateArity(spec, arity);
+        int hidden = Get(HiddenUnits, h => h.HiddenUnits);
+        if (hidden < 0) throw new UsageException($"--hidden-units must be ≥ 0 (0 = the width of the preceding stochastic layer), got {hidden}.");
+        int m = Get(Samples, h => h.Samples);
+        if (m < 1) throw new UsageException($"--samples (m) must be ≥ 1, got {m}.");
+        var posterior = ParseTemperature("--temperature", Get(Temperature, h => h.PosteriorTemperature));
+        var prior = ParseTemperature("--prior-temperature", Get(PriorTemperature, h => h.PriorTemperature));
+        double lr = Get(LearningRate, h => h.LearningRate), wd = Get(WeightDecay, h => h.WeightDecay);
+        if (!(lr > 0 && double.IsFinite(lr))) throw new UsageException($"--lr must be a number > 0, got {Inv(lr)}.");
+        if (!(wd >= 0 && double.IsFinite(wd))) throw new UsageException($"--weight-decay must be a number ≥ 0, got {Inv(wd)}.");
+        int batch = Get(BatchSize, h => h.BatchSize);
+        int steps = p.GetValue(Steps), k = p.GetValue(EvalSamples), every = p.GetValue(EvalEvery);
+        if (steps < 1) throw new UsageException($"--steps must be ≥ 1, got {steps}.");
+        if (batch < 1) throw new UsageException($"--batch-size must be ≥ 1, got {batch}.");
+        ValidateEvalSamples("--eval-samples", k);
+        if (every < 0) throw new UsageException($"--eval-every must be ≥ 0 (0 = a tenth of --steps), got {every}.");
+        var data = LoadData(dataName);
+        ValidateSpecFitsData(spec, data);
+        if (batch > data.Train.Rows) throw new UsageException($"--batch-size {batch} exceeds the {data.Train.Rows} training rows of {dataName}.");
+        var settings = new TrainSettings { Samples = m, BatchSize = batch, LearningRate = lr, WeightDecay = wd, PosteriorTemperature = posterior, PriorTemperature = prior };
+        return new Common(dataName, data, spec, arity, hidden, settings, steps, Get(Seed, h => h.Seed), k, every == 0 ? Math.Max(1, steps / 10) : every);
+    }
+
+    /// <summary>True when the option was given on the command line (not just defaulted).</summary>
+    public static bool IsExplicit(ParseResult p, Option o) => p.GetResult(o) is { Implicit: false };
+
+    /// <summary>A plan for one estimator (with its own m) on the common settings.</summary>
+    public static RunPlan Plan(Common c, EstimatorChoice choice, int samples, string? outDir, string label)
+    {
+        if (choice.Name == "vimco" && samples < 2)
+            throw new UsageException($"vimco needs m ≥ 2 samples per data point, got m = {samples}; pass -m 5 (or vimco:5 in --estimators), or use nvil for m = 1.");
+        return new RunPlan
+        {
+            DataName = c.DataName, Data = c.Data, Spec = c.Spec,
+            Options = new SbnOptions { Arity = c.Arity, HiddenUnits = c.HiddenUnits, GaussianParameters = choice.GaussianParameters, BaselineUnits = choice.NeedsBaseline ? 100 : 0 },
+            Choice = choice, Settings = c.Settings with { Samples = samples }, Steps = c.Steps, Seed = c.Seed,
+            EvalSamples = c.EvalSamples, EvalEvery = c.EvalEvery, OutDir = outDir, Label = label,
+        };
+    }
+
+    // ---- validation helpers, shared by every command --------------------------------------------
+
+    public static LayerSpec ParseSpec(string text)
+    {
+        try { return LayerSpec.Parse(text); }
+        catch (FormatException e) { throw new UsageException(e.Message); }
+    }
+
+    public static EstimatorChoice ParseEstimator(string name)
+    {
+        var choice = EstimatorChoice.All.FirstOrDefault(e => e.Name == name);
+        return choice ?? throw new UsageException($"unknown estimator '{name}'; expected one of: {string.Join(", ", EstimatorChoice.All.Select(e => e.Name))}.");
+    }
+
+    public static TemperatureSchedule ParseTemperature(string option, string text)
+    {
+        try { return TemperatureSchedule.Parse(text.Trim()); }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            throw new UsageException($"{option} must be a number > 0 (e.g. 0.6667) or a schedule exp:λ0,k,λmin with λ0, λmin > 0 and k ≥ 0, got '{text}'.");
+        }
+    }
+
+    public static void ValidateArity(LayerSpec spec, int arity)
+    {
+        if (arity < 2 || (arity & (arity - 1)) != 0)
+            throw new UsageException($"--arity must be a power of two ≥ 2 (2, 4 or 8), got {arity}.");
+        int bits = Corners.Bits(arity);
+        foreach (var layer in spec.Layers.Where(l => !l.Visible))
+            if (layer.Units % bits != 0)
+                throw new UsageException($"layer {layer} of '{spec}' cannot hold {arity}-ary nodes of {bits} units each; use a width divisible by {bits}.");
+    }
+
+    public static void ValidateEvalSamples(string option, int k)
+    {
+        if (k is < 1 or > 50_000) throw new UsageException($"{option} (k) must be between 1 and 50000, got {k}.");
+    }
+
+    public static DataSplits LoadData(string name)
+    {
+        try { return DataSets.Load(name, Binarization.Fixed); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            throw new UsageException($"data set '{name}' could not be loaded: {e.Message}");
+        }
+    }
+
+    public static void ValidateSpecFitsData(LayerSpec spec, DataSplits data)
+    {
+        int features = data.Train.Features;
+        if (spec.IsConditional)
+        {
+            int inF = spec.Layers[0].Units, outF = spec.Layers[^1].Units;
+            if (inF + outF != features)
+                throw new UsageException($"structured-prediction model '{spec}' reads {inF} context + {outF} output features, but {data.Name} rows have {features}; expected first and last layers summing to {features} (e.g. {features / 2}V-…-{features - features / 2}V).");
+        }
+        else if (spec.Layers[^1].Units != features)
+            throw new UsageException($"model '{spec}' outputs {spec.Layers[^1].Units} features, but {data.Name} rows have {features}; expected a last layer of {features}V.");
+    }
+
+    static string Inv(double v) => v.ToString(CultureInfo.InvariantCulture);
+}

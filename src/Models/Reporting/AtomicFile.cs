@@ -1,0 +1,33 @@
+using System.Text;
+
+namespace Scg.Models.Reporting;
+
+/// <summary>Writes a file under &lt;path&gt;.tmp and renames it into place, so readers never see a half-written file.</summary>
+public static class AtomicFile
+{
+    public static void WriteAllBytes(string path, byte[] bytes) => Write(path, s => s.Write(bytes));
+
+    public static void WriteAllText(string path, string text) => WriteAllBytes(path, new UTF8Encoding(false).GetBytes(text));
+
+    /// <summary>Runs <paramref name="write"/> on &lt;path&gt;.tmp, flushes it to disk, then moves it over <paramref name="path"/>.</summary>
+    public static void Write(string path, WriteAction write)
+    {
+        string tmp = path + ".tmp";
+        try
+        {
+            using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
+    public delegate void WriteAction(Stream stream);
+}

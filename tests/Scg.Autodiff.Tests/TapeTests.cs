@@ -1,0 +1,299 @@
+using Scg.Autodiff.Layers;
+using Scg.Autodiff.Optim;
+
+namespace Scg.Autodiff.Tests;
+
+/// <summary>Gradient accumulation, zeroing, no-grad scopes, gradient cuts, VJPs, tape lifetime and step memory.</summary>
+public sealed class TapeTests
+{
+    static Tensor<double> P(params double[] v) => Tensor<double>.FromDoubles(v, v.Length).AsParameter();
+
+    [Fact]
+    public void BackwardAccumulatesIntoLeavesAcrossCalls()
+    {
+        var x = P(1, -2, 3);
+        (x * x).Sum().Backward();
+        Assert.Equal([2.0, -4, 6], x.Grad!.ToArray());
+        var buffer = x.Grad;
+        (x * x).Sum().Backward();
+        Assert.Equal([4.0, -8, 12], x.Grad!.ToArray());
+        Assert.Same(buffer, x.Grad);
+    }
+
+    [Fact]
+    public void ZeroGradZeroesInPlace()
+    {
+        var x = P(1, 2);
+        (x.Exp()).Sum().Backward();
+        var buffer = x.Grad!;
+        x.ZeroGrad();
+        Assert.Same(buffer, x.Grad);
+        Assert.Equal([0.0, 0], buffer.ToArray());
+        x.Square().Sum().Backward();
+        Assert.Equal([2.0, 4], x.Grad!.ToArray());
+
+        // through a parameter collection
+        var w = P(5);
+        var ps = new ParameterCollection<double>([x, w]);
+        (x.Sum() * w.Sum()).Backward();
+        ps.ZeroGrad();
+        Assert.All(x.Grad!.ToArray().Concat(w.Grad!.ToArray()), v => Assert.Equal(0.0, v));
+    }
+
+    [Fact]
+    public void ZeroGradBeforeAnyBackwardIsANoOp()
+    {
+        var x = P(1);
+        x.ZeroGrad();
+        Assert.Null(x.Grad);
+    }
+
+    [Fact]
+    public void NoGradRecordsNothing()
+    {
+        var x = P(1, 2, 3);
+        var tape = Tape<double>.Current;
+        int before = tape.Count;
+        Tensor<double> y, v, c;
+        using (Autograd.NoGrad())
+        {
+            Assert.False(Autograd.IsRecording);
+            y = (x * x).Exp().Sum();
+            v = x.Reshape(3, 1).Narrow(0, 1, 2);                    // views
+            c = Ops.Concat(0, x, x);                                  // multi-input
+            var l = Ops.Linear(x.Reshape(1, 3), Tensor<double>.Zeros(2, 3).AsParameter(), null);
+            Assert.False(l.RequiresGrad);
+            using (Autograd.NoGrad()) Assert.False(Autograd.IsRecording);  // nested
+            Assert.False(Autograd.IsRecording);
+        }
+        Assert.True(Autograd.IsRecording);
+        Assert.Equal(before, tape.Count);
+        Assert.False(y.RequiresGrad);
+        Assert.False(v.RequiresGrad);
+        Assert.False(c.RequiresGrad);
+        Assert.Equal(Math.Exp(1) + Math.Exp(4) + Math.Exp(9), y.Item(), 1e-12);
+        Assert.Throws<InvalidOperationException>(() => y.Backward());
+    }
+
+    [Fact]
+    public void DetachAndStopGradientCutTheGradient()
+    {
+        var x = P(2, 3);
+        (x.Detach() * x).Sum().Backward();       // d/dx (c·x) with c = x held constant
+        Assert.Equal([2.0, 3], x.Grad!.ToArray());
+
+        x.ZeroGrad();
+        (x.StopGradient() * x.Square()).Sum().Backward();
+        Assert.Equal([8.0, 18], x.Grad!.ToArray());
+
+        // the score-function form x + d - StopGradient(d): value x, gradient 1 + d'
+        x.ZeroGrad();
+        var d = x.Exp();
+        var s = (x + d - d.StopGradient()).Sum();
+        Assert.Equal(5.0, s.Item(), 1e-12);
+        s.Backward();
+        Assert.Equal(1 + Math.Exp(2), x.Grad![0], 1e-12);
+        Assert.Equal(1 + Math.Exp(3), x.Grad![1], 1e-12);
+
+        Assert.False(x.Detach().RequiresGrad);
+        Assert.True(x.Detach().IsLeaf);
+    }
+
+    [Fact]
+    public void NonScalarBackwardWithASeedGivesTheVjp()
+    {
+        var rng = new Rng(21);
+        var x = TestUtil.Normal(rng, 2, 3).AsParameter();
+        var w = TestUtil.Normal(rng, 4, 3).AsParameter();
+        var seed = TestUtil.Normal(rng, 2, 4);
+        var y = Ops.MatMul(x, w, transB: true); // [2,4]
+        y.Backward(seed);
+        // VJP: dx = seed·W, dW = seedᵀ·x
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 3; j++)
+            {
+                double e = 0;
+                for (int k = 0; k < 4; k++) e += seed[i, k] * w[k, j];
+                Assert.Equal(e, x.Grad![i, j], 1e-12);
+            }
+        for (int k = 0; k < 4; k++)
+            for (int j = 0; j < 3; j++)
+            {
+                double e = 0;
+                for (int i = 0; i < 2; i++) e += seed[i, k] * x[i, j];
+                Assert.Equal(e, w.Grad![k, j], 1e-12);
+            }
+
+        // a leaf root gets the seed itself
+        var z = P(1, 2);
+        z.Backward(Tensor<double>.FromDoubles([3, 4], 2));
+        Assert.Equal([3.0, 4], z.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void ReluGradientIsGatedOnTheInputNotTheGradient()
+    {
+        var x = P(-1, 2, -3, 4);
+        var seed = Tensor<double>.FromDoubles([5, -6, 7, -8], 4);
+        x.Relu().Backward(seed);
+        Assert.Equal([0.0, -6, 0, -8], x.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void BackwardFreesTheGraphAndTheTapeIsEmptyAfterwards()
+    {
+        var x = P(1, 2);
+        var tape = Tape<double>.Current;
+        tape.Clear();
+        var y = (x.Exp() * x).Sum();
+        Assert.True(tape.Count > 0);
+        y.Backward();
+        Assert.Equal(0, tape.Count);
+
+        // an abandoned forward pass is dropped by Clear
+        _ = (x * x).Sum();
+        Assert.True(tape.Count > 0);
+        tape.Clear();
+        Assert.Equal(0, tape.Count);
+    }
+
+    [Fact]
+    public void ATensorUsedTwiceGetsBothContributions()
+    {
+        var x = P(3);
+        var y = x.Exp();
+        (y * y + y).Sum().Backward(); // d/dx (e^2x + e^x) = 2e^2x + e^x
+        Assert.Equal(2 * Math.Exp(6) + Math.Exp(3), x.Grad![0], 1e-9);
+    }
+
+    // ---- steps ----------------------------------------------------------------------------------------
+
+    /// <summary>One training step: an MLP classifier's NLL, backward, Adam.</summary>
+    sealed class Step
+    {
+        readonly Mlp<float> _model;
+        readonly Adam<float> _adam;
+        readonly Tensor<float> _x;
+        readonly int[] _labels;
+
+        public Step(int batch, int hidden)
+        {
+            var rng = new Rng(31);
+            _model = new Mlp<float>(rng, [4, hidden, 3], Activation.Tanh);
+            _adam = new Adam<float>(new ParameterCollection<float>(_model.Parameters()), 1e-2);
+            _x = TestUtil.Make<float>(rng, Domain.Normal, batch, 4);
+            _labels = [.. Enumerable.Range(0, batch).Select(i => i % 3)];
+        }
+
+        public float Run()
+        {
+            _adam.ZeroGrad();
+            var loss = -_model.Forward(_x).LogSoftmax().Gather(_labels).Mean();
+            float value = loss.Item();
+            loss.Backward();
+            _adam.Step();
+            return value;
+        }
+    }
+
+    /// <summary>Bytes allocated on this thread per step over <paramref name="steps"/> steps, checking the tape and the arena after each.</summary>
+    static long BytesPerStep(Step step, StepArena<float> arena, int steps, ref float loss)
+    {
+        var tape = Tape<float>.Current;
+        int rented = arena.Rented;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < steps; i++)
+            using (arena.Begin())
+            {
+                loss = step.Run();
+                Assert.Equal(0, tape.Count);
+                Assert.True(rented == 0 || rented == arena.Rented, $"step rented {arena.Rented} tensors, earlier steps {rented}");
+                rented = arena.Rented;
+            }
+        return (GC.GetAllocatedBytesForCurrentThread() - before) / steps;
+    }
+
+    [Fact]
+    public void FiveThousandStepsKeepTheTapeEmptyAndMemoryFlat()
+    {
+        var step = new Step(batch: 8, hidden: 16);
+        var arena = new StepArena<float>();
+        Tape<float>.Current.Clear();
+        float first = 0, last = 0;
+        BytesPerStep(step, arena, 1, ref first);
+        BytesPerStep(step, arena, 99, ref last); // warm-up: arena buffers, gradient buffers, Adam state, JIT
+        // five windows of 1000 steps: the same small allocation per step in each (nothing grows with the step count)
+        long[] windows = [.. Enumerable.Range(0, 5).Select(_ => BytesPerStep(step, arena, 1000, ref last))];
+        Assert.True(windows.Max() - windows.Min() <= windows.Min() / 10 + 16, $"bytes per step drift across windows: {string.Join(", ", windows)}");
+        Assert.True(windows.Max() < 8192, $"bytes per step: {string.Join(", ", windows)}");
+        Assert.True(last < first, $"loss went from {first} to {last}");
+    }
+
+    [Fact]
+    public void StepsReuseBuffersInsteadOfReallocatingThem()
+    {
+        const int batch = 32, hidden = 256; // one [batch, hidden] float activation is 32 KB
+        var step = new Step(batch, hidden);
+        var arena = new StepArena<float>();
+        Tape<float>.Current.Clear();
+        float loss = 0;
+        BytesPerStep(step, arena, 10, ref loss);
+        long perStep = BytesPerStep(step, arena, 100, ref loss);
+        // what remains per step are small objects (tensor headers, views): far less than one activation buffer
+        Assert.True(perStep < batch * hidden * sizeof(float) / 4, $"{perStep} bytes allocated per step after warm-up");
+
+        // the measure sees buffers: without an arena the same step allocates several activations
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++) step.Run();
+        long unpooled = (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
+        Assert.True(unpooled > 2 * batch * hidden * sizeof(float), $"{unpooled} bytes per step without an arena");
+    }
+
+    [Fact]
+    public void ATensorFromAnEndedStepThrows()
+    {
+        var arena = new StepArena<double>();
+        var x = P(1, 2, 3);
+        Tensor<double> y, view;
+        using (arena.Begin())
+        {
+            y = x.Exp();
+            view = y.Reshape(3, 1);
+            _ = y.Span; _ = view.Span;
+        }
+        using (arena.Begin())
+        {
+            Assert.Throws<InvalidOperationException>(() => y.Span.ToArray());
+            Assert.Throws<InvalidOperationException>(() => view.ToArray());
+            // even once the new step has reused the memory
+            var z = x.Exp();
+            Assert.Throws<InvalidOperationException>(() => y.Item());
+            Assert.Equal(Math.Exp(1), z.Span[0], 1e-15);
+            var ex = Assert.Throws<InvalidOperationException>(() => y.Exp());
+            Assert.Contains("step", ex.Message);
+        }
+        // a clone survives
+        Tensor<double> kept;
+        using (arena.Begin()) kept = x.Exp().Clone();
+        using (arena.Begin()) Assert.Equal(Math.Exp(2), kept.Span[1], 1e-15);
+    }
+
+    [Fact]
+    public void ArenaScopesRestoreThePreviousArena()
+    {
+        var outer = new StepArena<double>();
+        var inner = new StepArena<double>();
+        var x = P(1);
+        using (outer.Begin())
+        {
+            _ = x.Exp();
+            using (inner.Begin()) _ = x.Exp();
+            Assert.Equal(1, inner.Rented);
+            _ = x.Exp();
+            Assert.Equal(2, outer.Rented);
+        }
+        _ = x.Exp();
+        Assert.Equal(2, outer.Rented);
+        Tape<double>.Current.Clear();
+    }
+}
