@@ -13,8 +13,11 @@ public class StepDeterminismTests
     const int Rows = 64, Features = 64, Steps = 20;
 
     // Recorded with the engine of commit aed7a72 (plus the working tree of the time), before any issue 5 optimization (see the bits in the failure message).
-    const long GoldenObjectiveBits = unchecked((long)0xC03BF38A20000000);  // -27.951326370239258: objective returned by step 20
-    const long GoldenBoundBits = unchecked((long)0xC038789C6AF58375);      // -24.471136746349163: Evaluation.Bound (k = 50, seeded) after step 20
+    // Re-recorded once, when softplus, log1p and logistic sampling moved from scalar to vector exp/log: those differ from
+    // the scalar functions in the last bit for some inputs. Every other optimization so far (Adam's vector kernel,
+    // centering via Reduce.Sum) left these bits unchanged.
+    const long GoldenObjectiveBits = unchecked((long)0xC03BF38A00000000);  // -27.951324462890625: objective returned by step 20
+    const long GoldenBoundBits = unchecked((long)0xC038789C68F58375);      // -24.471136627139874: Evaluation.Bound (k = 50, seeded) after step 20
 
     static float[] Data(ulong seed)
     {

@@ -18,10 +18,12 @@ public static unsafe class Gemm
     /// <summary>Below this many multiply-adds (m·n·k) a product runs on the calling thread only.</summary>
     const long ParallelThreshold = 1L << 18;
 
+    /// <summary>
     /// C = op(A)·op(B), or C += op(A)·op(B) when accumulate. All row-major.
     /// op(A) is m×k: A stored m×k with row stride lda, or (transA) stored k×m with row stride lda.
     /// op(B) is k×n: B stored k×n with row stride ldb, or (transB) stored n×k with row stride ldb.
-    /// C is m×n with row stride ldc. C must not overlap A or B. When !accumulate, C is only written.
+    /// C is m×n with row stride ldc and must not overlap A or B; without accumulate it is only written, never read.
+    /// </summary>
     public static void Multiply<T>(int m, int n, int k,
         ReadOnlySpan<T> a, int lda, bool transA,
         ReadOnlySpan<T> b, int ldb, bool transB,
@@ -31,9 +33,9 @@ public static unsafe class Gemm
         ArgumentOutOfRangeException.ThrowIfNegative(m);
         ArgumentOutOfRangeException.ThrowIfNegative(n);
         ArgumentOutOfRangeException.ThrowIfNegative(k);
-        CheckOperand(a.Length, transA ? k : m, transA ? m : k, lda, "a", "lda", $"op(A) is {m}x{k}, transA={transA}");
-        CheckOperand(b.Length, transB ? n : k, transB ? k : n, ldb, "b", "ldb", $"op(B) is {k}x{n}, transB={transB}");
-        CheckOperand(c.Length, m, n, ldc, "c", "ldc", $"C is {m}x{n}");
+        CheckOperand(a.Length, lda, m, k, transA, "a", "lda", "A");
+        CheckOperand(b.Length, ldb, k, n, transB, "b", "ldb", "B");
+        CheckOperand(c.Length, ldc, m, n, false, "c", "ldc", "C");
         if (m == 0 || n == 0) return;
 
         fixed (T* pa = a, pb = b, pc = c)
@@ -60,18 +62,24 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>Checks that a rows×cols operand with row stride ld fits in a span of the given length.</summary>
-    static void CheckOperand(int length, int rows, int cols, int ld, string span, string ldName, string what)
+    /// <summary>Checks that operand `op` (opRows×opCols, stored transposed if `trans`) fits its span with row stride ld.</summary>
+    static void CheckOperand(int length, int ld, int opRows, int opCols, bool trans, string span, string ldName, string op)
     {
+        int rows = trans ? opCols : opRows, cols = trans ? opRows : opCols;
         if (ld < cols)
             throw new ArgumentException(
-                $"{ldName} must be at least {cols} (the row length of the stored operand; {what}), got {ld}.", ldName);
+                $"{ldName} must be at least {cols}, the row length of {Describe(op, opRows, opCols, trans)}; got {ld}.", ldName);
         long need = rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * ld + cols;
         if (length < need)
             throw new ArgumentException(
-                $"Span '{span}' is too short: a stored {rows}x{cols} operand with {ldName}={ld} needs {need} elements ({what}), got {length}.",
+                $"Span '{span}' is too short: {Describe(op, opRows, opCols, trans)} with {ldName}={ld} needs {need} elements, got {length}.",
                 span);
     }
+
+    static string Describe(string op, int opRows, int opCols, bool trans) =>
+        op == "C" ? $"C ({opRows}x{opCols})"
+        : trans ? $"{op} stored {opCols}x{opRows} (op({op}) is {opRows}x{opCols}, trans{op}=true)"
+        : $"{op} stored {opRows}x{opCols} (trans{op}=false)";
 }
 
 /// <summary>One product, as pointers and sizes, plus the split chosen for it.</summary>
@@ -151,7 +159,11 @@ interface ITileWidth { static abstract bool TwoVectors { get; } }
 struct FullWidth : ITileWidth { public static bool TwoVectors => true; }
 struct HalfWidth : ITileWidth { public static bool TwoVectors => false; }
 
-/// <summary>Blocking, packing, micro-kernel and the work split for one element type and vector type.</summary>
+/// <summary>
+/// Blocking, packing, micro-kernel and the work split for one element type and vector type. The hot methods are
+/// compiled fully optimized from their first call (AggressiveOptimization): each call's loops are too short for
+/// on-stack replacement, so tiered compilation would run the first products unoptimized.
+/// </summary>
 static unsafe class GemmDriver<TS, TV, T>
     where TS : ISimd<TV, T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -214,6 +226,7 @@ static unsafe class GemmDriver<TS, TV, T>
     /// C[rows, cols] (+)= op(A)[rows, :]·op(B)[:, cols]. The B panel is packed by `packers` threads together
     /// (this one being number t) and holds as many k slices as fit, so that there is one barrier per panel.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Compute(ref GemmProblem p, int rowBegin, int rowEnd, int colBegin, int colEnd, T* bPanel,
         int t, int packers, GemmWorkspace ws)
     {
@@ -267,6 +280,7 @@ static unsafe class GemmDriver<TS, TV, T>
          Math.Min(limit, (int)((long)count * (t + 1) / threads) * unit));
 
     /// <summary>C[row0.., col0..] (+)= packed A block (rows × kc) · packed B slice (kc × cols).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Macro(ref GemmProblem p, T* aBlock, int row0, int rows, T* bSlice, int kc,
         int col0, int cols, bool accumulate, T* tile)
     {
@@ -283,6 +297,7 @@ static unsafe class GemmDriver<TS, TV, T>
     }
 
     /// <summary>One mr×nr tile of C; edge tiles go through a scratch tile so the kernel always runs full MR rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void MicroTile(T* a, T* b, int kc, T* c, nint ldc, int mr, int nr, bool accumulate, T* tile)
     {
         bool direct = mr == MR && (nr == NR || nr == TS.Lanes);
@@ -304,6 +319,7 @@ static unsafe class GemmDriver<TS, TV, T>
     /// MR×NR register tile: for each of kc steps, one or two vectors of the packed B row times the MR values of
     /// the packed A column (row r of the A micro-panel at r·Kc). Writes (or with accumulate adds) the tile to C.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Kernel<TW>(int kc, T* a, T* b, T* c, nint ldc, bool accumulate) where TW : ITileWidth
     {
         TV c00 = default!, c01 = default!, c10 = default!, c11 = default!, c20 = default!, c21 = default!;
@@ -364,6 +380,7 @@ static unsafe class GemmDriver<TS, TV, T>
     /// Packs rows [row0, row0+mr) × depth [p0, p0+kc) of op(A) as an A micro-panel: row r at dst + r·Kc,
     /// contiguous in k; rows mr..MR are zero.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void PackA(ref GemmProblem p, T* dst, int row0, int mr, int p0, int kc)
     {
         T* a = (T*)p.A;
@@ -381,6 +398,7 @@ static unsafe class GemmDriver<TS, TV, T>
     /// Packs depth [p0, p0+kc) × columns [col0, col0+nr) of op(B) as a B micro-panel: NR values per k step;
     /// columns nr..NR are zero.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void PackB(ref GemmProblem p, T* dst, int col0, int nr, int p0, int kc)
     {
         T* b = (T*)p.B;
@@ -410,6 +428,7 @@ static unsafe class GemmDriver<TS, TV, T>
     /// dst[j·ldDst + i] = src[i·ldSrc + j] for i &lt; rows, j &lt; cols: with AVX in 8×8 (float) or 4×4 (double)
     /// register blocks, the ragged edges element by element.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Transpose(T* src, nint ldSrc, T* dst, nint ldDst, int rows, int cols)
     {
         int block = Avx.IsSupported && (sizeof(T) == 4 || sizeof(T) == 8) ? 32 / sizeof(T) : 1;
@@ -508,8 +527,10 @@ static unsafe class GemmPool
     static int s_generation;
     static int s_arrived, s_phase;
 
-    sealed class Worker
+    sealed class Worker(int index)
     {
+        /// <summary>The worker's thread number within a product (1..Threads-1).</summary>
+        public readonly int Index = index;
         public readonly SemaphoreSlim Wake = new(0);
         /// <summary>1 while the worker is (about to be) blocked on Wake.</summary>
         public int Sleeping;
@@ -520,8 +541,8 @@ static unsafe class GemmPool
         var workers = new Worker[Threads - 1];
         for (int i = 0; i < workers.Length; i++)
         {
-            workers[i] = new Worker();
-            new Thread(WorkerLoop, maxStackSize: 256 * 1024) { IsBackground = true, Name = $"Scg GEMM {i + 1}" }.Start(i + 1);
+            workers[i] = new Worker(i + 1);
+            new Thread(WorkerLoop, maxStackSize: 256 * 1024) { IsBackground = true, Name = $"Scg GEMM {i + 1}" }.Start(workers[i]);
         }
         return workers;
     }
@@ -562,15 +583,14 @@ static unsafe class GemmPool
         while (Volatile.Read(ref s_phase) == phase) spin.SpinOnce(sleep1Threshold: -1);
     }
 
-    static void WorkerLoop(object? index)
+    static void WorkerLoop(object? worker)
     {
-        int t = (int)index!;
-        Worker w = Workers[t - 1];
+        var w = (Worker)worker!;
         int seen = 0;
         while (true)
         {
             seen = WaitForWork(w, seen);
-            s_work(s_problem, t);
+            s_work(s_problem, w.Index);
             Barrier(Threads);
         }
     }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace Scg.Autodiff.Kernels;
 
@@ -29,29 +30,18 @@ public static class Special
     public static T Softplus<T>(T x) where T : IFloatingPointIeee754<T>
         => T.MaxNumber(x, T.Zero) + Log1p(T.Exp(-T.Abs(x))) + (T.IsNaN(x) ? x : T.Zero);
 
-    public static void Log1p<T>(ReadOnlySpan<T> x, Span<T> y) where T : IFloatingPointIeee754<T>
-    {
-        for (int i = 0; i < x.Length; i++) y[i] = Log1p(x[i]);
-    }
+    /// <summary>y = log1p(x), vectorized with the same correction as the scalar form.</summary>
+    public static void Log1p<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Elementwise.Map<T, Log1pOperator<T>>(x, y);
 
     public static void Expm1<T>(ReadOnlySpan<T> x, Span<T> y) where T : IFloatingPointIeee754<T>
     {
         for (int i = 0; i < x.Length; i++) y[i] = Expm1(x[i]);
     }
 
-    /// <summary>y = softplus(x): the exponential is vectorized, the log1p correction is scalar.</summary>
-    public static void Softplus<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var e = Scratch<T>.First(x.Length);
-        TensorPrimitives.Abs(x, e);
-        TensorPrimitives.Negate(e, e);
-        TensorPrimitives.Exp(e, e);
-        for (int i = 0; i < x.Length; i++)
-        {
-            T xi = x[i];
-            y[i] = T.IsNaN(xi) ? xi : T.MaxNumber(xi, T.Zero) + Log1p(e[i]);
-        }
-    }
+    /// <summary>y = softplus(x), vectorized.</summary>
+    public static void Softplus<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Elementwise.Map<T, SoftplusOperator<T>>(x, y);
 
     /// <summary>Uniform draws strictly inside (0,1) (see <see cref="Rng"/> for the clamp).</summary>
     public static void FillUniform<T>(Rng rng, Span<T> u) where T : unmanaged, IFloatingPointIeee754<T>
@@ -76,7 +66,11 @@ public static class Special
     public static void FillLogistic<T>(Rng rng, Span<T> l) where T : unmanaged, IFloatingPointIeee754<T>
     {
         FillUniform(rng, l);
-        for (int i = 0; i < l.Length; i++) l[i] = T.Log(l[i]) - Log1p(-l[i]);
+        var log1m = Scratch<T>.First(l.Length);
+        TensorPrimitives.Negate(l, log1m);
+        Log1p<T>(log1m, log1m);
+        TensorPrimitives.Log(l, l);
+        TensorPrimitives.Subtract(l, log1m, l);
     }
 
     /// <summary>Standard normal draws (Box-Muller).</summary>
@@ -84,4 +78,46 @@ public static class Special
     {
         for (int i = 0; i < z.Length; i++) z[i] = T.CreateTruncating(rng.NextNormal());
     }
+}
+
+/// <summary>log(1 + x) with Goldberg's correction log(u)·(x/(u-1)), u = 1 + x (exact x where u rounds to 1).</summary>
+public readonly struct Log1pOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static T Invoke(T x) => Special.Log1p(x);
+
+    public static Vector128<T> Invoke(Vector128<T> x)
+    {
+        var u = Vector128<T>.One + x;
+        var d = u - Vector128<T>.One;
+        var r = VectorMath.Log(u) * (x / d);
+        r = Vector128.ConditionalSelect(Vector128.Equals(d, Vector128<T>.Zero), x, r);
+        return Vector128.ConditionalSelect(Vector128.Equals(u, Vector128.Create(T.PositiveInfinity)), u, r);
+    }
+
+    public static Vector256<T> Invoke(Vector256<T> x)
+    {
+        var u = Vector256<T>.One + x;
+        var d = u - Vector256<T>.One;
+        var r = VectorMath.Log(u) * (x / d);
+        r = Vector256.ConditionalSelect(Vector256.Equals(d, Vector256<T>.Zero), x, r);
+        return Vector256.ConditionalSelect(Vector256.Equals(u, Vector256.Create(T.PositiveInfinity)), u, r);
+    }
+
+    public static Vector512<T> Invoke(Vector512<T> x)
+    {
+        var u = Vector512<T>.One + x;
+        var d = u - Vector512<T>.One;
+        var r = VectorMath.Log(u) * (x / d);
+        r = Vector512.ConditionalSelect(Vector512.Equals(d, Vector512<T>.Zero), x, r);
+        return Vector512.ConditionalSelect(Vector512.Equals(u, Vector512.Create(T.PositiveInfinity)), u, r);
+    }
+}
+
+/// <summary>softplus(x) = max(x, 0) + log1p(e^-|x|); NaN propagates through the IEEE maximum.</summary>
+public readonly struct SoftplusOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static T Invoke(T x) => Special.Softplus(x);
+    public static Vector128<T> Invoke(Vector128<T> x) => Vector128.Max(x, Vector128<T>.Zero) + Log1pOperator<T>.Invoke(VectorMath.Exp(-Vector128.Abs(x)));
+    public static Vector256<T> Invoke(Vector256<T> x) => Vector256.Max(x, Vector256<T>.Zero) + Log1pOperator<T>.Invoke(VectorMath.Exp(-Vector256.Abs(x)));
+    public static Vector512<T> Invoke(Vector512<T> x) => Vector512.Max(x, Vector512<T>.Zero) + Log1pOperator<T>.Invoke(VectorMath.Exp(-Vector512.Abs(x)));
 }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Scg.Autodiff.Kernels;
 using Scg.Autodiff.Layers;
 
 namespace Scg.Autodiff.Optim;
@@ -96,19 +97,11 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingP
         double c1 = 1 - Math.Pow(Beta1, StepCount), c2 = 1 - Math.Pow(Beta2, StepCount);
         T b1 = T.CreateTruncating(Beta1), b2 = T.CreateTruncating(Beta2), eps = T.CreateTruncating(Epsilon), wd = T.CreateTruncating(WeightDecay);
         T stepSize = T.CreateTruncating(LearningRate / c1), invSqrtC2 = T.CreateTruncating(1 / Math.Sqrt(c2));
-        T one = T.One;
         for (int i = 0; i < Parameters.Count; i++)
         {
             var p = Parameters.Items[i];
             if (p.Grad is null) continue;
-            var theta = p.Span; var g = p.Grad.Span; var m = _m[i].AsSpan(); var v = _v[i].AsSpan();
-            for (int j = 0; j < theta.Length; j++)
-            {
-                T gj = g[j] + wd * theta[j];
-                m[j] = b1 * m[j] + (one - b1) * gj;
-                v[j] = b2 * v[j] + (one - b2) * gj * gj;
-                theta[j] -= stepSize * m[j] / (T.Sqrt(v[j]) * invSqrtC2 + eps);
-            }
+            AdamUpdate.Apply(p.Span, p.Grad.Span, _m[i], _v[i], b1, b2, wd, stepSize, invSqrtC2, eps);
         }
     }
 }

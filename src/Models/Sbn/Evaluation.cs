@@ -11,7 +11,7 @@ public static class Evaluation
     /// Mean over the rows of <paramref name="data"/> of L_k = log (1/k) Σ_i w_i on the discrete graph, drawing the k
     /// samples in chunks so that at most <paramref name="maxRows"/> rows are in flight (k up to 50,000 fits in memory).
     /// </summary>
-    public static double Bound(SigmoidBeliefNet model, ReadOnlySpan<float> data, int features, int k, Rng rng, int maxRows = 8192, double igrTemperature = 2.0 / 3, double igrDelta = 1)
+    public static double Bound(SigmoidBeliefNet model, ReadOnlySpan<float> data, int features, int k, Rng rng, int maxRows = 8192, double igrTemperature = 2.0 / 3, double igrDelta = Scg.Stochastic.Distributions.Igr.PaperDelta)
     {
         if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), $"k (evaluation samples) must be ≥ 1, got {k}.");
         if (features <= 0 || data.Length % features != 0) throw new ArgumentException($"data of {data.Length} values is not rows of {features} features.", nameof(data));

@@ -164,14 +164,10 @@ public sealed class SigmoidBeliefNet : IModule<float>
         if (update)
         {
             int rows = input.Shape[0], n = mean.Length;
-            var s = input.Span;
+            var sums = Scg.Autodiff.Kernels.Scratch<float>.First(n);
+            Scg.Autodiff.Kernels.Reduce.Sum<float>(input.Span, sums, 1, rows, n);
             float decay = (float)Options.CenteringDecay;
-            for (int j = 0; j < n; j++)
-            {
-                float sum = 0;
-                for (int r = 0; r < rows; r++) sum += s[r * n + j];
-                mean[j] = decay * mean[j] + (1 - decay) * sum / rows;
-            }
+            for (int j = 0; j < n; j++) mean[j] = decay * mean[j] + (1 - decay) * sums[j] / rows;
         }
         var offset = Tensor<float>.Uninitialized(new Shape(mean.Length));
         mean.CopyTo(offset.Span);

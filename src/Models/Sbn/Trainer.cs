@@ -15,7 +15,7 @@ public sealed record TrainSettings
     public double WeightDecay { get; init; }
     public TemperatureSchedule PosteriorTemperature { get; init; } = TemperatureSchedule.Constant(2.0 / 3);
     public TemperatureSchedule PriorTemperature { get; init; } = TemperatureSchedule.Constant(0.5);
-    public double IgrDelta { get; init; } = 1;
+    public double IgrDelta { get; init; } = Scg.Stochastic.Distributions.Igr.PaperDelta;
 }
 
 /// <summary>

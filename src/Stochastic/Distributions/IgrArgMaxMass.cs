@@ -21,6 +21,13 @@ static class IgrArgMaxMass
             var sigma = scale.AsSpan(r * d, d).ToArray();
             double last = 1;
             for (int j = 0; j < d; j++) last *= NormalCdf((threshold - mu[j]) / sigma[j]);
+            if (d == 1)
+            {
+                // two categories: y_1 wins exactly when it exceeds c, Φ((μ − c)/σ), no quadrature needed
+                logMass[r * 2] = Math.Log(Math.Max(NormalCdf((mu[0] - threshold) / sigma[0]), SmallestMass));
+                logMass[r * 2 + 1] = Math.Log(Math.Max(last, SmallestMass));
+                continue;
+            }
             for (int k = 0; k < d; k++)
             {
                 int winner = k;

@@ -16,11 +16,12 @@ public sealed class LatentSample<T> where T : unmanaged, IBinaryFloatingPointIee
 
     readonly Form _form;
     readonly int _arity;
+    readonly bool _bits;               // a binary node on the corners {-1, 1}: one logit per unit
     readonly Tensor<T> _node;          // the discrete state (bits or one-hot), Y, or IGR's y
     readonly double _priorTemperature;
     internal (double Temperature, double Delta)? GaussianParameters;   // set when discrete nodes get IGR parameters
 
-    /// <summary>Downstream value [rows, units] in [-1, 1]: hypercube corners for discrete nodes.</summary>
+    /// <summary>Downstream value: hypercube corners [rows, units] in [-1, 1], or one-hot/simplex rows [rows, groups·n].</summary>
     public Tensor<T> Value { get; }
 
     /// <summary>Log-probability of the node under its sampling distribution, summed over the layer [rows].</summary>
@@ -29,22 +30,22 @@ public sealed class LatentSample<T> where T : unmanaged, IBinaryFloatingPointIee
     /// <summary>True when the node was drawn discretely (it then needs a score-function gradient).</summary>
     public bool IsDiscrete => _form == Form.Discrete;
 
-    LatentSample(Form form, int arity, Tensor<T> node, Tensor<T> value, Tensor<T> logProb, double priorTemperature)
+    LatentSample(Form form, int arity, bool bits, Tensor<T> node, Tensor<T> value, Tensor<T> logProb, double priorTemperature)
     {
-        _form = form; _arity = arity; _node = node; Value = value; LogProb = logProb; _priorTemperature = priorTemperature;
+        _form = form; _arity = arity; _bits = bits; _node = node; Value = value; LogProb = logProb; _priorTemperature = priorTemperature;
     }
 
     /// <summary>Log-probability of the same node under prior parameters (shaped like the sampling parameters, or one row of them).</summary>
     public Tensor<T> LogPrior(Tensor<T> priorParameters)
     {
         var p = RowsOf(priorParameters);
-        if (GaussianParameters is var (t, d)) p = LogitsOfGaussian(p, _arity, t, d);
+        if (GaussianParameters is var (t, d)) p = LogitsOfGaussian(p, _arity, _bits, t, d);
         return _form switch
         {
-            Form.Discrete or Form.StraightThrough => DiscreteLogMass(p, _arity, _node),
-            Form.Relaxed when _arity == 2 => new LogitBinaryConcrete<T>(p, _priorTemperature).LogProb(_node).Sum(-1),
+            Form.Discrete or Form.StraightThrough => DiscreteLogMass(p, _arity, _bits, _node),
+            Form.Relaxed when _bits => new LogitBinaryConcrete<T>(p, _priorTemperature).LogProb(_node).Sum(-1),
             Form.Relaxed => new ExpConcrete<T>(Groups(p, _arity), _priorTemperature).LogProb(_node).Sum(-1),
-            _ => GaussianLogDensity(p, _node),
+            _ => Gaussian(p).LogProb(_node),
         };
     }
 
@@ -55,43 +56,43 @@ public sealed class LatentSample<T> where T : unmanaged, IBinaryFloatingPointIee
         return p.Shape[0] == rows ? p : p.Expand(new Shape(rows, p.Shape[1]));
     }
 
-    internal static LatentSample<T> Discrete(Tensor<T> parameters, int arity, Rng rng)
+    internal static LatentSample<T> Discrete(Tensor<T> parameters, int arity, NodeEncoding encoding, Rng rng)
     {
-        if (arity == 2)
+        if (IsBits(arity, encoding))
         {
             var bits = new Bernoulli<T>(parameters).Sample(rng);
-            return new(Form.Discrete, arity, bits, Corners.FromBits(bits), DiscreteLogMass(parameters, arity, bits), 1);
+            return new(Form.Discrete, arity, true, bits, Corners.FromBits(bits), DiscreteLogMass(parameters, arity, true, bits), 1);
         }
         var oneHot = new Categorical<T>(Groups(parameters, arity)).Sample(rng);
-        return new(Form.Discrete, arity, oneHot, Corners.FromOneHot(oneHot), DiscreteLogMass(parameters, arity, oneHot), 1);
+        return new(Form.Discrete, arity, false, oneHot, Encode(oneHot, encoding), DiscreteLogMass(parameters, arity, false, oneHot), 1);
     }
 
-    internal static LatentSample<T> DiscreteFromGaussian(Tensor<T> parameters, int arity, double temperature, double delta, Rng rng)
+    internal static LatentSample<T> DiscreteFromGaussian(Tensor<T> parameters, int arity, NodeEncoding encoding, double temperature, double delta, Rng rng)
     {
-        var node = Discrete(LogitsOfGaussian(parameters, arity, temperature, delta), arity, rng);
+        var node = Discrete(LogitsOfGaussian(parameters, arity, IsBits(arity, encoding), temperature, delta), arity, encoding, rng);
         node.GaussianParameters = (temperature, delta);
         return node;
     }
 
-    internal static LatentSample<T> Relaxed(Tensor<T> parameters, int arity, double temperature, double priorTemperature, Rng rng, bool straightThrough)
+    internal static LatentSample<T> Relaxed(Tensor<T> parameters, int arity, NodeEncoding encoding, double temperature, double priorTemperature, Rng rng, bool straightThrough)
     {
-        if (arity == 2)
+        if (IsBits(arity, encoding))
         {
             var q = new LogitBinaryConcrete<T>(parameters, temperature);
             var y = q.RSample(rng);
             if (!straightThrough)
-                return new(Form.Relaxed, arity, y, Corners.FromBits(y.Sigmoid()), q.LogProb(y).Sum(-1), priorTemperature);
+                return new(Form.Relaxed, arity, true, y, Corners.FromBits(y.Sigmoid()), q.LogProb(y).Sum(-1), priorTemperature);
             var hard = q.StraightThrough(y);
             var bits = hard.Detach();
-            return new(Form.StraightThrough, arity, bits, Corners.FromBits(hard), DiscreteLogMass(parameters, arity, bits), priorTemperature);
+            return new(Form.StraightThrough, arity, true, bits, Corners.FromBits(hard), DiscreteLogMass(parameters, arity, true, bits), priorTemperature);
         }
         var qn = new ExpConcrete<T>(Groups(parameters, arity), temperature);
         var yn = qn.RSample(rng);
         if (!straightThrough)
-            return new(Form.Relaxed, arity, yn, Corners.FromOneHot(yn.Exp()), qn.LogProb(yn).Sum(-1), priorTemperature);
+            return new(Form.Relaxed, arity, false, yn, Encode(yn.Exp(), encoding), qn.LogProb(yn).Sum(-1), priorTemperature);
         var hardN = qn.StraightThrough(yn);
         var oneHot = hardN.Detach();
-        return new(Form.StraightThrough, arity, oneHot, Corners.FromOneHot(hardN), DiscreteLogMass(parameters, arity, oneHot), priorTemperature);
+        return new(Form.StraightThrough, arity, false, oneHot, Encode(hardN, encoding), DiscreteLogMass(parameters, arity, false, oneHot), priorTemperature);
     }
 
     /// <summary>
@@ -99,34 +100,39 @@ public sealed class LatentSample<T> where T : unmanaged, IBinaryFloatingPointIee
     /// softmax++(y/τ) with δ (IGR Eq. 21) mapped to corners. log p - log q of y equals that of the relaxed value
     /// because both go through the same invertible map, so the node's log-density is the Gaussian's.
     /// </summary>
-    internal static LatentSample<T> Igr(Tensor<T> parameters, int arity, double temperature, double delta, Rng rng)
+    internal static LatentSample<T> Igr(Tensor<T> parameters, int arity, NodeEncoding encoding, double temperature, double delta, Rng rng)
     {
-        var (mean, logScale) = SplitGaussian(parameters);
-        var noise = Noise.Normal<T>(rng, mean.Shape);
-        var y = mean + logScale.Exp() * noise;
-        var logits = SoftmaxPlusPlusLogits(y, arity, temperature, delta);
-        var value = arity == 2 ? Corners.FromBits(logits.Sigmoid()) : Corners.FromOneHot(logits.Softmax());
-        return new(Form.Igr, arity, y, value, GaussianLogDensity(parameters, y), 1);
+        var q = Gaussian(parameters);
+        var y = q.RSample(rng);
+        bool bits = IsBits(arity, encoding);
+        var logits = SoftmaxPlusPlusLogits(y, arity, bits, temperature, delta);
+        var value = bits ? Corners.FromBits(logits.Sigmoid()) : Encode(logits.Softmax(), encoding);
+        return new(Form.Igr, arity, bits, y, value, q.LogProb(y), 1);
     }
 
     /// <summary>
     /// The logits whose softmax is softmax++(y/τ): [y/τ, log δ] per group (binary: y/τ - log δ, a sigmoid's logit).
-    /// Also the logits of the discrete graph of an IGR-trained model (the Concrete paper's control for logistic normals).
     /// </summary>
-    public static Tensor<T> SoftmaxPlusPlusLogits(Tensor<T> y, int arity, double temperature, double delta)
+    public static Tensor<T> SoftmaxPlusPlusLogits(Tensor<T> y, int arity, bool bits, double temperature, double delta)
     {
-        if (arity == 2) return y / temperature - Math.Log(delta);
+        if (bits) return y / temperature - Math.Log(delta);
         int rows = y.Shape[0], groups = y.Shape[1] / (arity - 1);
         var scaled = (y / temperature).Reshape(rows, groups, arity - 1);
         var last = Tensor<T>.Full(new Shape(rows, groups, 1), T.CreateChecked(Math.Log(delta)));
         return Ops.Concat(2, scaled, last);
     }
 
-    /// <summary>IGR parameters [rows, 2w] → logits of the discrete graph [rows, ParameterWidth] from the means.</summary>
-    public static Tensor<T> LogitsOfGaussian(Tensor<T> parameters, int arity, double temperature, double delta)
+    /// <summary>
+    /// IGR parameters [rows, 2w] → logits [rows, ParameterWidth] of the discrete graph: the exact mass of the argmax
+    /// of softmax++(y/τ) (<see cref="Igr{T}.ToDiscrete"/>); for a binary node the logit of the first state winning.
+    /// </summary>
+    public static Tensor<T> LogitsOfGaussian(Tensor<T> parameters, int arity, bool bits, double temperature, double delta)
     {
-        var logits = SoftmaxPlusPlusLogits(SplitGaussian(parameters).Mean, arity, temperature, delta);
-        return logits.Reshape(parameters.Shape[0], -1);
+        var (mean, logScale) = SplitGaussian(parameters);
+        int rows = parameters.Shape[0];
+        var igr = new Igr<T>(mean.Reshape(rows, -1, arity - 1), logScale.Exp().Reshape(rows, -1, arity - 1), temperature, IgrMap.SoftmaxPlusPlus, delta);
+        var logMass = igr.ToDiscrete().Logits;
+        return bits ? (logMass.Narrow(2, 0, 1) - logMass.Narrow(2, 1, 1)).Reshape(rows, -1) : logMass.Reshape(rows, -1);
     }
 
     /// <summary>Splits IGR node parameters [rows, 2w] into means and log-scales [rows, w].</summary>
@@ -136,16 +142,22 @@ public sealed class LatentSample<T> where T : unmanaged, IBinaryFloatingPointIee
         return (parameters.Narrow(1, 0, w), parameters.Narrow(1, w, w));
     }
 
-    static Tensor<T> GaussianLogDensity(Tensor<T> parameters, Tensor<T> y)
+    /// <summary>The diagonal Gaussian N(μ, σ²) of IGR node parameters [μ | log σ].</summary>
+    static Normal<T> Gaussian(Tensor<T> parameters)
     {
         var (mean, logScale) = SplitGaussian(parameters);
-        var z = (y - mean) / logScale.Exp();
-        return (z.Square() * -0.5 - logScale - 0.5 * Math.Log(2 * Math.PI)).Sum(-1);
+        return new Normal<T>(mean, logScale.Exp());
     }
 
-    static Tensor<T> DiscreteLogMass(Tensor<T> parameters, int arity, Tensor<T> state) => arity == 2
+    static Tensor<T> DiscreteLogMass(Tensor<T> parameters, int arity, bool bits, Tensor<T> state) => bits
         ? new Bernoulli<T>(parameters).LogProb(state).Sum(-1)
         : new Categorical<T>(Groups(parameters, arity)).LogProb(state).Sum(-1);
+
+    static bool IsBits(int arity, NodeEncoding encoding) => arity == 2 && encoding == NodeEncoding.Corners;
+
+    /// <summary>One-hot or simplex rows [rows, groups, n] → the downstream value.</summary>
+    static Tensor<T> Encode(Tensor<T> oneHot, NodeEncoding encoding) =>
+        encoding == NodeEncoding.Corners ? Corners.FromOneHot(oneHot) : oneHot.Reshape(oneHot.Shape[0], -1);
 
     /// <summary>[rows, groups·n] → [rows, groups, n].</summary>
     static Tensor<T> Groups(Tensor<T> parameters, int arity) => parameters.Reshape(parameters.Shape[0], -1, arity);

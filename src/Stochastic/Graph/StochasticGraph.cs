@@ -4,6 +4,15 @@ using Scg.Stochastic.Distributions;
 
 namespace Scg.Stochastic.Graph;
 
+/// <summary>What the rest of the graph sees of an n-ary node.</summary>
+public enum NodeEncoding
+{
+    /// <summary>The corners of {-1, 1}^log2(n) (Concrete paper appendix D.2); n a power of two; binary nodes take one logit.</summary>
+    Corners,
+    /// <summary>The one-hot vector (relaxed: the point of the simplex) of any n ≥ 2, as in a discrete VAE.</summary>
+    OneHot,
+}
+
 /// <summary>How the discrete nodes of a graph are sampled and differentiated.</summary>
 public enum Relaxation
 {
@@ -37,11 +46,11 @@ public sealed class StochasticGraph<T> where T : unmanaged, IBinaryFloatingPoint
     /// <summary>IGR's δ in softmax++.</summary>
     public double IgrDelta { get; }
 
-    /// <summary>True when node parameters are IGR's [μ | log σ]; a discrete graph then uses the logits of softmax++(μ/τ).</summary>
+    /// <summary>True when node parameters are IGR's [μ | log σ]; a discrete graph then uses the exact argmax mass of softmax++.</summary>
     public bool GaussianParameters { get; }
 
     public StochasticGraph(Rng rng, Relaxation relaxation, double posteriorTemperature = 2.0 / 3, double priorTemperature = 0.5,
-        double igrDelta = 1, bool gaussianParameters = false)
+        double igrDelta = Igr.PaperDelta, bool gaussianParameters = false)
     {
         if (relaxation == Relaxation.Igr && !gaussianParameters)
             throw new ArgumentException("StochasticGraph: the IGR relaxation needs Gaussian node parameters (gaussianParameters: true).", nameof(gaussianParameters));
@@ -59,25 +68,32 @@ public sealed class StochasticGraph<T> where T : unmanaged, IBinaryFloatingPoint
     /// <summary>Σ log q over the discretely sampled nodes, per row; null when none was.</summary>
     public Tensor<T>? Score => _score;
 
-    /// <summary>Number of node parameters a layer of <paramref name="units"/> units of the given arity needs.</summary>
-    public static int ParameterWidth(int units, int arity, bool gaussian)
+    /// <summary>
+    /// Number of node parameters for <paramref name="nodes"/> n-ary nodes (Corners: a layer of that many units, log2(n) units per node).
+    /// </summary>
+    public static int ParameterWidth(int nodes, int arity, bool gaussian, NodeEncoding encoding = NodeEncoding.Corners)
     {
-        int bits = Corners.Bits(arity);
-        if (units % bits != 0) throw new ArgumentException($"a layer of {units} units cannot be split into {arity}-ary nodes of {bits} units each.", nameof(units));
-        int groups = units / bits;
-        return gaussian ? 2 * groups * (arity - 1) : arity == 2 ? units : groups * arity;
+        int groups = nodes;
+        if (encoding == NodeEncoding.Corners)
+        {
+            int bits = Corners.Bits(arity);
+            if (nodes % bits != 0) throw new ArgumentException($"a layer of {nodes} units cannot be split into {arity}-ary nodes of {bits} units each.", nameof(nodes));
+            groups = nodes / bits;
+        }
+        else if (arity < 2) throw new ArgumentOutOfRangeException(nameof(arity), $"a categorical node needs n ≥ 2 categories, got {arity}.");
+        return gaussian ? 2 * groups * (arity - 1) : arity == 2 && encoding == NodeEncoding.Corners ? nodes : groups * arity;
     }
 
-    /// <summary>Samples a layer from node parameters [rows, ParameterWidth].</summary>
-    public LatentSample<T> Sample(Tensor<T> parameters, int arity)
+    /// <summary>Samples a layer of n-ary nodes from node parameters [rows, ParameterWidth].</summary>
+    public LatentSample<T> Sample(Tensor<T> parameters, int arity, NodeEncoding encoding = NodeEncoding.Corners)
     {
         var node = Relaxation switch
         {
-            Relaxation.None when GaussianParameters => LatentSample<T>.DiscreteFromGaussian(parameters, arity, PosteriorTemperature, IgrDelta, _rng),
-            Relaxation.None => LatentSample<T>.Discrete(parameters, arity, _rng),
-            Relaxation.Concrete => LatentSample<T>.Relaxed(parameters, arity, PosteriorTemperature, PriorTemperature, _rng, straightThrough: false),
-            Relaxation.StraightThrough => LatentSample<T>.Relaxed(parameters, arity, PosteriorTemperature, PriorTemperature, _rng, straightThrough: true),
-            _ => LatentSample<T>.Igr(parameters, arity, PosteriorTemperature, IgrDelta, _rng),
+            Relaxation.None when GaussianParameters => LatentSample<T>.DiscreteFromGaussian(parameters, arity, encoding, PosteriorTemperature, IgrDelta, _rng),
+            Relaxation.None => LatentSample<T>.Discrete(parameters, arity, encoding, _rng),
+            Relaxation.Concrete => LatentSample<T>.Relaxed(parameters, arity, encoding, PosteriorTemperature, PriorTemperature, _rng, straightThrough: false),
+            Relaxation.StraightThrough => LatentSample<T>.Relaxed(parameters, arity, encoding, PosteriorTemperature, PriorTemperature, _rng, straightThrough: true),
+            _ => LatentSample<T>.Igr(parameters, arity, encoding, PosteriorTemperature, IgrDelta, _rng),
         };
         if (node.IsDiscrete) _score = _score is null ? node.LogProb : _score + node.LogProb;
         return node;
