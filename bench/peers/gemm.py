@@ -3,11 +3,13 @@
 Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/peers/gemm.py
 
 Threading (measured on the 2-core Zen 5 box): torch.matmul hands fp32 GEMM to OpenBLAS, whose pthread build
-ignores torch.set_num_threads, so OpenBLAS gets OPENBLAS_NUM_THREADS=2 (set below, before torch loads) and
-torch keeps set_num_threads(1). torch.set_num_threads(2) on top made no difference to matmul.
+ignores torch.set_num_threads: OPENBLAS_NUM_THREADS=1 with torch.set_num_threads(2) runs at one core's speed
+(~250 GFLOP/s at 1024^3), OPENBLAS_NUM_THREADS=2 reaches ~480-510. So OpenBLAS gets 2 threads (set below, before
+torch loads) and torch keeps 1 (its own OpenMP pool has nothing to do in matmul; set_num_threads(2) on top of
+OpenBLAS's 2 threads measured the same).
 
 Prints `gemm-MxKxN <GFLOP/s> GFLOP/s` per shape (C = A·B, A M×K, B K×N, GFLOP = 2·M·K·N/1e9).
-Timing, as in Scg.Bench: warm up ~0.2 s, then 7 rounds of ~0.1 s each; the best round is reported
+Timing, as in Scg.Bench: warm up 0.3 s, then 7 rounds of ~0.1 s each; the best round is reported
 (the least disturbed one on a shared machine).
 """
 
@@ -22,7 +24,7 @@ import torch  # noqa: E402  (must load after OPENBLAS_NUM_THREADS is set)
 SHAPES = [(64, 784, 200), (3200, 784, 200), (512, 512, 512), (1024, 1024, 1024)]
 ROUNDS = 7
 ROUND_SECONDS = 0.1
-WARMUP_SECONDS = 0.2
+WARMUP_SECONDS = 0.3
 
 
 def rate(m: int, k: int, n: int) -> float:
@@ -37,17 +39,17 @@ def rate(m: int, k: int, n: int) -> float:
             torch.matmul(a, b, out=c)
         return time.perf_counter() - start
 
-    reps = 1
-    while run(reps) < WARMUP_SECONDS / 4:
-        reps *= 2
-    per_call = run(reps) / reps
-    reps = max(1, int(ROUND_SECONDS / per_call))
-    best = min(run(reps) for _ in range(ROUNDS))
-    return 2.0 * m * k * n * reps / best / 1e9
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < WARMUP_SECONDS:
+        torch.matmul(a, b, out=c)
+        calls += 1
+    reps = max(1, int(ROUND_SECONDS * calls / (time.perf_counter() - start)))
+    best = min(run(reps) for _ in range(ROUNDS)) / reps
+    return 2.0 * m * k * n / best / 1e9
 
 
 def main() -> int:
-    torch.set_num_threads(int(os.environ.get("SCG_TORCH_THREADS", "1")))
+    torch.set_num_threads(1)
     for m, k, n in SHAPES:
         print(f"gemm-{m}x{k}x{n} {rate(m, k, n):.1f} GFLOP/s", flush=True)
     return 0

@@ -27,18 +27,39 @@ Workloads (one full training step = sample, forward, bound, backward, Adam updat
 Inputs are fixed seeded Bernoulli(0.13) binary images (64 train rows reused every step,
 100 separate test rows for eval).
 
-Threading (2-core AMD EPYC KVM guest, Debian python3-torch 1.13.1 + OpenBLAS 0.3.21 pthread,
-OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed from the environment -- the driver does that
-for its children).  Configs measured with `--sweep` (steps/s; eval in seconds):
+Threading (2-vCPU AMD EPYC KVM guest, Debian python3-torch 1.13.1 + OpenBLAS 0.3.21 pthread,
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed -- the driver does that for its children).
+tN = torch.set_num_threads(N), bM = OPENBLAS_NUM_THREADS=M, -passive = OMP_WAIT_POLICY=PASSIVE.
+On this VM torch defaults to 1 intra-op thread and OpenBLAS to 2, so "default" == t1b2.
+Median steps/s (eval: seconds) from interleaved `--sweep --quick` runs, 2026-11-23 (system date),
+  quiet machine (other processes < 0.3 CPU) / contended (another process busy on ~1 CPU):
 
-  config                      concrete-m1 concrete-m5 nvil-m1 vimco-m5 vimco-m50 eval-L5000
-  default (torch 1 thr, BLAS 2)   see README.md for the measured table
-  t1b2 set_num_threads(1), OPENBLAS_NUM_THREADS=2
-  t2b1 set_num_threads(2), OPENBLAS_NUM_THREADS=1
-  t1b1 set_num_threads(1), OPENBLAS_NUM_THREADS=1
-  t2b2 set_num_threads(2), OPENBLAS_NUM_THREADS=2
+  config        concrete-m1   concrete-m5  nvil-m1       vimco-m5    vimco-m50  eval-L5000 [s]
+  default       314 / 106     104 / 47     201 / 116     98 / 58     11.1 / 7.0  6.38 / 7.02
+  t1b2          248 / 223      99 / 75     251 / 196     95 / 67      9.2 / 7.7  6.18 / 7.62
+  t1b1          216 / 174      81 / 75     232 / 217     75 / 76      7.8 / 8.3  6.84 / 7.19
+  t2b1          209 / 22      101 / 3.7    300 / 9.8     96 / 1.9     - / 0.8    5.14 / 19.6
+  t2b2           74 / 1.0      31 / 2.5     95 / 1.3     32 / 0.6     5.5 / 0.6  7.15 / 21.4
+  t2b1-passive  109 / 162      47 / 63     102 / 173     54 / 65      9.3 / 7.9  5.07 / 7.08
+  t2b2-passive  171 / 96       81 / 32     193 / 90      82 / 64      9.4 / 7.6  5.95 / 7.04
+  (t2b1 with OMP_WAIT_POLICY=ACTIVE was ~1-25 steps/s in a first contended try; dropped.)
 
-BEST_CONFIG below is what the default run uses; the table in README.md has the numbers.
+Run-to-run noise on this shared VM is +-20-30% even between identical configs (default vs
+t1b2 A/B on concrete-m1, 4 interleaved rounds: 243 vs 233 steps/s median).  Conclusions:
+  * two OpenMP threads with libgomp's default wait policy (t2b1, t2b2) collapse by 10-100x as
+    soon as another process occupies a core (spin-then-sleep barriers + preempted vCPU); on a
+    quiet machine t2b1 is only on par with t1b2 for training.  This is the issue author's "4x".
+  * training steps are dominated by per-op overhead on small tensors (64-3200 rows): one torch
+    thread is best; two OpenBLAS threads help the 320/3200-row GEMMs when a core is free and
+    cost little when it is not  -> t1b2 for all training workloads.
+  * eval-L5000 has big elementwise ops (tanh / softplus / sampling over 10^4 x 784): a second
+    OpenMP thread pays off, and the PASSIVE wait policy keeps it robust under contention
+    -> t2b1-passive (~5.1 s vs ~6.2 s for t1b2 when quiet, equal when contended).
+  * TorchScript for eval: no gain (script+freeze without fusion: same time); the NNC CPU fuser
+    is unavailable in this build ("LLVM Backend not found").  inference_mode is used.
+    Adam(foreach=True): no measurable gain (flag --foreach kept for experiments).
+
+BEST_CONFIG below is what the default run uses.
 
 Usage:
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 sbn_step.py [--quick]
@@ -70,6 +91,9 @@ CONFIGS = {
     "t2b1-active": (2, {"OPENBLAS_NUM_THREADS": "1", "OMP_WAIT_POLICY": "ACTIVE"}),
     "t1b2-passive": (1, {"OPENBLAS_NUM_THREADS": "2", "OMP_WAIT_POLICY": "PASSIVE"}),
     "t2b2-passive": (2, {"OPENBLAS_NUM_THREADS": "2", "OMP_WAIT_POLICY": "PASSIVE"}),
+    # same as t1b2 / t1b1 but torch's thread count pinned through the environment only
+    "e1b2": (None, {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "2"}),
+    "e1b1": (None, {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}),
 }
 
 BEST_CONFIG = {
@@ -78,7 +102,7 @@ BEST_CONFIG = {
     "nvil-m1": "t1b2",
     "vimco-m5": "t1b2",
     "vimco-m50": "t1b2",
-    "eval-L5000": "t1b2",
+    "eval-L5000": "t2b1-passive",
 }
 
 BATCH = 64

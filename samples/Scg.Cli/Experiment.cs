@@ -91,15 +91,11 @@ sealed record RunPlan
 
     public int Features => Data.Train.Features;
     public string CheckpointPath => Path.Combine(OutDir!, Experiment.CheckpointFile);
-    public CheckpointHeader Header => new()
-    {
-        Spec = Spec.Text, Arity = Options.Arity, HiddenUnits = Options.HiddenUnits, GaussianParameters = Options.GaussianParameters,
-        BaselineUnits = Options.BaselineUnits, CenteringDecay = Options.CenteringDecay, Estimator = Choice.Name, Samples = Settings.Samples,
-        BatchSize = Settings.BatchSize, LearningRate = Settings.LearningRate, WeightDecay = Settings.WeightDecay,
-        PosteriorTemperature = Settings.PosteriorTemperature.ToString()!, PriorTemperature = Settings.PriorTemperature.ToString()!,
-        IgrDelta = Settings.IgrDelta, Data = DataName, Seed = Seed,
-    };
+    public CheckpointHeader Header => CheckpointHeader.Of(Spec, Options, Choice.Name, Settings, DataName, Seed);
 }
+
+/// <summary>A training step failed (a non-finite bound, or values a distribution rejects); the message names the step and the kept checkpoint.</summary>
+sealed class TrainingFailedException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>What a run measured.</summary>
 sealed class RunResult
@@ -133,8 +129,8 @@ static class Experiment
 
     /// <summary>
     /// Trains until <see cref="RunPlan.Steps"/> steps are done (from the trainer's current step), logging metrics,
-    /// validating and checkpointing every <see cref="RunPlan.EvalEvery"/> steps and at the end. A non-finite bound
-    /// propagates as <see cref="NonFiniteException"/> with the last good checkpoint left in place.
+    /// validating and checkpointing every <see cref="RunPlan.EvalEvery"/> steps and at the end. A failed step (e.g. a
+    /// non-finite bound) throws <see cref="TrainingFailedException"/>, with the last good checkpoint left in place.
     /// </summary>
     public static RunResult Train(Ui ui, RunPlan plan, Trainer trainer, List<MetricsRow>? earlier = null)
     {
@@ -142,6 +138,7 @@ static class Experiment
         var rows = earlier ?? [];
         using var csv = plan.OutDir is null ? null : MetricsCsv.Open(Path.Combine(plan.OutDir, MetricsFile), start > 0 ? start : null);
         if (plan.OutDir is not null && start == 0) Checkpoint.Save(plan.CheckpointPath, trainer, plan.DataName, plan.Seed);
+        long saved = start;
         var schedule = new BatchSchedule(plan.Data.Train, plan.Settings.BatchSize, plan.Seed);
         var batch = new float[plan.Settings.BatchSize * plan.Features];
         int logEvery = Math.Max(1, plan.Steps / 200);
@@ -159,7 +156,13 @@ static class Experiment
                 clock.Restart();
                 trainer.Reseed(Seeds.For(plan.Seed, Seeds.Step, step));
                 schedule.Fill(step, batch);
-                double bound = trainer.Step(batch);
+                double bound;
+                try { bound = trainer.Step(batch); }
+                catch (Exception e) when (e is ArithmeticException or ArgumentException or InvalidOperationException)
+                {
+                    throw new TrainingFailedException($"{plan.Label}: training step {step + 1} failed: {e.Message}" +
+                        (plan.OutDir is null ? "" : $" The last good checkpoint (step {saved}) is kept in '{plan.CheckpointPath}'."), e);
+                }
                 clock.Stop();
                 intervalSeconds += clock.Elapsed.TotalSeconds;
                 sum += bound; count++;
@@ -174,7 +177,7 @@ static class Experiment
                 var row = new MetricsRow(done, lastBound, valid, plan.Settings.PosteriorTemperature.At(step), plan.Settings.PriorTemperature.At(step), rate);
                 rows.Add(row);
                 csv?.Append(row);
-                if (eval && plan.OutDir is not null) Checkpoint.Save(plan.CheckpointPath, trainer, plan.DataName, plan.Seed);
+                if (eval && plan.OutDir is not null) { Checkpoint.Save(plan.CheckpointPath, trainer, plan.DataName, plan.Seed); saved = done; }
                 progress.Report(done, FormattableString.Invariant($"bound {lastBound:F3}") +
                     (double.IsNaN(lastValid) ? "" : FormattableString.Invariant($"  valid {lastValid:F3}")) +
                     FormattableString.Invariant($"  {rate:F0} steps/s"));
@@ -251,7 +254,7 @@ static class Experiment
     }
 
     /// <summary>The exact mean NLL of the sbn-toy test split under the generating network, else null.</summary>
-    public static double? TrueNll(RunPlan plan) => TrueNll(plan.DataName);
+    public static double? TrueNll(RunPlan plan) => plan.Spec.IsConditional ? null : TrueNll(plan.DataName);
 
     public static double? TrueNll(string dataName) => dataName == ToySbn.Name ? ToySbnTruth.TestNll() : null;
 

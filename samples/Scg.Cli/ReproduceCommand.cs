@@ -39,16 +39,17 @@ static class ReproduceCommand
         var batch = new Option<int>("--batch-size") { Description = "Data points per minibatch", DefaultValueFactory = _ => 64 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of every random choice", DefaultValueFactory = _ => 1UL };
         var outFile = new Option<string>("--out", "-o") { Description = "Markdown file for the table (rewritten after every run, so partial results survive)", DefaultValueFactory = _ => Path.Combine("runs", "reproduce.md") };
+        var dataDir = TrainOptions.DataDirOption();
         var command = new Command("reproduce",
             "Re-run the Concrete paper's Table 1 (MNIST density estimation: 4 models × m ∈ {1,5,50}, Concrete vs VIMCO/NVIL) and its structured-prediction " +
             "results (Figure 4) at a given budget; writes a markdown table with our numbers next to the paper's.");
-        foreach (Option o in (Option[])[data, steps, rows, evalSamples, spEvalSamples, batch, seed, outFile]) command.Options.Add(o);
+        foreach (Option o in (Option[])[data, dataDir, steps, rows, evalSamples, spEvalSamples, batch, seed, outFile]) command.Options.Add(o);
         command.SetAction(p => ScgApp.Guard(ui, "scg reproduce", () => Run(ui, p.GetValue(data)!, p.GetValue(steps), p.GetValue(rows)!,
-            p.GetValue(evalSamples), p.GetValue(spEvalSamples), p.GetValue(batch), p.GetValue(seed), p.GetValue(outFile)!)));
+            p.GetValue(evalSamples), p.GetValue(spEvalSamples), p.GetValue(batch), p.GetValue(seed), p.GetValue(outFile)!, p.GetValue(dataDir))));
         return command;
     }
 
-    static int Run(Ui ui, string dataName, int steps, string filter, int k, int kSp, int batchSize, ulong seed, string outFile)
+    static int Run(Ui ui, string dataName, int steps, string filter, int k, int kSp, int batchSize, ulong seed, string outFile, string? dataDir)
     {
         if (!DataSets.Names.Contains(dataName))
             throw new UsageException($"unknown data set '{dataName}'; expected one of: {string.Join(", ", DataSets.Names)}.");
@@ -61,7 +62,7 @@ static class ReproduceCommand
         var cells = AllCells(toy).Where(cellFilter).ToList();
         if (cells.Count == 0) throw new UsageException($"--rows '{filter}' selects no cell of the tables.");
         if (Directory.Exists(outFile)) throw new UsageException($"--out '{outFile}' is a folder; expected a markdown file name such as runs/reproduce.md.");
-        var data = TrainOptions.LoadData(dataName);
+        var data = TrainOptions.LoadData(dataName, dataDir);
         if (batchSize > data.Train.Rows) throw new UsageException($"--batch-size {batchSize} exceeds the {data.Train.Rows} training rows of {dataName}.");
         foreach (var c in cells) TrainOptions.ValidateSpecFitsData(TrainOptions.ParseSpec(c.Model), data);
         double? truth = Experiment.TrueNll(dataName);
@@ -71,7 +72,7 @@ static class ReproduceCommand
         if (folder is not null) Directory.CreateDirectory(folder);
         var clock = Stopwatch.StartNew();
         var outcomes = cells.ToDictionary(c => c, _ => new Outcome());
-        string Write() { string md = Markdown(dataName, steps, k, kSp, batchSize, seed, cells, outcomes, truth, clock.Elapsed, estimatorFilter); AtomicFile.WriteAllText(outFile, md); return md; }
+        string Write(bool finished = false) { string md = Markdown(dataName, steps, k, kSp, batchSize, seed, cells, outcomes, truth, clock.Elapsed, finished, estimatorFilter); AtomicFile.WriteAllText(outFile, md); return md; }
         Write();
         int run = 0, runs = cells.Count * estimatorFilter.Count(x => x);
         foreach (var cell in cells)
@@ -90,10 +91,10 @@ static class ReproduceCommand
                     Experiment.Evaluate(ui, result);
                     nll = -result.TestBound;
                 }
-                catch (Scg.Autodiff.NonFiniteException ex)
+                catch (TrainingFailedException ex)
                 {
                     note = "diverged";
-                    ui.Error.WriteLine($"scg reproduce: {plan.Label}: training diverged: {ScgApp.OneLine(ex.Message)}");
+                    ui.Error.WriteLine($"scg reproduce: {ScgApp.OneLine(ex.Message)}");
                 }
                 var o = outcomes[cell];
                 if (e == 0) { o.Concrete = nll; o.ConcreteSeconds = sw.Elapsed.TotalSeconds; o.ConcreteNote = note; }
@@ -101,7 +102,7 @@ static class ReproduceCommand
                 Write();
             }
         }
-        string markdown = Write();
+        string markdown = Write(finished: true);
         ui.Line();
         ui.Line(markdown);
         ui.Line($"wrote {outFile} ({clock.Elapsed.TotalSeconds:F0} s)");
@@ -176,12 +177,12 @@ static class ReproduceCommand
     }
 
     static string Markdown(string dataName, int steps, int k, int kSp, int batchSize, ulong seed, List<Cell> cells,
-        Dictionary<Cell, Outcome> outcomes, double? truth, TimeSpan elapsed, bool[] estimators)
+        Dictionary<Cell, Outcome> outcomes, double? truth, TimeSpan elapsed, bool finished, bool[] estimators)
     {
         bool toy = dataName == ToySbn.Name;
         var sb = new StringBuilder();
         sb.Append("# The Concrete paper's MNIST results, re-run at a small budget\n\n");
-        sb.Append(FormattableString.Invariant($"Written by `scg reproduce` on {DateTime.Now:yyyy-MM-dd HH:mm} ({Environment.ProcessorCount} cores, {elapsed.TotalMinutes:F1} min so far). "));
+        sb.Append(FormattableString.Invariant($"Written by `scg reproduce` on {DateTime.Now:yyyy-MM-dd HH:mm} ({Environment.ProcessorCount} cores, {elapsed.TotalMinutes:F1} min{(finished ? " in all" : " so far, still running")}). "));
         sb.Append(FormattableString.Invariant($"Data: **{dataName}**{(toy ? " (the embedded stand-in: every model is shrunk to its sbn-toy analogue, so our numbers are NOT comparable with the paper's MNIST numbers, which are shown for reference)" : dataName == "fashion-mnist" ? " (the paper's numbers are for MNIST: not comparable)" : ", fixed binarization, 50,000/10,000/10,000")}. "));
         sb.Append(FormattableString.Invariant($"Budget per run: **{steps} steps** of batch {batchSize} (the paper: 10^7 steps), seed {seed}, no early stopping. "));
         sb.Append(FormattableString.Invariant($"Test NLL = -L_k on the discrete graph over the whole test split, k = {k} for density estimation (the paper: 50,000) and k = {kSp} for structured prediction (the paper: 100). "));
@@ -208,7 +209,7 @@ static class ReproduceCommand
                     estimators[1] ? o.ScoreNote ?? Experiment.Num(o.Score) : "—", paper.VimcoTest.ToString("F1", CultureInfo.InvariantCulture) + (c.M == 1 ? " (NVIL)" : ""),
                 };
                 if (toy && task == Task.Density && truth is double t) cellsText.Add(Experiment.Num(t));
-                cellsText.Add(Experiment.Num(o.ConcreteSeconds + o.ScoreSeconds, "F0"));
+                cellsText.Add(Experiment.Num(o.ConcreteSeconds + o.ScoreSeconds, "F1"));
                 table.Add([.. cellsText]);
             }
             sb.Append(table.Markdown()).Append('\n');

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Scg.Autodiff;
 
 namespace Scg.Cli;
 
@@ -57,9 +56,14 @@ public static class ScgApp
             ui.Error.WriteLine($"{command}: {OneLine(e.Message)}");
             return BadInput;
         }
-        catch (NonFiniteException e)
+        catch (TrainingFailedException e)
         {
-            ui.Error.WriteLine($"{command}: training diverged: {OneLine(e.Message)}");
+            ui.Error.WriteLine($"{command}: {OneLine(e.Message)}");
+            return Failed;
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("SCG_DEBUG") is null or "" or "0")
+        {
+            ui.Error.WriteLine($"{command}: failed: {e.GetType().Name}: {OneLine(e.Message)} (set SCG_DEBUG=1 for the stack trace)");
             return Failed;
         }
     }

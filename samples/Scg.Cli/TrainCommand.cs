@@ -52,6 +52,12 @@ static class TrainCommand
         Trainer trainer;
         if (checkpoint is not null)
         {
+            // options the command line cannot set (and IGR's δ) continue as the checkpoint has them
+            plan = plan with
+            {
+                Options = checkpoint.Header.Options with { Arity = plan.Options.Arity, HiddenUnits = plan.Options.HiddenUnits, GaussianParameters = plan.Options.GaussianParameters, BaselineUnits = plan.Options.BaselineUnits },
+                Settings = plan.Settings with { IgrDelta = checkpoint.Header.IgrDelta },
+            };
             try { checkpoint.RequireSameModel(plan.Header); }
             catch (InvalidDataException e) { throw new UsageException(e.Message + " Resume it with matching options, or start a new run with another --out."); }
             RequireSameSettings(checkpoint, plan.Header);
@@ -77,11 +83,7 @@ static class TrainCommand
         }
         else
         {
-            try { result = Experiment.Train(ui, plan, trainer); }
-            catch (Scg.Autodiff.NonFiniteException e)
-            {
-                throw new Scg.Autodiff.NonFiniteException($"{e.Message} The last good checkpoint is kept in '{plan.CheckpointPath}'.");
-            }
+            result = Experiment.Train(ui, plan, trainer);
         }
         Experiment.Evaluate(ui, result);
 

@@ -33,6 +33,7 @@ sealed class TrainOptions
     public readonly Option<int> BatchSize = new("--batch-size") { Description = "Data points per minibatch", DefaultValueFactory = _ => 64 };
     public readonly Option<ulong> Seed = new("--seed") { Description = "Seed of every random choice (initialization, batches, samples)", DefaultValueFactory = _ => 1UL };
     public readonly Option<string> Data = new("--data") { Description = $"Data set: {string.Join(", ", DataSets.Names)} (sbn-toy is embedded; its true NLL is known)", DefaultValueFactory = _ => ToySbn.Name };
+    public readonly Option<string?> DataDir = DataDirOption();
     public readonly Option<int> Arity = new("--arity") { Description = "Arity of latent nodes: 2 (binary), 4 or 8 (corners of {-1,1}^log2 n)", DefaultValueFactory = _ => 2 };
     public readonly Option<int> HiddenUnits = new("--hidden-units") { Description = "Width of the two tanh layers of a '~' connection; 0 = the width of the preceding stochastic layer", DefaultValueFactory = _ => 0 };
     public readonly Option<int> EvalSamples = new("--eval-samples") { Description = "k of the final test bound L_k on the discrete graph (1 to 50000)", DefaultValueFactory = _ => 1000 };
@@ -40,7 +41,7 @@ sealed class TrainOptions
 
     public void AddTo(Command command)
     {
-        foreach (Option o in (Option[])[Model, Samples, Temperature, PriorTemperature, LearningRate, WeightDecay, Steps, BatchSize, Seed, Data, Arity, HiddenUnits, EvalSamples, EvalEvery])
+        foreach (Option o in (Option[])[Model, Samples, Temperature, PriorTemperature, LearningRate, WeightDecay, Steps, BatchSize, Seed, Data, DataDir, Arity, HiddenUnits, EvalSamples, EvalEvery])
             command.Options.Add(o);
     }
 
@@ -62,9 +63,9 @@ sealed class TrainOptions
             throw new UsageException($"unknown data set '{dataName}'; expected one of: {string.Join(", ", DataSets.Names)}.");
         string specText = Get(Model, h => h.Spec) ?? (dataName == ToySbn.Name ? ToyModel : ImageModel);
         var spec = ParseSpec(specText);
-        int arity = Get(Arity, h => h.Arity);
+        int arity = Get(Arity, h => h.Options.Arity);
         ValidateArity(spec, arity);
-        int hidden = Get(HiddenUnits, h => h.HiddenUnits);
+        int hidden = Get(HiddenUnits, h => h.Options.HiddenUnits);
         if (hidden < 0) throw new UsageException($"--hidden-units must be ≥ 0 (0 = the width of the preceding stochastic layer), got {hidden}.");
         int m = Get(Samples, h => h.Samples);
         if (m < 1) throw new UsageException($"--samples (m) must be ≥ 1, got {m}.");
@@ -79,7 +80,7 @@ sealed class TrainOptions
         if (batch < 1) throw new UsageException($"--batch-size must be ≥ 1, got {batch}.");
         ValidateEvalSamples("--eval-samples", k);
         if (every < 0) throw new UsageException($"--eval-every must be ≥ 0 (0 = a tenth of --steps), got {every}.");
-        var data = LoadData(dataName);
+        var data = LoadData(dataName, p.GetValue(DataDir));
         ValidateSpecFitsData(spec, data);
         if (batch > data.Train.Rows) throw new UsageException($"--batch-size {batch} exceeds the {data.Train.Rows} training rows of {dataName}.");
         var settings = new TrainSettings { Samples = m, BatchSize = batch, LearningRate = lr, WeightDecay = wd, PosteriorTemperature = posterior, PriorTemperature = prior };
@@ -141,9 +142,15 @@ sealed class TrainOptions
         if (k is < 1 or > 50_000) throw new UsageException($"{option} (k) must be between 1 and 50000, got {k}.");
     }
 
-    public static DataSplits LoadData(string name)
+    /// <summary>--data-dir: where downloaded data sets and their fixed binarizations are cached.</summary>
+    public static Option<string?> DataDirOption() => new("--data-dir")
     {
-        try { return DataSets.Load(name, Binarization.Fixed); }
+        Description = "Data cache folder (MNIST as fetched by scripts/fetch-mnist.sh, fixed binarizations) [default: $SCG_DATA, else ~/.cache/scg]",
+    };
+
+    public static DataSplits LoadData(string name, string? cacheDir = null)
+    {
+        try { return DataSets.Load(name, Binarization.Fixed, cacheDir); }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException)
         {
             throw new UsageException($"data set '{name}' could not be loaded: {e.Message}");

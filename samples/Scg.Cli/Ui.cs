@@ -72,36 +72,47 @@ sealed class Ui
             plain.Finish();
             return result;
         }
+        var status = new StatusColumn();
         return Console.Progress()
             .AutoClear(false)
             .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 24 }, new PercentageColumn(),
+                new RemainingTimeColumn(), status)
             .Start(ctx =>
             {
                 var task = ctx.AddTask(Markup.Escape(title), maxValue: Math.Max(1, total));
-                var reporter = new SpectreReporter(task, title);
-                T result = work(reporter);
+                T result = work(new SpectreReporter(task, status));
                 task.Value = task.MaxValue;
                 task.StopTask();
                 return result;
             });
     }
 
-    sealed class SpectreReporter(ProgressTask task, string title) : IProgressReporter
+    sealed class SpectreReporter(ProgressTask task, StatusColumn column) : IProgressReporter
     {
         public void Report(long done, string status)
         {
+            column.Status = status;
             task.Value = Math.Min(done, task.MaxValue);
-            task.Description = Markup.Escape(status.Length == 0 ? title : $"{title}  {status}");
         }
+    }
+
+    /// <summary>The live numbers of a task (bound, steps/s), last so that a narrow terminal crops them rather than the bar.</summary>
+    sealed class StatusColumn : ProgressColumn
+    {
+        public volatile string Status = "";
+
+        protected override bool NoWrap => true;
+
+        public override IRenderable Render(RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
+            new Text(Status, Style.Plain) { Overflow = Overflow.Ellipsis };
     }
 
     /// <summary>One line at every tenth of the work (and at least every 15 s), with the status and an ETA.</summary>
     sealed class PlainReporter(Ui ui, string title, long total) : IProgressReporter
     {
         readonly Stopwatch _clock = Stopwatch.StartNew();
-        long _lastDone = -1;
+        long _lastDone = -1, _firstDone = -1;
         int _lastTenth = -1;
         double _lastPrint;
         string _status = "";
@@ -109,6 +120,7 @@ sealed class Ui
         public void Report(long done, string status)
         {
             _status = status;
+            if (_firstDone < 0) { _firstDone = done; _clock.Restart(); }
             int tenth = total <= 0 ? 10 : (int)(10 * done / total);
             double now = _clock.Elapsed.TotalSeconds;
             if (tenth > _lastTenth || now - _lastPrint >= 15) Print(done);
@@ -121,7 +133,7 @@ sealed class Ui
             _lastDone = done;
             double now = _clock.Elapsed.TotalSeconds;
             _lastPrint = now;
-            string eta = done > 0 && done < total ? $"  ETA {Duration(now / done * (total - done))}" : "";
+            string eta = done > _firstDone && done < total ? $"  ETA {Duration(now / (done - _firstDone) * (total - done))}" : "";
             string pct = total > 0 ? (100.0 * done / total).ToString("0", CultureInfo.InvariantCulture) : "100";
             ui.Out.WriteLine($"{title}: {done}/{total} ({pct}%)  {_status}{eta}".TrimEnd());
             ui.Out.Flush();

@@ -341,6 +341,7 @@ static unsafe class GemmDriver<TS, TV, T>
             c40 = TS.MultiplyAdd(ar, b0, c40); if (TW.TwoVectors) c41 = TS.MultiplyAdd(ar, b1, c41);
             ar = TS.Splat(a + 5 * Kc);
             c50 = TS.MultiplyAdd(ar, b0, c50); if (TW.TwoVectors) c51 = TS.MultiplyAdd(ar, b1, c51);
+            // Rows 6 and 7 exist only in 8-row tiles; the test folds away when compiled for 6 rows.
             if (TS.Rows == 8)
             {
                 ar = TS.Splat(a + 6 * Kc);
@@ -488,6 +489,7 @@ sealed unsafe class GemmWorkspace
 {
     public const int ABytes = 128 * 1024;
     public const int BBytes = 4 * 1024 * 1024;
+    /// <summary>The largest micro-tile: 8 rows × 2 vectors of 64 bytes.</summary>
     const int TileBytes = 8 * 2 * 64;
 
     [ThreadStatic] static GemmWorkspace? t_current;
@@ -518,6 +520,8 @@ sealed unsafe class GemmWorkspace
 static unsafe class GemmPool
 {
     public static readonly int Threads = Environment.ProcessorCount;
+    /// <summary>How long an idle worker spins (0.5 ms) before it blocks: long enough to bridge the gaps between
+    /// the products of a training step.</summary>
     static readonly long SpinTicks = Stopwatch.Frequency / 2000;
     static readonly object Gate = new();
     static readonly Worker[] Workers = StartWorkers();

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Scg.Autodiff;
 using Scg.Models.Reporting;
 using Scg.Stochastic.Estimators;
@@ -11,11 +12,8 @@ namespace Scg.Models.Sbn;
 public sealed record CheckpointHeader
 {
     public required string Spec { get; init; }
-    public int Arity { get; init; } = 2;
-    public int HiddenUnits { get; init; }
-    public bool GaussianParameters { get; init; }
-    public int BaselineUnits { get; init; }
-    public double CenteringDecay { get; init; } = 0.9;
+    /// <summary>The model's options, stored whole so that options added later round-trip too.</summary>
+    public required SbnOptions Options { get; init; }
     public required string Estimator { get; init; }
     public int Samples { get; init; } = 1;
     public int BatchSize { get; init; } = 64;
@@ -23,19 +21,14 @@ public sealed record CheckpointHeader
     public double WeightDecay { get; init; }
     public required string PosteriorTemperature { get; init; }
     public required string PriorTemperature { get; init; }
-    public double IgrDelta { get; init; } = 1;
+    public double IgrDelta { get; init; } = new TrainSettings().IgrDelta;
     /// <summary>Name of the data set the model was trained on (as <see cref="Data.DataSets.Load"/> knows it).</summary>
     public required string Data { get; init; }
     public ulong Seed { get; init; }
     /// <summary>Training steps taken when the checkpoint was written.</summary>
     public long Step { get; init; }
 
-    public SbnOptions Options => new()
-    {
-        Arity = Arity, HiddenUnits = HiddenUnits, GaussianParameters = GaussianParameters,
-        BaselineUnits = BaselineUnits, CenteringDecay = CenteringDecay,
-    };
-
+    [JsonIgnore]
     public TrainSettings Settings => new()
     {
         Samples = Samples, BatchSize = BatchSize, LearningRate = LearningRate, WeightDecay = WeightDecay,
@@ -44,22 +37,21 @@ public sealed record CheckpointHeader
     };
 
     /// <summary>The header of a trainer's current state.</summary>
-    public static CheckpointHeader Of(Trainer trainer, string data, ulong seed)
-    {
-        var o = trainer.Model.Options;
-        var s = trainer.Settings;
-        return new CheckpointHeader
-        {
-            Spec = trainer.Model.Spec.Text, Arity = o.Arity, HiddenUnits = o.HiddenUnits, GaussianParameters = o.GaussianParameters,
-            BaselineUnits = o.BaselineUnits, CenteringDecay = o.CenteringDecay, Estimator = trainer.Choice.Name,
-            Samples = s.Samples, BatchSize = s.BatchSize, LearningRate = s.LearningRate, WeightDecay = s.WeightDecay,
-            PosteriorTemperature = s.PosteriorTemperature.ToString()!, PriorTemperature = s.PriorTemperature.ToString()!,
-            IgrDelta = s.IgrDelta, Data = data, Seed = seed, Step = trainer.StepCount,
-        };
-    }
+    public static CheckpointHeader Of(Trainer trainer, string data, ulong seed) => Of(trainer.Model.Spec, trainer.Model.Options,
+        trainer.Choice.Name, trainer.Settings, data, seed, trainer.StepCount);
 
-    /// <summary>"200H~784V (arity 2, hidden 0) on mnist": the part that must match for parameters to fit.</summary>
-    public string ModelDescription => $"{Spec} (arity {Arity}, hidden units {HiddenUnits}, {(GaussianParameters ? "Gaussian" : "logit")} node parameters, baseline {BaselineUnits})";
+    public static CheckpointHeader Of(LayerSpec spec, SbnOptions options, string estimator, TrainSettings s, string data, ulong seed, long step = 0) => new()
+    {
+        Spec = spec.Text, Options = options, Estimator = estimator,
+        Samples = s.Samples, BatchSize = s.BatchSize, LearningRate = s.LearningRate, WeightDecay = s.WeightDecay,
+        PosteriorTemperature = s.PosteriorTemperature.ToString()!, PriorTemperature = s.PriorTemperature.ToString()!,
+        IgrDelta = s.IgrDelta, Data = data, Seed = seed, Step = step,
+    };
+
+    /// <summary>"200H~784V (arity 2, hidden units 0, …)": the part that must match for parameters to fit.</summary>
+    [JsonIgnore]
+    public string ModelDescription => $"{Spec} (arity {Options.Arity}, hidden units {Options.HiddenUnits}, " +
+        $"{(Options.GaussianParameters ? "Gaussian" : "logit")} node parameters, baseline {Options.BaselineUnits})";
 }
 
 /// <summary>
@@ -238,11 +230,16 @@ public sealed class Checkpoint
     /// </summary>
     public void RequireSameModel(CheckpointHeader expected)
     {
-        if (Header.Spec != expected.Spec || Header.Arity != expected.Arity || Header.HiddenUnits != expected.HiddenUnits
-            || Header.GaussianParameters != expected.GaussianParameters || Header.BaselineUnits != expected.BaselineUnits)
-            throw new InvalidDataException($"checkpoint '{Path}' holds model {Header.ModelDescription}, not {expected.ModelDescription}.");
+        static SbnOptions Shape(SbnOptions o) => o with { BaselineUnits = 0, GaussianParameters = false };
+        string Mismatch() => Header.ModelDescription != expected.ModelDescription
+            ? $"checkpoint '{Path}' holds model {Header.ModelDescription}, not {expected.ModelDescription}."
+            : $"checkpoint '{Path}' holds model {Header.Spec} with {Header.Options}, not {expected.Options}.";
+        if (Header.Spec != expected.Spec || Shape(Header.Options) != Shape(expected.Options))
+            throw new InvalidDataException(Mismatch());
         if (Header.Estimator != expected.Estimator || Header.Samples != expected.Samples)
             throw new InvalidDataException($"checkpoint '{Path}' was trained with {Header.Estimator} (m = {Header.Samples}), not {expected.Estimator} (m = {expected.Samples}).");
+        if (Header.Options != expected.Options)
+            throw new InvalidDataException(Mismatch());
         if (Header.Data != expected.Data)
             throw new InvalidDataException($"checkpoint '{Path}' was trained on {Header.Data}, not {expected.Data}.");
     }

@@ -8,14 +8,21 @@ namespace Scg.Models.Sbn;
 /// <summary>Options that shape a sigmoid belief network beyond its layer spec.</summary>
 public sealed record SbnOptions
 {
-    /// <summary>Arity of latent nodes: 2 (binary), 4 or 8 (corners of {-1,1}^log2 n).</summary>
+    /// <summary>Arity of latent nodes: 2 (binary), 4 or 8 (corners of {-1,1}^log2 n); any n ≥ 2 with one-hot encoding.</summary>
     public int Arity { get; init; } = 2;
+    /// <summary>What a latent node passes on: hypercube corners (SBN, a layer of H units) or one-hot vectors (discrete VAE, a layer of H categorical nodes).</summary>
+    public NodeEncoding Encoding { get; init; } = NodeEncoding.Corners;
+    /// <summary>A fixed uniform prior over the top latent layer instead of learned prior logits (IGR: μ0, σ0 fitted to it by Eq. 20).</summary>
+    public bool UniformPrior { get; init; }
     /// <summary>Width of the two tanh layers of a '~' connection; 0 = the width of the preceding stochastic layer (appendix D.1).</summary>
     public int HiddenUnits { get; init; }
     /// <summary>True when latent nodes are parameterized by IGR's Gaussian [μ | log σ] (training with igr).</summary>
     public bool GaussianParameters { get; init; }
     /// <summary>Hidden width of the NVIL baseline network (0 = none).</summary>
     public int BaselineUnits { get; init; }
+    /// <summary>IGR's δ and the temperature at which a uniform IGR prior is fitted (used with GaussianParameters).</summary>
+    public double IgrDelta { get; init; } = Igr.PaperDelta;
+    public double PriorFitTemperature { get; init; } = 2.0 / 3;
     /// <summary>Decay of the inference-network input centering (appendix D.4).</summary>
     public double CenteringDecay { get; init; } = 0.9;
 }
@@ -33,31 +40,31 @@ public sealed class SigmoidBeliefNet : IModule<float>
 
     public LayerSpec Spec { get; }
     public SbnOptions Options { get; }
-    /// <summary>Learned parameters of the top latent layer's prior (density estimation), else null.</summary>
+    /// <summary>Parameters of the top latent layer's prior (density estimation; a constant when UniformPrior), else null.</summary>
     public Tensor<float>? TopPrior { get; }
-    /// <summary>NVIL's input-dependent baseline b(x), or null.</summary>
+    /// <summary>NVIL's input-dependent baseline b(x) of a whole data row (for structured prediction b(x_in, x_out)), or null.</summary>
     public Mlp<float>? Baseline { get; }
 
     int Layers => Spec.Layers.Count;
     public int InputFeatures => Spec.Layers[0].Visible ? Spec.Layers[0].Units : Spec.Layers[^1].Units;
     public int OutputFeatures => Spec.Layers[^1].Units;
+    /// <summary>Features of one data row: x (density estimation) or [x_in | x_out] (structured prediction).</summary>
+    public int RowFeatures => Spec.IsConditional ? Spec.Layers[0].Units + OutputFeatures : InputFeatures;
 
     public SigmoidBeliefNet(LayerSpec spec, SbnOptions options, Rng rng, ReadOnlySpan<float> outputBaseRate = default)
     {
         Spec = spec;
         Options = options;
-        int bits = Corners.Bits(options.Arity);
         foreach (var layer in spec.Layers.Where(l => !l.Visible))
-            if (layer.Units % bits != 0)
-                throw new ArgumentException($"SBN '{spec}': latent layer {layer} cannot hold {options.Arity}-ary nodes of {bits} units each.", nameof(options));
+            StochasticGraph<float>.ParameterWidth(layer.Units, options.Arity, options.GaussianParameters, options.Encoding);   // validates arity and width
 
         if (!spec.IsConditional)
-            TopPrior = Tensor<float>.Zeros(Width(spec.Layers[0])).AsParameter("prior.top");
+            TopPrior = options.UniformPrior ? UniformPriorParameters(spec.Layers[0].Units, rng) : Tensor<float>.Zeros(Width(spec.Layers[0])).AsParameter("prior.top");
         for (int k = 0; k + 1 < Layers; k++)
-            _generative.Add(Conditional(rng, spec.Layers[k].Units, Width(spec.Layers[k + 1]), spec.Connections[k], $"p.{k}"));
+            _generative.Add(Conditional(rng, ValueWidth(spec.Layers[k]), Width(spec.Layers[k + 1]), spec.Connections[k], $"p.{k}"));
         if (!spec.IsConditional)
             for (int k = 0; k + 1 < Layers; k++)
-                _inference.Add(Conditional(rng, spec.Layers[k + 1].Units, Width(spec.Layers[k]), spec.Connections[k], $"q.{k}"));
+                _inference.Add(Conditional(rng, ValueWidth(spec.Layers[k + 1]), Width(spec.Layers[k]), spec.Connections[k], $"q.{k}"));
         _centering = _inference.Select(n => new float[n.Layers[0].In]).ToArray();
 
         if (!outputBaseRate.IsEmpty)
@@ -72,10 +79,37 @@ public sealed class SigmoidBeliefNet : IModule<float>
             }
         }
         if (options.BaselineUnits > 0)
-            Baseline = new Mlp<float>(rng, [InputFeatures, options.BaselineUnits, 1], Activation.Tanh, "baseline");
+            Baseline = new Mlp<float>(rng, [RowFeatures, options.BaselineUnits, 1], Activation.Tanh, "baseline");
     }
 
-    int Width(StochasticLayer layer) => layer.Visible ? layer.Units : StochasticGraph<float>.ParameterWidth(layer.Units, Options.Arity, Options.GaussianParameters);
+    /// <summary>Number of parameters a layer's distribution takes.</summary>
+    int Width(StochasticLayer layer) => layer.Visible ? layer.Units : StochasticGraph<float>.ParameterWidth(layer.Units, Options.Arity, Options.GaussianParameters, Options.Encoding);
+
+    /// <summary>Width of the value a layer passes to the next.</summary>
+    int ValueWidth(StochasticLayer layer) => !layer.Visible && Options.Encoding == NodeEncoding.OneHot ? layer.Units * Options.Arity : layer.Units;
+
+    /// <summary>
+    /// Constant prior parameters of a uniform distribution over each top node: zero logits, or for IGR the (μ0, log σ0)
+    /// fitted to the uniform distribution by moment matching (IGR Eq. 20).
+    /// </summary>
+    Tensor<float> UniformPriorParameters(int nodes, Rng rng)
+    {
+        if (!Options.GaussianParameters) return Tensor<float>.Zeros(Width(Spec.Layers[0]));
+        if (Options.Encoding != NodeEncoding.OneHot && Options.Arity != 2)
+            throw new ArgumentException("a uniform IGR prior needs one-hot nodes or binary units.");
+        int d = Options.Arity - 1;
+        var uniform = Enumerable.Repeat(1.0 / Options.Arity, Options.Arity).ToArray();
+        var (location, scale) = Igr.FitToDiscrete(uniform, Options.PriorFitTemperature, rng, IgrMap.SoftmaxPlusPlus, Options.IgrDelta);
+        var p = Tensor<float>.Zeros(2 * nodes * d);
+        var s = p.Span;
+        for (int i = 0; i < nodes; i++)
+            for (int j = 0; j < d; j++)
+            {
+                s[i * d + j] = (float)location[j];
+                s[nodes * d + i * d + j] = (float)Math.Log(scale[j]);
+            }
+        return p;
+    }
 
     Mlp<float> Conditional(Rng rng, int inUnits, int outWidth, Connection c, string name)
     {
@@ -86,7 +120,7 @@ public sealed class SigmoidBeliefNet : IModule<float>
 
     public IEnumerable<Tensor<float>> Parameters()
     {
-        if (TopPrior is not null) yield return TopPrior;
+        if (TopPrior is { RequiresGrad: true }) yield return TopPrior;
         foreach (var p in _generative.Concat(_inference).SelectMany(n => n.Parameters())) yield return p;
     }
 
@@ -116,7 +150,7 @@ public sealed class SigmoidBeliefNet : IModule<float>
         for (int k = hidden - 1; k >= 0; k--)
         {
             var parameters = _inference[k].Forward(Center(k, input, updateCentering));
-            nodes[k] = graph.Sample(parameters, Options.Arity);
+            nodes[k] = graph.Sample(parameters, Options.Arity, Options.Encoding);
             logQ = logQ is null ? nodes[k].LogProb : logQ + nodes[k].LogProb;
             input = nodes[k].Value;
         }
@@ -136,7 +170,7 @@ public sealed class SigmoidBeliefNet : IModule<float>
         var target = data.Narrow(1, inF, outF);
         var value = context;
         for (int k = 0; k + 2 < Layers; k++)
-            value = graph.Sample(_generative[k].Forward(value), Options.Arity).Value;
+            value = graph.Sample(_generative[k].Forward(value), Options.Arity, Options.Encoding).Value;
         return -Ops.BinaryCrossEntropyWithLogits(_generative[^1].Forward(value), target).Sum(-1);
     }
 
@@ -149,8 +183,8 @@ public sealed class SigmoidBeliefNet : IModule<float>
         if (Spec.IsConditional) throw new InvalidOperationException($"SBN '{Spec}' is conditional; Generate needs a density model.");
         using var noGrad = Autograd.NoGrad();
         var graph = new StochasticGraph<float>(rng, Relaxation.None, gaussianParameters: Options.GaussianParameters);
-        var value = graph.Sample(TopPrior!.Reshape(1, -1).Expand(new Shape(rows, TopPrior!.Size)), Options.Arity).Value;
-        for (int k = 0; k + 2 < Layers; k++) value = graph.Sample(_generative[k].Forward(value), Options.Arity).Value;
+        var value = graph.Sample(TopPrior!.Reshape(1, -1).Expand(new Shape(rows, TopPrior!.Size)), Options.Arity, Options.Encoding).Value;
+        for (int k = 0; k + 2 < Layers; k++) value = graph.Sample(_generative[k].Forward(value), Options.Arity, Options.Encoding).Value;
         return new Bernoulli<float>(_generative[^1].Forward(value)).Sample(rng);
     }
 

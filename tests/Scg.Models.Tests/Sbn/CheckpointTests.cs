@@ -1,0 +1,185 @@
+using System.Runtime.InteropServices;
+using Scg.Autodiff;
+using Scg.Models.Data;
+using Scg.Models.Sbn;
+using Scg.Stochastic.Estimators;
+
+namespace Scg.Models.Tests;
+
+public sealed class CheckpointTests : IDisposable
+{
+    readonly ScratchDir _dir = new();
+    static readonly DataSplits Toy = ToySbn.Load();
+
+    public void Dispose() => _dir.Dispose();
+
+    static Trainer NewTrainer(string estimator, int samples = 1, string spec = "4H~8H~32V")
+    {
+        var choice = EstimatorChoice.Parse(estimator);
+        var model = new SigmoidBeliefNet(LayerSpec.Parse(spec),
+            new SbnOptions { GaussianParameters = choice.GaussianParameters, BaselineUnits = choice.NeedsBaseline ? 16 : 0 }, new Rng(1), Toy.BaseRate);
+        return new Trainer(model, choice, new TrainSettings { Samples = samples, BatchSize = 16, LearningRate = 1e-2 }, new Rng(2));
+    }
+
+    static float[] Batch(int step) => Toy.Train.Values.Slice(step * 16 * 32, 16 * 32).ToArray();
+
+    static void Train(Trainer trainer, int from, int to)
+    {
+        for (int s = from; s < to; s++)
+        {
+            trainer.Reseed(new Rng(100 + (ulong)s));
+            trainer.Step(Batch(s));
+        }
+    }
+
+    static byte[] Bits(ReadOnlySpan<float> values) => MemoryMarshal.AsBytes(values).ToArray();
+
+    static void AssertSameState(Trainer expected, Trainer actual)
+    {
+        Assert.Equal(expected.StepCount, actual.StepCount);
+        Assert.Equal(expected.Optimizer.StepCount, actual.Optimizer.StepCount);
+        var e = expected.Optimizer.Parameters.Items;
+        var a = actual.Optimizer.Parameters.Items;
+        Assert.Equal(e.Select(p => p.Name), a.Select(p => p.Name));
+        for (int i = 0; i < e.Count; i++)
+        {
+            Assert.Equal(e[i].Shape, a[i].Shape);
+            Assert.Equal(Bits(e[i].Span), Bits(a[i].Span));
+            Assert.Equal(Bits(expected.Optimizer.Moments(i).First), Bits(actual.Optimizer.Moments(i).First));
+            Assert.Equal(Bits(expected.Optimizer.Moments(i).Second), Bits(actual.Optimizer.Moments(i).Second));
+        }
+        for (int k = 0; k < expected.Model.Centering.Count; k++)
+            Assert.Equal(Bits(expected.Model.Centering[k]), Bits(actual.Model.Centering[k]));
+        if (expected.Estimator is ReinforceEstimator<float> re)
+        {
+            var ra = Assert.IsType<ReinforceEstimator<float>>(actual.Estimator);
+            Assert.Equal(re.RunningMean, ra.RunningMean);
+            Assert.Equal(re.RunningVariance, ra.RunningVariance);
+        }
+    }
+
+    [Theory]
+    [InlineData("concrete", 1)]
+    [InlineData("nvil", 1)]
+    [InlineData("vimco", 3)]
+    [InlineData("igr", 1)]
+    public void RoundTripRestoresEveryBitOfTheTrainingState(string estimator, int samples)
+    {
+        var trainer = NewTrainer(estimator, samples);
+        Train(trainer, 0, 5);
+        string path = _dir.File($"{estimator}.scg");
+        Checkpoint.Save(path, trainer, ToySbn.Name, seed: 42);
+
+        var checkpoint = Checkpoint.Read(path);
+        Assert.Equal("4H~8H~32V", checkpoint.Header.Spec);
+        Assert.Equal(estimator, checkpoint.Header.Estimator);
+        Assert.Equal(samples, checkpoint.Header.Samples);
+        Assert.Equal(5, checkpoint.Header.Step);
+        Assert.Equal(42UL, checkpoint.Header.Seed);
+        Assert.Equal(ToySbn.Name, checkpoint.Header.Data);
+        var restored = checkpoint.CreateTrainer(new Rng(0));
+        AssertSameState(trainer, restored);
+
+        // and the restored trainer continues exactly as the original one
+        Train(trainer, 5, 9);
+        Train(restored, 5, 9);
+        AssertSameState(trainer, restored);
+    }
+
+    [Fact]
+    public void TemperatureSchedulesAndSettingsSurviveTheHeader()
+    {
+        var choice = EstimatorChoice.Parse("concrete");
+        var model = new SigmoidBeliefNet(LayerSpec.Parse("8H-32V"), new SbnOptions { Arity = 4, HiddenUnits = 5 }, new Rng(1));
+        var settings = new TrainSettings
+        {
+            Samples = 5, BatchSize = 8, LearningRate = 1.0 / 3, WeightDecay = 1e-3,
+            PosteriorTemperature = TemperatureSchedule.ExponentialDecay(1.0, 1e-4, 0.5), PriorTemperature = TemperatureSchedule.Constant(2.0 / 3),
+        };
+        var trainer = new Trainer(model, choice, settings, new Rng(2));
+        string path = _dir.File("settings.scg");
+        Checkpoint.Save(path, trainer, "mnist", 7);
+        var h = Checkpoint.Read(path).Header;
+        Assert.Equal(4, h.Options.Arity);
+        Assert.Equal(5, h.Options.HiddenUnits);
+        Assert.Equal(settings.LearningRate, h.Settings.LearningRate);
+        Assert.Equal(settings.WeightDecay, h.Settings.WeightDecay);
+        Assert.Equal(8, h.Settings.BatchSize);
+        for (long step = 0; step < 20_000; step += 997)
+        {
+            Assert.Equal(settings.PosteriorTemperature.At(step), h.Settings.PosteriorTemperature.At(step));
+            Assert.Equal(settings.PriorTemperature.At(step), h.Settings.PriorTemperature.At(step));
+        }
+    }
+
+    [Fact]
+    public void SaveIsAtomicAndOverwritesTheLastCheckpoint()
+    {
+        var trainer = NewTrainer("concrete");
+        string path = _dir.File("run.scg");
+        Checkpoint.Save(path, trainer, ToySbn.Name, 1);
+        Train(trainer, 0, 2);
+        Checkpoint.Save(path, trainer, ToySbn.Name, 1);
+        Assert.Equal(2, Checkpoint.Read(path).Header.Step);
+        Assert.Equal(["run.scg"], Directory.GetFiles(_dir.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void ACheckpointOfAnotherModelIsRefusedWithAClearMessage()
+    {
+        var trainer = NewTrainer("concrete");
+        string path = _dir.File("a.scg");
+        Checkpoint.Save(path, trainer, ToySbn.Name, 1);
+        var checkpoint = Checkpoint.Read(path);
+        var other = CheckpointHeader.Of(NewTrainer("concrete", spec: "8H-32V"), ToySbn.Name, 1);
+        var e = Assert.Throws<InvalidDataException>(() => checkpoint.RequireSameModel(other));
+        Assert.Contains("holds model 4H~8H~32V", e.Message);
+        Assert.Contains("not 8H-32V", e.Message);
+
+        var otherEstimator = CheckpointHeader.Of(NewTrainer("nvil"), ToySbn.Name, 1);
+        Assert.Contains("trained with concrete", Assert.Throws<InvalidDataException>(() => checkpoint.RequireSameModel(otherEstimator)).Message);
+        checkpoint.RequireSameModel(CheckpointHeader.Of(trainer, ToySbn.Name, 1));
+    }
+
+    [Fact]
+    public void DamagedTruncatedOrForeignFilesAreRejected()
+    {
+        var trainer = NewTrainer("nvil");
+        string path = _dir.File("good.scg");
+        Checkpoint.Save(path, trainer, ToySbn.Name, 1);
+        byte[] good = File.ReadAllBytes(path);
+
+        var flipped = (byte[])good.Clone();
+        flipped[good.Length / 2] ^= 0x10;
+        File.WriteAllBytes(_dir.File("flipped.scg"), flipped);
+        Assert.Contains("damaged", Assert.Throws<InvalidDataException>(() => Checkpoint.Read(_dir.File("flipped.scg"))).Message);
+
+        File.WriteAllBytes(_dir.File("short.scg"), good.AsSpan(0, good.Length - 100).ToArray());
+        Assert.Contains("damaged", Assert.Throws<InvalidDataException>(() => Checkpoint.Read(_dir.File("short.scg"))).Message);
+
+        var future = (byte[])good.Clone();
+        future[8] = 99;
+        File.WriteAllBytes(_dir.File("future.scg"), future);
+        Assert.Contains("version 99", Assert.Throws<InvalidDataException>(() => Checkpoint.Read(_dir.File("future.scg"))).Message);
+
+        File.WriteAllText(_dir.File("text.scg"), "step,train_bound\n");
+        Assert.Contains("not an scg checkpoint", Assert.Throws<InvalidDataException>(() => Checkpoint.Read(_dir.File("text.scg"))).Message);
+
+        Assert.Throws<FileNotFoundException>(() => Checkpoint.Read(_dir.File("missing.scg")));
+    }
+}
+
+/// <summary>A fresh folder under the temp folder, deleted on dispose.</summary>
+sealed class ScratchDir : IDisposable
+{
+    public ScratchDir() => Directory.CreateDirectory(Path);
+
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"scg-test-{Guid.NewGuid():N}");
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
+    }
+}
