@@ -33,6 +33,7 @@ public class GemmTests
                 }
     }
 
+    /// <summary>Multithreaded products, one the threads split by columns (300x500x200), one by rows (600x100x150).</summary>
     [Fact]
     public void LargeMultithreadedProductMatches()
     {
@@ -41,6 +42,8 @@ public class GemmTests
             {
                 Check<float>(300, 500, 200, transA, transB, accumulate: transA, pad: 0, seed: 11);
                 Check<double>(300, 500, 200, transA, transB, accumulate: transB, pad: 0, seed: 12);
+                Check<float>(600, 100, 150, transA, transB, accumulate: transB, pad: 0, seed: 13);
+                Check<double>(600, 100, 150, transA, transB, accumulate: transA, pad: 0, seed: 14);
             }
     }
 
