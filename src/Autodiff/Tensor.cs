@@ -59,7 +59,7 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     /// <summary>A tensor with uninitialized values from the current step arena, if one is active.</summary>
     public static Tensor<T> Uninitialized(Shape shape) => StepArena<T>.Active?.Rent(shape) ?? new Tensor<T>(shape, new T[shape.Size], 0);
 
-    public static Tensor<T> Zeros(params ReadOnlySpan<int> dims) => new(new Shape(dims), new T[new Shape(dims).Size], 0);
+    public static Tensor<T> Zeros(params ReadOnlySpan<int> dims) => Zeros(new Shape(dims));
 
     public static Tensor<T> Zeros(Shape shape) => new(shape, new T[shape.Size], 0);
 

@@ -67,9 +67,7 @@ public static class Evaluation
         if (totalUnits > 22) throw new NotSupportedException($"exact log-likelihood: {totalUnits} latent units means 2^{totalUnits} states; at most 22 are enumerable.");
         int n = data.Length / features, states = 1 << totalUnits;
         using var noGrad = Autograd.NoGrad();
-        // log p(h) for every joint state, and each state's bottom layer values
-        var logPrior = new double[states];
-        var bottom = Tensor<float>.Zeros(states, hidden[^1]);
+        // every joint latent state as bits, layer by layer, and log p(h) of each
         var layerStates = new Tensor<float>[hidden.Length];
         int offset = 0;
         for (int l = 0; l < hidden.Length; l++)
@@ -84,8 +82,7 @@ public static class Evaluation
         var logP = new Bernoulli<float>(model.TopPrior!.Reshape(1, -1).Expand(new Shape(states, hidden[0]))).LogProb(layerStates[0]).Sum(-1);
         for (int l = 1; l < hidden.Length; l++)
             logP = logP + new Bernoulli<float>(model.GenerativeLogits(l - 1, Corners.FromBits(layerStates[l - 1]))).LogProb(layerStates[l]).Sum(-1);
-        var priorSpan = logP.Span;
-        for (int st = 0; st < states; st++) logPrior[st] = priorSpan[st];
+        var logPrior = logP.Span;
         var outputLogits = model.GenerativeLogits(hidden.Length - 1, Corners.FromBits(layerStates[^1]));  // [states, features]
         double total = 0;
         var joint = new double[states];
