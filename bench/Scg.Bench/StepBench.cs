@@ -17,6 +17,8 @@ public static class StepBench
 {
     public const string Spec = "200H~200H~784V";
     public const int Batch = 64, Features = 784, EvalRows = 100, EvalSamples = 5000;
+    /// <summary>Width of every deterministic tanh layer, as in the workload's definition and the PyTorch peer.</summary>
+    public const int HiddenUnits = 200;
     public const float PixelP = 0.13f;
 
     public static readonly string[] Workloads = ["concrete-m1", "concrete-m5", "nvil-m1", "vimco-m5", "vimco-m50", "eval-L5000"];
@@ -37,7 +39,7 @@ public static class StepBench
         int features = layerSpec.Layers[^1].Units;
         double mean = x.Average();
         var baseRate = Enumerable.Repeat((float)mean, features).ToArray();
-        return new SigmoidBeliefNet(layerSpec, new SbnOptions { BaselineUnits = baselineUnits }, new Rng(seed), baseRate);
+        return new SigmoidBeliefNet(layerSpec, new SbnOptions { BaselineUnits = baselineUnits, HiddenUnits = HiddenUnits }, new Rng(seed), baseRate);
     }
 
     /// <summary>A trainer for a training workload name such as <c>concrete-m5</c>.</summary>
@@ -115,6 +117,7 @@ public static class StepBench
             return;
         }
         var trainer = Trainer(name, x);
+        Console.Error.WriteLine($"{name} parameters {trainer.Model.Parameters().Sum(p => p.Size)}");
         for (int i = 0; i < 10; i++) trainer.Step(x);   // warm-up (arena grows to its steady state)
         double chunkS = longRun ? 2.0 : 0.5, totalS = longRun ? 10.0 : 2.5;
         var rates = new List<double>();

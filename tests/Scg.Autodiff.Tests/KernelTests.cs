@@ -167,6 +167,7 @@ public sealed class KernelTests
         MapTernary<T, TanhGradAccumulate<T>>((g, y, dy) => g + dy * (T.One - y * y));
         MapTernary<T, SigmoidGradAccumulate<T>>((g, y, dy) => g + dy * y * (T.One - y));
         MapTernary<T, ReluGradAccumulate<T>>((g, x, dy) => x > T.Zero ? g + dy : g);
+        MapTernary<T, SubtractProductOperator<T>>((a, b, c) => a - b * c);
     }
 
     [Fact] public void MapTernaryFloat() => MapTernaryAll<float>();

@@ -4,7 +4,7 @@ using System.Numerics.Tensors;
 namespace Scg.Autodiff.Kernels;
 
 /// <summary>NumPy-broadcasting binary maps and their adjoint, the sum back to an input's shape.</summary>
-public static class Broadcast
+public static unsafe class Broadcast
 {
     /// <summary>y = op(a, b) where a and b broadcast to <paramref name="yShape"/>.</summary>
     public static void Binary<T, TOp>(ReadOnlySpan<T> a, Shape aShape, ReadOnlySpan<T> b, Shape bShape, Span<T> y, Shape yShape)
@@ -14,14 +14,46 @@ public static class Broadcast
         if (bShape.Size == 1 && aShape == yShape) { Elementwise.MapScalarRight<T, TOp>(a, b[0], y); return; }
         if (aShape.Size == 1 && bShape == yShape) { Elementwise.MapScalarLeft<T, TOp>(a[0], b, y); return; }
 
-        int rank = yShape.Rank, inner = yShape.Last;
+        int inner = yShape.Last;
         if (inner == 0 || yShape.Size == 0) return;
+        int rows = yShape.Size / inner;
+        if (y.Length >= Elementwise.ParallelLength)
+            fixed (T* pa = a, pb = b, py = y)
+            {
+                var o = new RowOperands<T> { A = pa, ALength = a.Length, AShape = aShape, B = pb, BLength = b.Length, BShape = bShape, Y = py, YShape = yShape };
+                if (WorkerPool.TryRun(&BinaryRowsPart<T, TOp>, &o, null)) return;
+            }
+        BinaryRows<T, TOp>(a, aShape, b, bShape, y, yShape, 0, rows);
+    }
+
+    /// <summary>Pinned operands of a broadcasting map split by rows over the worker pool.</summary>
+    struct RowOperands<T> where T : unmanaged
+    {
+        public T* A, B, Y;
+        public int ALength, BLength;
+        public Shape AShape, BShape, YShape;
+    }
+
+    static void BinaryRowsPart<T, TOp>(void* operands, object? state, int t)
+        where T : unmanaged, INumberBase<T> where TOp : IBinaryOperator<T>
+    {
+        var o = (RowOperands<T>*)operands;
+        int rows = o->YShape.Size / o->YShape.Last;
+        var (begin, end) = WorkerPool.Part(rows, t, WorkerPool.Threads, 1);
+        BinaryRows<T, TOp>(new ReadOnlySpan<T>(o->A, o->ALength), o->AShape, new ReadOnlySpan<T>(o->B, o->BLength), o->BShape,
+            new Span<T>(o->Y, o->YShape.Size), o->YShape, begin, end);
+    }
+
+    /// <summary>Rows [begin, end) (all axes but the last) of a broadcasting map.</summary>
+    static void BinaryRows<T, TOp>(ReadOnlySpan<T> a, Shape aShape, ReadOnlySpan<T> b, Shape bShape, Span<T> y, Shape yShape, int begin, int end)
+        where T : unmanaged, INumberBase<T> where TOp : IBinaryOperator<T>
+    {
+        int rank = yShape.Rank, inner = yShape.Last;
         Span<int> sa = stackalloc int[Shape.MaxRank], sb = stackalloc int[Shape.MaxRank];
         Strides(aShape, yShape, sa);
         Strides(bShape, yShape, sb);
         bool aRow = sa[rank - 1] != 0, bRow = sb[rank - 1] != 0;
-        int rows = yShape.Size / inner;
-        for (int r = 0; r < rows; r++)
+        for (int r = begin; r < end; r++)
         {
             Offsets(r, yShape, sa, sb, out int oa, out int ob);
             var yr = y.Slice(r * inner, inner);

@@ -32,14 +32,60 @@ public interface ITernaryOperator<T> where T : unmanaged
     static abstract Vector512<T> Invoke(Vector512<T> a, Vector512<T> b, Vector512<T> c);
 }
 
-/// <summary>Elementwise maps over spans: the widest hardware vector, then narrower ones, then a scalar tail.</summary>
-public static class Elementwise
+/// <summary>
+/// Elementwise maps over spans: the widest hardware vector, then narrower ones, then a scalar tail. Maps of at least
+/// <see cref="ParallelLength"/> values are cut at multiples of 64 over the worker pool, so every value takes the same
+/// vector path, and gets the same bits, as in one pass.
+/// </summary>
+public static unsafe class Elementwise
 {
+    /// <summary>Maps this long or longer run in parts on the worker pool.</summary>
+    public const int ParallelLength = 1 << 15;
+
+    /// <summary>Pinned operands of a map split over the pool: inputs a, b, c, output y, length, scalar operand.</summary>
+    struct Operands<T> where T : unmanaged
+    {
+        public T* A, B, C, Y;
+        public int N;
+        public T S;
+    }
+
+    /// <summary>Runs part(operands, thread) on the pool; false when it is busy (the caller then runs the map itself).</summary>
+    static bool TrySplit<T>(delegate*<void*, object?, int, void> part, ref Operands<T> o) where T : unmanaged
+    {
+        if (o.N < ParallelLength) return false;
+        fixed (Operands<T>* po = &o) return WorkerPool.TryRun(part, po, null);
+    }
+
+    static (int Begin, int Length) Range<T>(void* operands, int t) where T : unmanaged
+    {
+        var (begin, end) = WorkerPool.Part(((Operands<T>*)operands)->N, t, WorkerPool.Threads, 64);
+        return (begin, end - begin);
+    }
+
     /// <summary>y[i] = op(x[i]).</summary>
     public static void Map<T, TOp>(ReadOnlySpan<T> x, Span<T> y)
         where T : unmanaged, INumberBase<T> where TOp : IUnaryOperator<T>
     {
         CheckLength(x.Length, y.Length, nameof(x));
+        fixed (T* px = x, py = y)
+        {
+            var o = new Operands<T> { A = px, Y = py, N = y.Length };
+            if (!TrySplit(&UnaryPart<T, TOp>, ref o)) Unary<T, TOp>(x, y);
+        }
+    }
+
+    static void UnaryPart<T, TOp>(void* operands, object? state, int t)
+        where T : unmanaged, INumberBase<T> where TOp : IUnaryOperator<T>
+    {
+        var o = (Operands<T>*)operands;
+        var (i, n) = Range<T>(operands, t);
+        Unary<T, TOp>(new ReadOnlySpan<T>(o->A + i, n), new Span<T>(o->Y + i, n));
+    }
+
+    static void Unary<T, TOp>(ReadOnlySpan<T> x, Span<T> y)
+        where T : unmanaged, INumberBase<T> where TOp : IUnaryOperator<T>
+    {
         ref T xr = ref MemoryMarshal.GetReference(x);
         ref T yr = ref MemoryMarshal.GetReference(y);
         int n = x.Length, i = 0;
@@ -61,6 +107,24 @@ public static class Elementwise
     {
         CheckLength(a.Length, y.Length, nameof(a));
         CheckLength(b.Length, y.Length, nameof(b));
+        fixed (T* pa = a, pb = b, py = y)
+        {
+            var o = new Operands<T> { A = pa, B = pb, Y = py, N = y.Length };
+            if (!TrySplit(&BinaryPart<T, TOp>, ref o)) Binary<T, TOp>(a, b, y);
+        }
+    }
+
+    static void BinaryPart<T, TOp>(void* operands, object? state, int t)
+        where T : unmanaged, INumberBase<T> where TOp : IBinaryOperator<T>
+    {
+        var o = (Operands<T>*)operands;
+        var (i, n) = Range<T>(operands, t);
+        Binary<T, TOp>(new ReadOnlySpan<T>(o->A + i, n), new ReadOnlySpan<T>(o->B + i, n), new Span<T>(o->Y + i, n));
+    }
+
+    static void Binary<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y)
+        where T : unmanaged, INumberBase<T> where TOp : IBinaryOperator<T>
+    {
         ref T ar = ref MemoryMarshal.GetReference(a);
         ref T br = ref MemoryMarshal.GetReference(b);
         ref T yr = ref MemoryMarshal.GetReference(y);
@@ -82,6 +146,24 @@ public static class Elementwise
         where T : unmanaged, INumberBase<T> where TOp : IBinaryOperator<T>
     {
         CheckLength(a.Length, y.Length, nameof(a));
+        fixed (T* pa = a, py = y)
+        {
+            var o = new Operands<T> { A = pa, Y = py, N = y.Length, S = b };
+            if (!TrySplit(&ScalarRightPart<T, TOp>, ref o)) ScalarRight<T, TOp>(a, b, y);
+        }
+    }
+
+    static void ScalarRightPart<T, TOp>(void* operands, object? state, int t)
+        where T : unmanaged, INumberBase<T> where TOp : IBinaryOperator<T>
+    {
+        var o = (Operands<T>*)operands;
+        var (i, n) = Range<T>(operands, t);
+        ScalarRight<T, TOp>(new ReadOnlySpan<T>(o->A + i, n), o->S, new Span<T>(o->Y + i, n));
+    }
+
+    static void ScalarRight<T, TOp>(ReadOnlySpan<T> a, T b, Span<T> y)
+        where T : unmanaged, INumberBase<T> where TOp : IBinaryOperator<T>
+    {
         ref T ar = ref MemoryMarshal.GetReference(a);
         ref T yr = ref MemoryMarshal.GetReference(y);
         int n = a.Length, i = 0;
@@ -102,6 +184,24 @@ public static class Elementwise
         where T : unmanaged, INumberBase<T> where TOp : IBinaryOperator<T>
     {
         CheckLength(b.Length, y.Length, nameof(b));
+        fixed (T* pb = b, py = y)
+        {
+            var o = new Operands<T> { B = pb, Y = py, N = y.Length, S = a };
+            if (!TrySplit(&ScalarLeftPart<T, TOp>, ref o)) ScalarLeft<T, TOp>(a, b, y);
+        }
+    }
+
+    static void ScalarLeftPart<T, TOp>(void* operands, object? state, int t)
+        where T : unmanaged, INumberBase<T> where TOp : IBinaryOperator<T>
+    {
+        var o = (Operands<T>*)operands;
+        var (i, n) = Range<T>(operands, t);
+        ScalarLeft<T, TOp>(o->S, new ReadOnlySpan<T>(o->B + i, n), new Span<T>(o->Y + i, n));
+    }
+
+    static void ScalarLeft<T, TOp>(T a, ReadOnlySpan<T> b, Span<T> y)
+        where T : unmanaged, INumberBase<T> where TOp : IBinaryOperator<T>
+    {
         ref T br = ref MemoryMarshal.GetReference(b);
         ref T yr = ref MemoryMarshal.GetReference(y);
         int n = b.Length, i = 0;
@@ -124,6 +224,24 @@ public static class Elementwise
         CheckLength(a.Length, y.Length, nameof(a));
         CheckLength(b.Length, y.Length, nameof(b));
         CheckLength(c.Length, y.Length, nameof(c));
+        fixed (T* pa = a, pb = b, pc = c, py = y)
+        {
+            var o = new Operands<T> { A = pa, B = pb, C = pc, Y = py, N = y.Length };
+            if (!TrySplit(&TernaryPart<T, TOp>, ref o)) Ternary<T, TOp>(a, b, c, y);
+        }
+    }
+
+    static void TernaryPart<T, TOp>(void* operands, object? state, int t)
+        where T : unmanaged, INumberBase<T> where TOp : ITernaryOperator<T>
+    {
+        var o = (Operands<T>*)operands;
+        var (i, n) = Range<T>(operands, t);
+        Ternary<T, TOp>(new ReadOnlySpan<T>(o->A + i, n), new ReadOnlySpan<T>(o->B + i, n), new ReadOnlySpan<T>(o->C + i, n), new Span<T>(o->Y + i, n));
+    }
+
+    static void Ternary<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c, Span<T> y)
+        where T : unmanaged, INumberBase<T> where TOp : ITernaryOperator<T>
+    {
         ref T ar = ref MemoryMarshal.GetReference(a);
         ref T br = ref MemoryMarshal.GetReference(b);
         ref T cr = ref MemoryMarshal.GetReference(c);

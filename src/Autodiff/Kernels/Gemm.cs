@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -11,7 +10,7 @@ namespace Scg.Autodiff.Kernels;
 /// Dense matrix product in the GotoBLAS/BLIS style: the k dimension is cut into kc-deep slices, op(B) slices
 /// are packed into a shared panel of nc columns, op(A) into mc-row blocks, and a register-tiled FMA micro-kernel
 /// computes MR×NR tiles of C from the packed data (NR = two SIMD vectors). Packing absorbs the transposes.
-/// Large products are split over a persistent pool of worker threads (see <see cref="GemmPool"/>).
+/// Large products are split over a persistent pool of worker threads (see <see cref="WorkerPool"/>).
 /// </summary>
 public static unsafe class Gemm
 {
@@ -184,9 +183,9 @@ static unsafe class GemmDriver<TS, TV, T>
 
     public static void Run(ref GemmProblem p, bool parallel)
     {
-        if (parallel && GemmPool.Threads > 1)
+        if (parallel && WorkerPool.Threads > 1)
         {
-            int threads = GemmPool.Threads;
+            int threads = WorkerPool.Threads;
             int rowTiles = CeilDiv(p.M, MR), colTiles = CeilDiv(p.N, NR);
             // Busiest thread's tiles times the overhead of the split. Split by rows, each thread reads the B panel
             // the others packed (k·n elements for m/threads rows of work); split by columns, each thread packs all
@@ -199,11 +198,11 @@ static unsafe class GemmDriver<TS, TV, T>
             p.SharedB = GemmWorkspace.Current.B;
             p.Threads = threads;
             fixed (GemmProblem* pp = &p)
-                if (GemmPool.TryRun(&Work, pp)) return;
+                if (WorkerPool.TryRun(&Work, pp, null)) return;
         }
         p.Threads = 1;
         p.SplitColumns = true;
-        fixed (GemmProblem* pp = &p) Work(pp, 0);
+        fixed (GemmProblem* pp = &p) Work(pp, null, 0);
     }
 
     /// <summary>
@@ -211,19 +210,19 @@ static unsafe class GemmDriver<TS, TV, T>
     /// itself, A included, so nothing passes between cores. Split by rows: the threads pack the shared B panel
     /// together, then each computes its rows.
     /// </summary>
-    static void Work(GemmProblem* pp, int t)
+    static void Work(void* problem, object? state, int t)
     {
-        ref GemmProblem p = ref *pp;
+        ref GemmProblem p = ref *(GemmProblem*)problem;
         int threads = p.Threads;
         GemmWorkspace ws = GemmWorkspace.Current;
         if (p.SplitColumns)
         {
-            (int colBegin, int colEnd) = Share(CeilDiv(p.N, NR), t, threads, NR, p.N);
+            (int colBegin, int colEnd) = WorkerPool.Part(p.N, t, threads, NR);
             Compute(ref p, 0, p.M, colBegin, colEnd, (T*)ws.B, 0, 1, ws);
         }
         else
         {
-            (int rowBegin, int rowEnd) = Share(CeilDiv(p.M, MR), t, threads, MR, p.M);
+            (int rowBegin, int rowEnd) = WorkerPool.Part(p.M, t, threads, MR);
             Compute(ref p, rowBegin, rowEnd, 0, p.N, (T*)p.SharedB, t, threads, ws);
         }
     }
@@ -252,7 +251,7 @@ static unsafe class GemmDriver<TS, TV, T>
             {
                 int kbCur = Math.Min(kb, k - pb);
                 // Slice s of the panel (depth kc, the last one possibly less) starts at s·kc·colTiles·NR.
-                (int jtBegin, int jtEnd) = Share(colTiles, t, packers, 1, colTiles);
+                (int jtBegin, int jtEnd) = WorkerPool.Part(colTiles, t, packers, 1);
                 for (int pc = 0; pc < kbCur; pc += kc)
                 {
                     int kcCur = Math.Min(kc, kbCur - pc);
@@ -260,7 +259,7 @@ static unsafe class GemmDriver<TS, TV, T>
                         PackB(ref p, bPanel + ((nint)pc * colTiles + (nint)jt * kcCur) * NR,
                             jc + jt * NR, Math.Min(NR, ncCur - jt * NR), pb + pc, kcCur);
                 }
-                GemmPool.Barrier(packers);
+                WorkerPool.Barrier(packers);
 
                 for (int ic = rowBegin; ic < rowEnd; ic += mc)
                 {
@@ -275,15 +274,10 @@ static unsafe class GemmDriver<TS, TV, T>
                     }
                 }
                 // The next panel overwrites this one (the final barrier of the product covers the last).
-                if (jc + nc < colEnd || pb + kb < k) GemmPool.Barrier(packers);
+                if (jc + nc < colEnd || pb + kb < k) WorkerPool.Barrier(packers);
             }
         }
     }
-
-    /// <summary>Units [begin, end) of `count` owned by thread t, scaled by `unit` and clipped to `limit`.</summary>
-    static (int Begin, int End) Share(int count, int t, int threads, int unit, int limit) =>
-        (Math.Min(limit, (int)((long)count * t / threads) * unit),
-         Math.Min(limit, (int)((long)count * (t + 1) / threads) * unit));
 
     /// <summary>C[row0.., col0..] (+)= packed A block (rows × kc) · packed B slice (kc × cols).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -515,114 +509,5 @@ sealed unsafe class GemmWorkspace
         NativeMemory.AlignedFree(A);
         NativeMemory.AlignedFree(Tile);
         NativeMemory.AlignedFree(_b);
-    }
-}
-
-/// <summary>
-/// Persistent worker threads (ProcessorCount - 1 of them; the caller is thread 0). A product owns the pool while
-/// it holds a lock; a concurrent product runs on its own thread instead of waiting. Idle workers spin briefly for
-/// the next product, then block on a semaphore.
-/// </summary>
-static unsafe class GemmPool
-{
-    public static readonly int Threads = Environment.ProcessorCount;
-    /// <summary>How long an idle worker spins (0.5 ms) before it blocks: long enough to bridge the gaps between
-    /// the products of a training step.</summary>
-    static readonly long SpinTicks = Stopwatch.Frequency / 2000;
-    static readonly object Gate = new();
-    static readonly Worker[] Workers = StartWorkers();
-
-    static delegate*<GemmProblem*, int, void> s_work;
-    static GemmProblem* s_problem;
-    static int s_generation;
-    static int s_arrived, s_phase;
-
-    sealed class Worker(int index)
-    {
-        /// <summary>The worker's thread number within a product (1..Threads-1).</summary>
-        public readonly int Index = index;
-        public readonly SemaphoreSlim Wake = new(0);
-        /// <summary>1 while the worker is (about to be) blocked on Wake.</summary>
-        public int Sleeping;
-    }
-
-    static Worker[] StartWorkers()
-    {
-        var workers = new Worker[Threads - 1];
-        for (int i = 0; i < workers.Length; i++)
-        {
-            workers[i] = new Worker(i + 1);
-            new Thread(WorkerLoop, maxStackSize: 256 * 1024) { IsBackground = true, Name = $"Scg GEMM {i + 1}" }.Start(workers[i]);
-        }
-        return workers;
-    }
-
-    /// <summary>Runs work(problem, t) on threads t = 0..Threads-1, or returns false if another product owns the pool.</summary>
-    public static bool TryRun(delegate*<GemmProblem*, int, void> work, GemmProblem* problem)
-    {
-        if (!Monitor.TryEnter(Gate)) return false;
-        try
-        {
-            s_work = work;
-            s_problem = problem;
-            Interlocked.Increment(ref s_generation);
-            foreach (Worker w in Workers)
-                if (Interlocked.Exchange(ref w.Sleeping, 0) == 1) w.Wake.Release();
-            work(problem, 0);
-            Barrier(Threads);
-        }
-        finally
-        {
-            Monitor.Exit(Gate);
-        }
-        return true;
-    }
-
-    /// <summary>Waits until all `threads` threads of the current product arrive; a no-op for one thread.</summary>
-    public static void Barrier(int threads)
-    {
-        if (threads == 1) return;
-        int phase = Volatile.Read(ref s_phase);
-        if (Interlocked.Increment(ref s_arrived) == threads)
-        {
-            s_arrived = 0;
-            Volatile.Write(ref s_phase, phase + 1);
-            return;
-        }
-        var spin = new SpinWait();
-        while (Volatile.Read(ref s_phase) == phase) spin.SpinOnce(sleep1Threshold: -1);
-    }
-
-    static void WorkerLoop(object? worker)
-    {
-        var w = (Worker)worker!;
-        int seen = 0;
-        while (true)
-        {
-            seen = WaitForWork(w, seen);
-            s_work(s_problem, w.Index);
-            Barrier(Threads);
-        }
-    }
-
-    /// <summary>Spins, then sleeps, until the generation moves past `seen`; returns the new generation.</summary>
-    static int WaitForWork(Worker w, int seen)
-    {
-        long spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
-        int generation;
-        while ((generation = Volatile.Read(ref s_generation)) == seen)
-        {
-            if (Stopwatch.GetTimestamp() < spinUntil)
-            {
-                Thread.SpinWait(20);
-                continue;
-            }
-            Interlocked.Exchange(ref w.Sleeping, 1);
-            // Re-check after announcing the sleep: a product started in between may not have seen the flag.
-            if (Volatile.Read(ref s_generation) == seen || Interlocked.Exchange(ref w.Sleeping, 0) == 0)
-                w.Wake.Wait();
-            spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
-        }
-        return generation;
     }
 }

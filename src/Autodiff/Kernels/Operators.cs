@@ -39,6 +39,15 @@ public readonly struct DivideOperator<T> : IBinaryOperator<T> where T : unmanage
 }
 
 /// <summary>g + dy·(1 - y²): tanh's derivative from its output.</summary>
+/// <summary>a - b·c (the product rounded, then subtracted: no fused multiply-add).</summary>
+public readonly struct SubtractProductOperator<T> : ITernaryOperator<T> where T : unmanaged, INumberBase<T>
+{
+    public static T Invoke(T a, T b, T c) => a - b * c;
+    public static Vector128<T> Invoke(Vector128<T> a, Vector128<T> b, Vector128<T> c) => a - b * c;
+    public static Vector256<T> Invoke(Vector256<T> a, Vector256<T> b, Vector256<T> c) => a - b * c;
+    public static Vector512<T> Invoke(Vector512<T> a, Vector512<T> b, Vector512<T> c) => a - b * c;
+}
+
 public readonly struct TanhGradAccumulate<T> : ITernaryOperator<T> where T : unmanaged, INumberBase<T>
 {
     public static T Invoke(T g, T y, T dy) => g + dy * (T.One - y * y);

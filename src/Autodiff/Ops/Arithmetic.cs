@@ -123,8 +123,7 @@ public static partial class Ops
         var y = Tensor<T>.Uninitialized(logits.Shape);
         var ys = y.Span;
         Special.Softplus(logits.Span, ys);
-        var x = logits.Span; var t = targets.Span;
-        for (int i = 0; i < ys.Length; i++) ys[i] -= x[i] * t[i];
+        Elementwise.Map<T, SubtractProductOperator<T>>(ys, logits.Span, targets.Span, ys);
         if (Tape<T>.ShouldRecord(logits, targets))
             Tape<T>.Current.Record(new TapeEntry<T> { Op = "bce_with_logits", Rule = BceBackward, Output = y, A = logits, B = targets });
         return y;
@@ -134,16 +133,16 @@ public static partial class Ops
     {
         var dy = e.GradOut; var x = e.A!.Span; var t = e.B!.Span;
         if (e.A.RequiresGrad)
-        {
-            var g = Tape<T>.GradSpan(e.A);
-            var s = Scratch<T>.First(g.Length);
-            TensorPrimitives.Sigmoid(x, s);
-            for (int i = 0; i < g.Length; i++) g[i] += dy[i] * (s[i] - t[i]);
-        }
+            InParts(static (g, x, t, dy, p) =>
+            {
+                var s = Scratch<T>.First(g.Length);
+                TensorPrimitives.Sigmoid(x, s);
+                for (int i = 0; i < g.Length; i++) g[i] += dy[i] * (s[i] - t[i]);
+            }, Tape<T>.GradSpan(e.A), x, t, dy, T.Zero);
         if (e.B.RequiresGrad)
         {
             var g = Tape<T>.GradSpan(e.B);
-            for (int i = 0; i < g.Length; i++) g[i] -= dy[i] * x[i];
+            Elementwise.Map<T, SubtractProductOperator<T>>(g, dy, x, g);
         }
     }
 }

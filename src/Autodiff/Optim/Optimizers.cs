@@ -66,6 +66,8 @@ public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingPo
 public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     readonly T[][] _m, _v;
+    readonly int _size;
+    T _stepSize = T.Zero, _invSqrtC2 = T.Zero;   // of the step being taken
     public double Beta1 { get; }
     public double Beta2 { get; }
     public double Epsilon { get; }
@@ -83,6 +85,7 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingP
         Beta1 = beta1; Beta2 = beta2; Epsilon = epsilon; WeightDecay = weightDecay;
         _m = parameters.Items.Select(p => new T[p.Size]).ToArray();
         _v = parameters.Items.Select(p => new T[p.Size]).ToArray();
+        _size = parameters.Items.Sum(p => p.Size);
     }
 
     /// <summary>The moment estimates, for checkpoints: (first, second) per parameter.</summary>
@@ -95,13 +98,29 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingP
     {
         StepCount++;
         double c1 = 1 - Math.Pow(Beta1, StepCount), c2 = 1 - Math.Pow(Beta2, StepCount);
+        _stepSize = T.CreateTruncating(LearningRate / c1);
+        _invSqrtC2 = T.CreateTruncating(1 / Math.Sqrt(c2));
+        unsafe
+        {
+            if (_size < ParallelSize || !WorkerPool.TryRun(&UpdatePart, null, this)) Update(0, 1);
+        }
+    }
+
+    /// <summary>Below this many parameter values the update runs on the calling thread only.</summary>
+    const int ParallelSize = 1 << 16;
+
+    static unsafe void UpdatePart(void* context, object? state, int t) => ((Adam<T>)state!).Update(t, WorkerPool.Threads);
+
+    /// <summary>Thread t's share of every parameter, cut at multiples of 64 so each value takes the same vector path as unsplit.</summary>
+    void Update(int t, int threads)
+    {
         T b1 = T.CreateTruncating(Beta1), b2 = T.CreateTruncating(Beta2), eps = T.CreateTruncating(Epsilon), wd = T.CreateTruncating(WeightDecay);
-        T stepSize = T.CreateTruncating(LearningRate / c1), invSqrtC2 = T.CreateTruncating(1 / Math.Sqrt(c2));
         for (int i = 0; i < Parameters.Count; i++)
         {
             var p = Parameters.Items[i];
             if (p.Grad is null) continue;
-            AdamUpdate.Apply(p.Span, p.Grad.Span, _m[i], _v[i], b1, b2, wd, stepSize, invSqrtC2, eps);
+            var (lo, hi) = WorkerPool.Part(p.Size, t, threads, 64);
+            AdamUpdate.Apply(p.Span[lo..hi], p.Grad.Span[lo..hi], _m[i].AsSpan(lo..hi), _v[i].AsSpan(lo..hi), b1, b2, wd, _stepSize, _invSqrtC2, eps);
         }
     }
 }

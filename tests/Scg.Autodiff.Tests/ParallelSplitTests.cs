@@ -1,0 +1,152 @@
+using System.Numerics;
+using Scg.Autodiff.Kernels;
+
+namespace Scg.Autodiff.Tests;
+
+/// <summary>
+/// Maps of at least <see cref="Elementwise.ParallelLength"/> values run in parts on the worker pool. Cut at multiples
+/// of 64, every value takes the vector path it takes in one pass, so a long map must equal, bit for bit, the same map
+/// applied to short slices (each below the threshold, so serial). Checked for the kernels, the broadcasting map, the
+/// unary ops forward and backward, binary cross-entropy and Adam.
+/// </summary>
+public sealed class ParallelSplitTests
+{
+    const int Long = Elementwise.ParallelLength * 2 + 37;   // a ragged tail, well above the threshold
+    const int Slice = 1024;                                  // a multiple of 64, far below it
+
+    static float[] Random(ulong seed, int n, double scale = 3)
+    {
+        var rng = new Rng(seed);
+        var a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float)(scale * rng.NextNormal());
+        return a;
+    }
+
+    static void AssertBits(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),
+                $"{what}: element {i} of {expected.Length}: sliced {expected[i]:R}, whole {actual[i]:R}");
+    }
+
+    /// <summary>f over the whole span (split over the pool) and slice by slice (serial) give the same bits.</summary>
+    static void WholeEqualsSliced(string what, Action<int, int, float[]> f)
+    {
+        var whole = new float[Long];
+        f(0, Long, whole);
+        var sliced = new float[Long];
+        for (int i = 0; i < Long; i += Slice) f(i, Math.Min(Slice, Long - i), sliced);
+        AssertBits(sliced, whole, what);
+    }
+
+    [Fact]
+    public void KernelMapsEqualSlicedMaps()
+    {
+        var a = Random(1, Long); var b = Random(2, Long); var c = Random(3, Long);
+        WholeEqualsSliced("unary softplus", (i, n, y) => Special.Softplus<float>(a.AsSpan(i, n), y.AsSpan(i, n)));
+        WholeEqualsSliced("binary divide", (i, n, y) => Elementwise.Map<float, DivideOperator<float>>(a.AsSpan(i, n), b.AsSpan(i, n), y.AsSpan(i, n)));
+        WholeEqualsSliced("scalar right", (i, n, y) => Elementwise.MapScalarRight<float, SubtractOperator<float>>(a.AsSpan(i, n), 0.7f, y.AsSpan(i, n)));
+        WholeEqualsSliced("scalar left", (i, n, y) => Elementwise.MapScalarLeft<float, DivideOperator<float>>(0.7f, a.AsSpan(i, n), y.AsSpan(i, n)));
+        WholeEqualsSliced("ternary", (i, n, y) => Elementwise.Map<float, TanhGradAccumulate<float>>(a.AsSpan(i, n), b.AsSpan(i, n), c.AsSpan(i, n), y.AsSpan(i, n)));
+    }
+
+    [Fact]
+    public void BroadcastRowsEqualRowByRow()
+    {
+        const int rows = 300, cols = 257;   // 77,100 values: split by rows
+        var a = Random(4, rows * cols); var bias = Random(5, cols);
+        var whole = new float[rows * cols];
+        Broadcast.Binary<float, SubtractOperator<float>>(a, new Shape(rows, cols), bias, new Shape(cols), whole, new Shape(rows, cols));
+        var byRow = new float[rows * cols];
+        for (int r = 0; r < rows; r++)
+            Broadcast.Binary<float, SubtractOperator<float>>(a.AsSpan(r * cols, cols), new Shape(1, cols), bias, new Shape(cols), byRow.AsSpan(r * cols, cols), new Shape(1, cols));
+        AssertBits(byRow, whole, "broadcast subtract");
+    }
+
+    public static TheoryData<string> UnaryOps => ["exp", "log", "tanh", "sigmoid", "logsigmoid", "softplus", "sqrt", "neg"];
+
+    static Tensor<float> Apply(string op, Tensor<float> x) => op switch
+    {
+        "exp" => x.Exp(), "log" => x.Abs().Log(), "tanh" => x.Tanh(), "sigmoid" => x.Sigmoid(), "logsigmoid" => x.LogSigmoid(),
+        "softplus" => x.Softplus(), "sqrt" => x.Abs().Sqrt(), "neg" => x.Neg(),
+        _ => throw new ArgumentException(op),
+    };
+
+    /// <summary>The op's value and input gradient (seeded with dy), on a leaf x of the given values.</summary>
+    static (float[] Value, float[] Gradient) ValueAndGradient(string op, float[] values, float[] dy)
+    {
+        var x = Tensor<float>.FromArray(values, values.Length).AsParameter("x");
+        var y = Apply(op, x);
+        y.Backward(Tensor<float>.FromArray(dy, dy.Length));
+        return (y.Span.ToArray(), x.Grad!.Span.ToArray());
+    }
+
+    [Theory]
+    [MemberData(nameof(UnaryOps))]
+    public void UnaryOpForwardAndBackwardEqualSliced(string op)
+    {
+        var x = Random(6, Long); var dy = Random(7, Long, 1);
+        var (value, gradient) = ValueAndGradient(op, x, dy);
+        var slicedValue = new float[Long]; var slicedGradient = new float[Long];
+        for (int i = 0; i < Long; i += Slice)
+        {
+            int n = Math.Min(Slice, Long - i);
+            var (v, g) = ValueAndGradient(op, x[i..(i + n)], dy[i..(i + n)]);
+            v.CopyTo(slicedValue, i); g.CopyTo(slicedGradient, i);
+        }
+        AssertBits(slicedValue, value, $"{op} forward");
+        AssertBits(slicedGradient, gradient, $"{op} backward");
+    }
+
+    [Fact]
+    public void AdamOnOneLongParameterEqualsAdamOnSlices()
+    {
+        const int size = (1 << 16) + 37;   // above Adam's parallel size
+        var init = Random(11, size);
+        var whole = Tensor<float>.FromArray(init, size).AsParameter("whole");
+        var slices = Enumerable.Range(0, (size + Slice - 1) / Slice)
+            .Select(k => Tensor<float>.FromArray(init.AsSpan(k * Slice, Math.Min(Slice, size - k * Slice)), Math.Min(Slice, size - k * Slice)).AsParameter($"s{k}")).ToList();
+        var adamWhole = new Scg.Autodiff.Optim.Adam<float>(new Scg.Autodiff.Layers.ParameterCollection<float>([whole]), 1e-2, weightDecay: 1e-3);
+        var adamSliced = new Scg.Autodiff.Optim.Adam<float>(new Scg.Autodiff.Layers.ParameterCollection<float>(slices), 1e-2, weightDecay: 1e-3);
+        for (int step = 0; step < 3; step++)
+        {
+            var g = Random(20 + (ulong)step, size, 1);
+            Tape<float>.GradSpan(whole).Clear();
+            g.CopyTo(Tape<float>.GradSpan(whole));
+            for (int k = 0; k < slices.Count; k++)
+            {
+                var gs = Tape<float>.GradSpan(slices[k]);
+                g.AsSpan(k * Slice, gs.Length).CopyTo(gs);
+            }
+            adamWhole.Step();
+            adamSliced.Step();
+        }
+        AssertBits(slices.SelectMany(p => p.Span.ToArray()).ToArray(), whole.Span.ToArray(), "adam");
+    }
+
+    [Fact]
+    public void BinaryCrossEntropyEqualsSliced()
+    {
+        var logits = Random(8, Long); var targets = Random(9, Long).Select(v => v > 0 ? 1f : 0f).ToArray(); var dy = Random(10, Long, 1);
+        (float[], float[], float[]) Run(float[] l, float[] t, float[] d)
+        {
+            var x = Tensor<float>.FromArray(l, l.Length).AsParameter("logits");
+            var target = Tensor<float>.FromArray(t, t.Length).AsParameter("targets");
+            var y = Ops.BinaryCrossEntropyWithLogits(x, target);
+            y.Backward(Tensor<float>.FromArray(d, d.Length));
+            return (y.Span.ToArray(), x.Grad!.Span.ToArray(), target.Grad!.Span.ToArray());
+        }
+        var (value, gLogits, gTargets) = Run(logits, targets, dy);
+        var sv = new float[Long]; var sl = new float[Long]; var st = new float[Long];
+        for (int i = 0; i < Long; i += Slice)
+        {
+            int n = Math.Min(Slice, Long - i);
+            var (v, gl, gt) = Run(logits[i..(i + n)], targets[i..(i + n)], dy[i..(i + n)]);
+            v.CopyTo(sv, i); gl.CopyTo(sl, i); gt.CopyTo(st, i);
+        }
+        AssertBits(sv, value, "bce forward");
+        AssertBits(sl, gLogits, "bce logits gradient");
+        AssertBits(st, gTargets, "bce targets gradient");
+    }
+}
