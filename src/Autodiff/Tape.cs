@@ -109,6 +109,25 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         return g.Span;
     }
 
+    /// <summary>
+    /// x's gradient buffer for a rule that writes all of it. <paramref name="accumulate"/> is false when the buffer
+    /// holds no gradient yet (new for an intermediate, or zeroed by ZeroGrad), so the rule overwrites it instead of
+    /// adding to zeros; the values are the same, without clearing the buffer first.
+    /// </summary>
+    public static Span<T> GradSpanToWrite(Tensor<T> x, out bool accumulate)
+    {
+        accumulate = false;
+        if (x.TakeGradToOverwrite() is { } zeroed) return zeroed.Span;
+        if (x.Grad is null && !x.IsLeaf)
+        {
+            var fresh = Tensor<T>.Uninitialized(x.Shape);
+            x.Grad = fresh;
+            return fresh.Span;
+        }
+        accumulate = true;
+        return GradSpan(x);
+    }
+
     /// <summary>Adds <paramref name="gradient"/> (of shape <paramref name="shape"/>) into x's gradient, checking the shapes match.</summary>
     public static void Accumulate(Tensor<T> x, ReadOnlySpan<T> gradient, Shape shape, string op)
     {

@@ -22,8 +22,35 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     /// <summary>True for parameters and for every op result that depends on one.</summary>
     public bool RequiresGrad { get; internal set; }
 
+    Tensor<T>? _grad;
+    bool _gradZeroPending;   // ZeroGrad was called: the buffer is cleared on first read, or overwritten whole by a backward rule
+
     /// <summary>The accumulated gradient of a leaf, or during backward of any tensor; null until one arrives.</summary>
-    public Tensor<T>? Grad { get; internal set; }
+    public Tensor<T>? Grad
+    {
+        get
+        {
+            if (_gradZeroPending)
+            {
+                _gradZeroPending = false;
+                _grad!.Span.Clear();
+            }
+            return _grad;
+        }
+        internal set
+        {
+            _grad = value;
+            _gradZeroPending = false;
+        }
+    }
+
+    /// <summary>The gradient buffer when ZeroGrad left it to be cleared, for a rule that overwrites it whole; else null.</summary>
+    internal Tensor<T>? TakeGradToOverwrite()
+    {
+        if (!_gradZeroPending) return null;
+        _gradZeroPending = false;
+        return _grad;
+    }
 
     /// <summary>Name used in error messages and parameter listings.</summary>
     public string? Name { get; set; }
@@ -118,8 +145,8 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
         return t;
     }
 
-    /// <summary>Zeroes the accumulated gradient in place (keeps the buffer).</summary>
-    public void ZeroGrad() => Grad?.Span.Clear();
+    /// <summary>Zeroes the accumulated gradient (keeps the buffer; the clearing happens on its next use).</summary>
+    public void ZeroGrad() => _gradZeroPending = _grad is not null;
 
     /// <summary>The value of a one-element tensor.</summary>
     public T Item()

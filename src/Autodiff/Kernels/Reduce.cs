@@ -25,12 +25,21 @@ public static class Reduce
     /// <summary>gx[o, l, i] += gy[o, i] (the adjoint of <see cref="Sum"/>), scaled by <paramref name="scale"/>.</summary>
     public static void SumBackward<T>(ReadOnlySpan<T> gy, Span<T> gx, int outer, int length, int inner, T scale) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (inner == 1)
+        {
+            // a sum over the last axis: one value added to each row
+            for (int o = 0; o < outer; o++)
+            {
+                var row = gx.Slice(o * length, length);
+                TensorPrimitives.Add(row, gy[o] * scale, row);
+            }
+            return;
+        }
         for (int o = 0; o < outer; o++)
             for (int l = 0; l < length; l++)
             {
                 var gr = gx.Slice((o * length + l) * inner, inner);
-                if (inner == 1) gr[0] += gy[o] * scale;
-                else TensorPrimitives.MultiplyAdd(gy.Slice(o * inner, inner), scale, gr, gr);
+                TensorPrimitives.MultiplyAdd(gy.Slice(o * inner, inner), scale, gr, gr);
             }
     }
 

@@ -100,8 +100,16 @@ public static partial class Ops
         var x = e.A!; var w = e.B!;
         int outF = w.Shape[0], inF = w.Shape[1], rows = x.Shape.Rows;
         var dy = e.GradOut;
-        if (x.RequiresGrad) Gemm.Multiply(rows, inF, outF, dy, outF, false, w.Span, inF, false, Tape<T>.GradSpan(x), inF, accumulate: true);
-        if (w.RequiresGrad) Gemm.Multiply(outF, inF, rows, dy, outF, true, x.Span, inF, false, Tape<T>.GradSpan(w), inF, accumulate: true);
+        if (x.RequiresGrad)
+        {
+            var gx = Tape<T>.GradSpanToWrite(x, out bool accumulate);
+            Gemm.Multiply(rows, inF, outF, dy, outF, false, w.Span, inF, false, gx, inF, accumulate);
+        }
+        if (w.RequiresGrad)
+        {
+            var gw = Tape<T>.GradSpanToWrite(w, out bool accumulate);
+            Gemm.Multiply(outF, inF, rows, dy, outF, true, x.Span, inF, false, gw, inF, accumulate);
+        }
         if (e.C is { RequiresGrad: true } b) Broadcast.SumToAccumulate(dy, new Shape(rows, outF), Tape<T>.GradSpan(b), b.Shape);
     }
 }
