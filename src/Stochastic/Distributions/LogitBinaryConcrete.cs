@@ -37,12 +37,18 @@ public sealed class LogitBinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T :
     public Tensor<T> LogProb(Tensor<T> value) => LogProb(value, Temperature);
 
     /// <summary>log g_{α,λ}(y) (appendix C.3.2) at the given temperature.</summary>
-    public Tensor<T> LogProb(Tensor<T> value, double temperature)
+    public Tensor<T> LogProb(Tensor<T> value, double temperature) => Logistic<T>.LogDensity(Logits, CheckValue(value, temperature), value);
+
+    /// <summary>Σ over the last axis of log g_{α,λ}(y) at the given temperature, as one op (the bits of LogProb(value, temperature).Sum(-1)).</summary>
+    public Tensor<T> LogProbSum(Tensor<T> value, double temperature) => Logistic<T>.LogDensitySum(Logits, CheckValue(value, temperature), value);
+
+    /// <summary>Checks a value and temperature for the log-density; returns the temperature.</summary>
+    double CheckValue(Tensor<T> value, double temperature)
     {
         Check.Temperature(temperature, Name);
         Check.SameShape(value, BatchShape, Name, nameof(value), "the logits' shape");
         Check.Finite(value, Name, nameof(value));
-        return Logistic<T>.LogDensity(Logits, temperature, value);
+        return temperature;
     }
 
     /// <summary>Bernoulli(log α): H(log α + L) is H(Y) for any λ (Eq. 15).</summary>

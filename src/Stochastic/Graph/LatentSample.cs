@@ -43,7 +43,7 @@ public sealed class LatentSample<T> where T : unmanaged, IBinaryFloatingPointIee
         return _form switch
         {
             Form.Discrete or Form.StraightThrough => DiscreteLogMass(p, _arity, _bits, _node),
-            Form.Relaxed when _bits => new LogitBinaryConcrete<T>(p, _priorTemperature).LogProb(_node).Sum(-1),
+            Form.Relaxed when _bits => new LogitBinaryConcrete<T>(p, _priorTemperature).LogProbSum(_node, _priorTemperature),
             Form.Relaxed => new ExpConcrete<T>(Groups(p, _arity), _priorTemperature).LogProb(_node).Sum(-1),
             _ => Gaussian(p).LogProb(_node),
         };
@@ -81,7 +81,7 @@ public sealed class LatentSample<T> where T : unmanaged, IBinaryFloatingPointIee
             var q = new LogitBinaryConcrete<T>(parameters, temperature);
             var y = q.RSample(rng);
             if (!straightThrough)
-                return new(Form.Relaxed, arity, true, y, Corners.FromBits(y.Sigmoid()), q.LogProb(y).Sum(-1), priorTemperature);
+                return new(Form.Relaxed, arity, true, y, Corners.FromBits(y.Sigmoid()), q.LogProbSum(y, temperature), priorTemperature);
             var hard = q.StraightThrough(y);
             var bits = hard.Detach();
             return new(Form.StraightThrough, arity, true, bits, Corners.FromBits(hard), DiscreteLogMass(parameters, arity, true, bits), priorTemperature);

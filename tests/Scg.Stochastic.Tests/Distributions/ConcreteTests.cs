@@ -347,5 +347,35 @@ public class ConcreteTests
         var y = Tensor<double>.FromDoubles([4.0, -0.5, 30.0], 3);
         Assert.True(GradCheck.Check(x => new LogitBinaryConcrete<double>(x[0], 0.2).LogProb(x[1]), [binaryLogits, y]).MaxError < 1e-6);
         Assert.True(GradCheck.Check(x => new BinaryConcrete<double>(x[0], 0.7).LogProb(x[1].Sigmoid()), [binaryLogits.Clone(), Tensor<double>.FromDoubles([1.0, -0.5, 3.0], 3)]).MaxError < 1e-6);
+        // the fused Σ over the last axis, at the prior temperature (not the distribution's own)
+        Assert.True(GradCheck.Check(x => new LogitBinaryConcrete<double>(x[0], 0.2).LogProbSum(x[1], 0.5), [logits.Clone(), free.Clone()]).MaxError < 1e-6);
+    }
+
+    /// <summary>The fused LogProbSum is LogProb(...).Sum(-1) to the bit, value and both gradients, short and long (split over the pool).</summary>
+    [Theory]
+    [InlineData(3, 7)]
+    [InlineData(64, 200)]
+    [InlineData(400, 200)]
+    public void FusedLogProbSumEqualsTheChainBitForBit(int rows, int units)
+    {
+        var rng = new Rng(91);
+        float[] Draw(double scale) => Enumerable.Range(0, rows * units).Select(_ => (float)(scale * rng.NextNormal())).ToArray();
+        var logits = Draw(2); var y = Draw(6); var upstream = Draw(1).Take(rows).ToArray();
+        (float[] Value, float[] GLogits, float[] GValue) Run(bool fused)
+        {
+            var l = Tensor<float>.FromArray(logits, rows, units).AsParameter("logits");
+            var v = Tensor<float>.FromArray(y, rows, units).AsParameter("y");
+            var q = new LogitBinaryConcrete<float>(l, 2.0 / 3);
+            var sum = fused ? q.LogProbSum(v, 0.5) : q.LogProb(v, 0.5).Sum(-1);
+            var value = sum.Span.ToArray();
+            sum.Backward(Tensor<float>.FromArray(upstream, rows));
+            return (value, l.Grad!.Span.ToArray(), v.Grad!.Span.ToArray());
+        }
+        var chain = Run(fused: false);
+        var fusedRun = Run(fused: true);
+        static int[] Bits(float[] a) => a.Select(BitConverter.SingleToInt32Bits).ToArray();
+        Assert.Equal(Bits(chain.Value), Bits(fusedRun.Value));
+        Assert.Equal(Bits(chain.GLogits), Bits(fusedRun.GLogits));
+        Assert.Equal(Bits(chain.GValue), Bits(fusedRun.GValue));
     }
 }
