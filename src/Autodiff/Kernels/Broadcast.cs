@@ -21,7 +21,7 @@ public static unsafe class Broadcast
             fixed (T* pa = a, pb = b, py = y)
             {
                 var o = new RowOperands<T> { A = pa, ALength = a.Length, AShape = aShape, B = pb, BLength = b.Length, BShape = bShape, Y = py, YShape = yShape };
-                if (WorkerPool.TryRun(&BinaryRowsPart<T, TOp>, &o, null)) return;
+                if (WorkerPool.TryRun(&BinaryRowsPart<T, TOp>, &o, null, WorkerPool.Threads)) return;
             }
         BinaryRows<T, TOp>(a, aShape, b, bShape, y, yShape, 0, rows);
     }
@@ -34,12 +34,12 @@ public static unsafe class Broadcast
         public Shape AShape, BShape, YShape;
     }
 
-    static void BinaryRowsPart<T, TOp>(void* operands, object? state, int t)
+    static void BinaryRowsPart<T, TOp>(void* operands, object? state, int part, int parts)
         where T : unmanaged, INumberBase<T> where TOp : IBinaryOperator<T>
     {
         var o = (RowOperands<T>*)operands;
         int rows = o->YShape.Size / o->YShape.Last;
-        var (begin, end) = WorkerPool.Part(rows, t, WorkerPool.Threads, 1);
+        var (begin, end) = WorkerPool.Part(rows, part, parts, 1);
         BinaryRows<T, TOp>(new ReadOnlySpan<T>(o->A, o->ALength), o->AShape, new ReadOnlySpan<T>(o->B, o->BLength), o->BShape,
             new Span<T>(o->Y, o->YShape.Size), o->YShape, begin, end);
     }

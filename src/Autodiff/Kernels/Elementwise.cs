@@ -50,16 +50,16 @@ public static unsafe class Elementwise
         public T S;
     }
 
-    /// <summary>Runs part(operands, thread) on the pool; false when it is busy (the caller then runs the map itself).</summary>
-    static bool TrySplit<T>(delegate*<void*, object?, int, void> part, ref Operands<T> o) where T : unmanaged
+    /// <summary>Runs the parts of a map on the pool; false when it is busy (the caller then runs the map itself).</summary>
+    static bool TrySplit<T>(delegate*<void*, object?, int, int, void> part, ref Operands<T> o) where T : unmanaged
     {
         if (o.N < ParallelLength) return false;
-        fixed (Operands<T>* po = &o) return WorkerPool.TryRun(part, po, null);
+        fixed (Operands<T>* po = &o) return WorkerPool.TryRun(part, po, null, WorkerPool.Threads);
     }
 
-    static (int Begin, int Length) Range<T>(void* operands, int t) where T : unmanaged
+    static (int Begin, int Length) Range<T>(void* operands, int part, int parts) where T : unmanaged
     {
-        var (begin, end) = WorkerPool.Part(((Operands<T>*)operands)->N, t, WorkerPool.Threads, 64);
+        var (begin, end) = WorkerPool.Part(((Operands<T>*)operands)->N, part, parts, 64);
         return (begin, end - begin);
     }
 
@@ -75,11 +75,11 @@ public static unsafe class Elementwise
         }
     }
 
-    static void UnaryPart<T, TOp>(void* operands, object? state, int t)
+    static void UnaryPart<T, TOp>(void* operands, object? state, int part, int parts)
         where T : unmanaged, INumberBase<T> where TOp : IUnaryOperator<T>
     {
         var o = (Operands<T>*)operands;
-        var (i, n) = Range<T>(operands, t);
+        var (i, n) = Range<T>(operands, part, parts);
         Unary<T, TOp>(new ReadOnlySpan<T>(o->A + i, n), new Span<T>(o->Y + i, n));
     }
 
@@ -114,11 +114,11 @@ public static unsafe class Elementwise
         }
     }
 
-    static void BinaryPart<T, TOp>(void* operands, object? state, int t)
+    static void BinaryPart<T, TOp>(void* operands, object? state, int part, int parts)
         where T : unmanaged, INumberBase<T> where TOp : IBinaryOperator<T>
     {
         var o = (Operands<T>*)operands;
-        var (i, n) = Range<T>(operands, t);
+        var (i, n) = Range<T>(operands, part, parts);
         Binary<T, TOp>(new ReadOnlySpan<T>(o->A + i, n), new ReadOnlySpan<T>(o->B + i, n), new Span<T>(o->Y + i, n));
     }
 
@@ -153,11 +153,11 @@ public static unsafe class Elementwise
         }
     }
 
-    static void ScalarRightPart<T, TOp>(void* operands, object? state, int t)
+    static void ScalarRightPart<T, TOp>(void* operands, object? state, int part, int parts)
         where T : unmanaged, INumberBase<T> where TOp : IBinaryOperator<T>
     {
         var o = (Operands<T>*)operands;
-        var (i, n) = Range<T>(operands, t);
+        var (i, n) = Range<T>(operands, part, parts);
         ScalarRight<T, TOp>(new ReadOnlySpan<T>(o->A + i, n), o->S, new Span<T>(o->Y + i, n));
     }
 
@@ -191,11 +191,11 @@ public static unsafe class Elementwise
         }
     }
 
-    static void ScalarLeftPart<T, TOp>(void* operands, object? state, int t)
+    static void ScalarLeftPart<T, TOp>(void* operands, object? state, int part, int parts)
         where T : unmanaged, INumberBase<T> where TOp : IBinaryOperator<T>
     {
         var o = (Operands<T>*)operands;
-        var (i, n) = Range<T>(operands, t);
+        var (i, n) = Range<T>(operands, part, parts);
         ScalarLeft<T, TOp>(o->S, new ReadOnlySpan<T>(o->B + i, n), new Span<T>(o->Y + i, n));
     }
 
@@ -231,11 +231,11 @@ public static unsafe class Elementwise
         }
     }
 
-    static void TernaryPart<T, TOp>(void* operands, object? state, int t)
+    static void TernaryPart<T, TOp>(void* operands, object? state, int part, int parts)
         where T : unmanaged, INumberBase<T> where TOp : ITernaryOperator<T>
     {
         var o = (Operands<T>*)operands;
-        var (i, n) = Range<T>(operands, t);
+        var (i, n) = Range<T>(operands, part, parts);
         Ternary<T, TOp>(new ReadOnlySpan<T>(o->A + i, n), new ReadOnlySpan<T>(o->B + i, n), new ReadOnlySpan<T>(o->C + i, n), new Span<T>(o->Y + i, n));
     }
 

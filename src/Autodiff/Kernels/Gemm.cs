@@ -87,12 +87,8 @@ unsafe struct GemmProblem
     public void* A, B, C;
     public int M, N, K, Lda, Ldb, Ldc;
     public bool TransA, TransB, Accumulate;
-    /// <summary>Threads taking part; thread 0 is the caller.</summary>
-    public int Threads;
-    /// <summary>True: each thread takes a share of the columns; false: a share of the rows.</summary>
+    /// <summary>True: each part is a share of the columns; false: a share of the rows.</summary>
     public bool SplitColumns;
-    /// <summary>The caller's B panel, packed together when the threads split the rows.</summary>
-    public byte* SharedB;
 }
 
 /// <summary>The SIMD operations the micro-kernel and packing need, for one vector type TV of T lanes.</summary>
@@ -185,55 +181,43 @@ static unsafe class GemmDriver<TS, TV, T>
     {
         if (parallel && WorkerPool.Threads > 1)
         {
-            int threads = WorkerPool.Threads;
+            int parts = WorkerPool.Threads;
             int rowTiles = CeilDiv(p.M, MR), colTiles = CeilDiv(p.N, NR);
-            // Busiest thread's tiles times the overhead of the split. Split by rows, each thread reads the B panel
-            // the others packed (k·n elements for m/threads rows of work); split by columns, each thread packs all
-            // of A (m·k elements for n/threads columns of work). Both are modelled as SplitOverhead over the rows or
-            // columns per thread. Measured with the two cores on different L3s: 64x784x200 runs 2x faster split by
-            // columns, 3200x784x200 10% faster split by rows.
-            double byRows = (double)CeilDiv(rowTiles, threads) * colTiles * (1 + SplitOverhead * threads / p.M);
-            double byColumns = (double)rowTiles * CeilDiv(colTiles, threads) * (1 + SplitOverhead * threads / p.N);
+            // Busiest part's tiles times the overhead of the split: split by rows, each part packs all of B (k·n
+            // elements for m/parts rows of work); split by columns, all of A (m·k elements for n/parts columns).
+            // Both are modelled as SplitOverhead over the rows or columns per part.
+            double byRows = (double)CeilDiv(rowTiles, parts) * colTiles * (1 + SplitOverhead * parts / p.M);
+            double byColumns = (double)rowTiles * CeilDiv(colTiles, parts) * (1 + SplitOverhead * parts / p.N);
             p.SplitColumns = byColumns < byRows;
-            p.SharedB = GemmWorkspace.Current.B;
-            p.Threads = threads;
             fixed (GemmProblem* pp = &p)
-                if (WorkerPool.TryRun(&Work, pp, null)) return;
+                if (WorkerPool.TryRun(&Work, pp, null, parts)) return;
         }
-        p.Threads = 1;
-        p.SplitColumns = true;
-        fixed (GemmProblem* pp = &p) Work(pp, null, 0);
+        fixed (GemmProblem* pp = &p) Compute(ref *pp, 0, p.M, 0, p.N, GemmWorkspace.Current);
     }
 
     /// <summary>
-    /// Thread t's part. Split by columns: each thread computes all rows of its columns from panels it packs
-    /// itself, A included, so nothing passes between cores. Split by rows: the threads pack the shared B panel
-    /// together, then each computes its rows.
+    /// One part of a split product: its share of the columns (all rows) or of the rows (all columns), from panels
+    /// it packs itself, so nothing passes between threads and any thread may run any part.
     /// </summary>
-    static void Work(void* problem, object? state, int t)
+    static void Work(void* problem, object? state, int part, int parts)
     {
         ref GemmProblem p = ref *(GemmProblem*)problem;
-        int threads = p.Threads;
         GemmWorkspace ws = GemmWorkspace.Current;
         if (p.SplitColumns)
         {
-            (int colBegin, int colEnd) = WorkerPool.Part(p.N, t, threads, NR);
-            Compute(ref p, 0, p.M, colBegin, colEnd, (T*)ws.B, 0, 1, ws);
+            (int colBegin, int colEnd) = WorkerPool.Part(p.N, part, parts, NR);
+            Compute(ref p, 0, p.M, colBegin, colEnd, ws);
         }
         else
         {
-            (int rowBegin, int rowEnd) = WorkerPool.Part(p.M, t, threads, MR);
-            Compute(ref p, rowBegin, rowEnd, 0, p.N, (T*)p.SharedB, t, threads, ws);
+            (int rowBegin, int rowEnd) = WorkerPool.Part(p.M, part, parts, MR);
+            Compute(ref p, rowBegin, rowEnd, 0, p.N, ws);
         }
     }
 
-    /// <summary>
-    /// C[rows, cols] (+)= op(A)[rows, :]·op(B)[:, cols]. The B panel is packed by `packers` threads together
-    /// (this one being number t) and holds as many k slices as fit, so that there is one barrier per panel.
-    /// </summary>
+    /// <summary>C[rows, cols] (+)= op(A)[rows, :]·op(B)[:, cols]. The B panel holds as many k slices as fit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Compute(ref GemmProblem p, int rowBegin, int rowEnd, int colBegin, int colEnd, T* bPanel,
-        int t, int packers, GemmWorkspace ws)
+    static void Compute(ref GemmProblem p, int rowBegin, int rowEnd, int colBegin, int colEnd, GemmWorkspace ws)
     {
         int k = p.K, cols = colEnd - colBegin, rows = rowEnd - rowBegin;
         if (cols <= 0) return;
@@ -242,7 +226,7 @@ static unsafe class GemmDriver<TS, TV, T>
         int nc = RoundUp(CeilDiv(cols, CeilDiv(cols, Nc)), NR);
         int kb = Math.Max(1, BCapacity / (nc * kc)) * kc;
         int mc = RoundUp(CeilDiv(Math.Max(rows, 1), CeilDiv(Math.Max(rows, 1), Mc)), MR);
-        T* aBlock = (T*)ws.A, tile = (T*)ws.Tile;
+        T* aBlock = (T*)ws.A, tile = (T*)ws.Tile, bPanel = (T*)ws.B;
 
         for (int jc = colBegin; jc < colEnd; jc += nc)
         {
@@ -251,15 +235,13 @@ static unsafe class GemmDriver<TS, TV, T>
             {
                 int kbCur = Math.Min(kb, k - pb);
                 // Slice s of the panel (depth kc, the last one possibly less) starts at s·kc·colTiles·NR.
-                (int jtBegin, int jtEnd) = WorkerPool.Part(colTiles, t, packers, 1);
                 for (int pc = 0; pc < kbCur; pc += kc)
                 {
                     int kcCur = Math.Min(kc, kbCur - pc);
-                    for (int jt = jtBegin; jt < jtEnd; jt++)
+                    for (int jt = 0; jt < colTiles; jt++)
                         PackB(ref p, bPanel + ((nint)pc * colTiles + (nint)jt * kcCur) * NR,
                             jc + jt * NR, Math.Min(NR, ncCur - jt * NR), pb + pc, kcCur);
                 }
-                WorkerPool.Barrier(packers);
 
                 for (int ic = rowBegin; ic < rowEnd; ic += mc)
                 {
@@ -273,8 +255,6 @@ static unsafe class GemmDriver<TS, TV, T>
                             p.Accumulate || pb + pc > 0, tile);
                     }
                 }
-                // The next panel overwrites this one (the final barrier of the product covers the last).
-                if (jc + nc < colEnd || pb + kb < k) WorkerPool.Barrier(packers);
             }
         }
     }
@@ -499,7 +479,7 @@ sealed unsafe class GemmWorkspace
     public readonly byte* Tile = Alloc(TileBytes);
     byte* _b;
 
-    /// <summary>The B panel, allocated on first use (a worker needs one only when the columns are split).</summary>
+    /// <summary>The B panel, allocated on first use.</summary>
     public byte* B => _b != null ? _b : _b = Alloc(BBytes);
 
     static byte* Alloc(int bytes) => (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);

@@ -3,9 +3,10 @@ using System.Diagnostics;
 namespace Scg.Autodiff.Kernels;
 
 /// <summary>
-/// Persistent worker threads (ProcessorCount - 1 of them; the caller is thread 0) for GEMM and for large
-/// elementwise kernels. A job owns the pool while it runs; a concurrent or nested job runs on its own thread
-/// instead of waiting. Idle workers spin briefly for the next job, then block on a semaphore.
+/// Persistent worker threads (ProcessorCount - 1 of them) for GEMM, Adam and long elementwise kernels. A job is cut
+/// into independent parts that any thread may claim, the caller included: when another process holds a core and a
+/// worker is slow to wake, the caller runs the parts itself instead of waiting for it. One job owns the pool at a
+/// time; a concurrent or nested job runs on its own thread. Idle workers spin briefly, then block on a semaphore.
 /// </summary>
 public static unsafe class WorkerPool
 {
@@ -13,19 +14,19 @@ public static unsafe class WorkerPool
     /// <summary>How long an idle worker spins (0.5 ms) before it blocks: long enough to bridge the gaps between
     /// the kernels of a training step.</summary>
     static readonly long SpinTicks = Stopwatch.Frequency / 2000;
-    static int s_busy;   // 1 while a job owns the pool (not a Monitor: a job's own thread must not re-enter)
     static readonly Worker[] Workers = StartWorkers();
 
-    static delegate*<void*, object?, int, void> s_work;
+    // The current job. Parts are claimed by compare-and-swap on s_claims = generation << 32 | next << 16 | parts,
+    // so a claim is taken only while that job has parts left; its fields are read after the claim.
+    static long s_claims;
+    static int s_busy;   // 1 while a job owns the pool (not a Monitor: a job's own thread must not re-enter)
+    static int s_done;
+    static delegate*<void*, object?, int, int, void> s_work;
     static void* s_context;
     static object? s_state;
-    static int s_generation;
-    static int s_arrived, s_phase;
 
-    sealed class Worker(int index)
+    sealed class Worker
     {
-        /// <summary>The worker's thread number within a job (1..Threads-1).</summary>
-        public readonly int Index = index;
         public readonly SemaphoreSlim Wake = new(0);
         /// <summary>1 while the worker is (about to be) blocked on Wake.</summary>
         public int Sleeping;
@@ -33,33 +34,39 @@ public static unsafe class WorkerPool
 
     static Worker[] StartWorkers()
     {
-        var workers = new Worker[Threads - 1];
+        var workers = new Worker[Math.Max(Threads - 1, 0)];
         for (int i = 0; i < workers.Length; i++)
         {
-            workers[i] = new Worker(i + 1);
+            workers[i] = new Worker();
             new Thread(WorkerLoop, maxStackSize: 256 * 1024) { IsBackground = true, Name = $"Scg worker {i + 1}" }.Start(workers[i]);
         }
         return workers;
     }
 
     /// <summary>
-    /// Runs work(context, state, t) on threads t = 0..Threads-1 and returns when all are done, or returns false
-    /// at once if a job (this one included, when called from inside it) owns the pool. The caller keeps context
-    /// alive (and pinned) until it returns.
+    /// Runs work(context, state, part, parts) for part = 0..parts-1 (2 ≤ parts ≤ 65535), each once, on whichever
+    /// threads claim them, and returns when all are done; or returns false at once on one core, or if a job (this one
+    /// included, when called from inside it) owns the pool. The caller keeps context alive (and pinned) until it returns.
     /// </summary>
-    public static bool TryRun(delegate*<void*, object?, int, void> work, void* context, object? state)
+    public static bool TryRun(delegate*<void*, object?, int, int, void> work, void* context, object? state, int parts)
     {
-        if (Threads == 1 || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0) return false;
+        if (Threads == 1) return false;
+        if (parts is < 2 or > 0xFFFF)
+            throw new ArgumentOutOfRangeException(nameof(parts), $"WorkerPool.TryRun: parts must be between 2 and 65535, got {parts}.");
+        if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0) return false;
         try
         {
             s_work = work;
             s_context = context;
             s_state = state;
-            Interlocked.Increment(ref s_generation);
+            s_done = 0;
+            long generation = (Volatile.Read(ref s_claims) >> 32) + 1;
+            Interlocked.Exchange(ref s_claims, generation << 32 | (uint)parts);
             foreach (Worker w in Workers)
                 if (Interlocked.Exchange(ref w.Sleeping, 0) == 1) w.Wake.Release();
-            work(context, state, 0);
-            Barrier(Threads);
+            RunParts();
+            var spin = new SpinWait();
+            while (Volatile.Read(ref s_done) < parts) spin.SpinOnce(sleep1Threshold: -1);
             s_state = null;
         }
         finally
@@ -69,46 +76,44 @@ public static unsafe class WorkerPool
         return true;
     }
 
-    /// <summary>Thread t's part [begin, end) of `count` items cut into `threads` parts at multiples of `unit`.</summary>
-    public static (int Begin, int End) Part(int count, int t, int threads, int unit)
+    /// <summary>Part [begin, end) of `count` items cut into `parts` parts at multiples of `unit`.</summary>
+    public static (int Begin, int End) Part(int count, int part, int parts, int unit)
     {
         int units = (count + unit - 1) / unit;
-        return (Math.Min(count, (int)((long)units * t / threads) * unit), Math.Min(count, (int)((long)units * (t + 1) / threads) * unit));
+        return (Math.Min(count, (int)((long)units * part / parts) * unit), Math.Min(count, (int)((long)units * (part + 1) / parts) * unit));
     }
 
-    /// <summary>Waits until all `threads` threads of the current job arrive; a no-op for one thread.</summary>
-    public static void Barrier(int threads)
+    /// <summary>Claims and runs parts of the current job until none is left.</summary>
+    static void RunParts()
     {
-        if (threads == 1) return;
-        int phase = Volatile.Read(ref s_phase);
-        if (Interlocked.Increment(ref s_arrived) == threads)
+        while (true)
         {
-            s_arrived = 0;
-            Volatile.Write(ref s_phase, phase + 1);
-            return;
+            long claims = Volatile.Read(ref s_claims);
+            int parts = (int)(claims & 0xFFFF), next = (int)((claims >> 16) & 0xFFFF);
+            if (next >= parts) return;
+            if (Interlocked.CompareExchange(ref s_claims, claims + (1L << 16), claims) != claims) continue;
+            s_work(s_context, s_state, next, parts);
+            Interlocked.Increment(ref s_done);
         }
-        var spin = new SpinWait();
-        while (Volatile.Read(ref s_phase) == phase) spin.SpinOnce(sleep1Threshold: -1);
     }
 
     static void WorkerLoop(object? worker)
     {
         var w = (Worker)worker!;
-        int seen = 0;
+        long seen = 0;
         while (true)
         {
-            seen = WaitForWork(w, seen);
-            s_work(s_context, s_state, w.Index);
-            Barrier(Threads);
+            seen = WaitForJob(w, seen);
+            RunParts();
         }
     }
 
-    /// <summary>Spins, then sleeps, until the generation moves past `seen`; returns the new generation.</summary>
-    static int WaitForWork(Worker w, int seen)
+    /// <summary>Spins, then sleeps, until the job generation moves past `seen`; returns the new generation.</summary>
+    static long WaitForJob(Worker w, long seen)
     {
         long spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
-        int generation;
-        while ((generation = Volatile.Read(ref s_generation)) == seen)
+        long generation;
+        while ((generation = Volatile.Read(ref s_claims) >> 32) == seen)
         {
             if (Stopwatch.GetTimestamp() < spinUntil)
             {
@@ -117,7 +122,7 @@ public static unsafe class WorkerPool
             }
             Interlocked.Exchange(ref w.Sleeping, 1);
             // Re-check after announcing the sleep: a job started in between may not have seen the flag.
-            if (Volatile.Read(ref s_generation) == seen || Interlocked.Exchange(ref w.Sleeping, 0) == 0)
+            if (Volatile.Read(ref s_claims) >> 32 == seen || Interlocked.Exchange(ref w.Sleeping, 0) == 0)
                 w.Wake.Wait();
             spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
         }

@@ -178,15 +178,15 @@ public static partial class Ops
             fixed (T* px = x, py = y)
             {
                 var s = new PinnedSpans<T> { X = px, Y = py, N = y.Length };
-                if (WorkerPool.TryRun(&MapPart<T>, &s, forward)) return;
+                if (WorkerPool.TryRun(&MapPart<T>, &s, forward, WorkerPool.Threads)) return;
             }
         forward(x, y);
     }
 
-    static unsafe void MapPart<T>(void* spans, object? forward, int t) where T : unmanaged
+    static unsafe void MapPart<T>(void* spans, object? forward, int part, int parts) where T : unmanaged
     {
         var s = (PinnedSpans<T>*)spans;
-        var (lo, hi) = WorkerPool.Part(s->N, t, WorkerPool.Threads, 64);
+        var (lo, hi) = WorkerPool.Part(s->N, part, parts, 64);
         ((SpanMap<T>)forward!)(new ReadOnlySpan<T>(s->X + lo, hi - lo), new Span<T>(s->Y + lo, hi - lo));
     }
 
@@ -197,15 +197,15 @@ public static partial class Ops
             fixed (T* pg = g, px = x, py = y, pdy = dy)
             {
                 var s = new PinnedSpans<T> { G = pg, X = px, Y = py, Dy = pdy, N = g.Length, P = p };
-                if (WorkerPool.TryRun(&DerivativePart<T>, &s, derivative)) return;
+                if (WorkerPool.TryRun(&DerivativePart<T>, &s, derivative, WorkerPool.Threads)) return;
             }
         derivative(g, x, y, dy, p);
     }
 
-    static unsafe void DerivativePart<T>(void* spans, object? derivative, int t) where T : unmanaged
+    static unsafe void DerivativePart<T>(void* spans, object? derivative, int part, int parts) where T : unmanaged
     {
         var s = (PinnedSpans<T>*)spans;
-        var (lo, hi) = WorkerPool.Part(s->N, t, WorkerPool.Threads, 64);
+        var (lo, hi) = WorkerPool.Part(s->N, part, parts, 64);
         int n = hi - lo;
         ((DerivativeAccumulate<T>)derivative!)(new Span<T>(s->G + lo, n), new ReadOnlySpan<T>(s->X + lo, n), new ReadOnlySpan<T>(s->Y + lo, n),
             new ReadOnlySpan<T>(s->Dy + lo, n), s->P);

@@ -103,24 +103,24 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingP
         foreach (var p in Parameters.Items) _ = p.Grad;   // a gradient ZeroGrad left pending is cleared here, before the threads read it
         unsafe
         {
-            if (_size < ParallelSize || !WorkerPool.TryRun(&UpdatePart, null, this)) Update(0, 1);
+            if (_size < ParallelSize || !WorkerPool.TryRun(&UpdatePart, null, this, WorkerPool.Threads)) Update(0, 1);
         }
     }
 
     /// <summary>Below this many parameter values the update runs on the calling thread only.</summary>
     const int ParallelSize = 1 << 16;
 
-    static unsafe void UpdatePart(void* context, object? state, int t) => ((Adam<T>)state!).Update(t, WorkerPool.Threads);
+    static unsafe void UpdatePart(void* context, object? state, int part, int parts) => ((Adam<T>)state!).Update(part, parts);
 
-    /// <summary>Thread t's share of every parameter, cut at multiples of 64 so each value takes the same vector path as unsplit.</summary>
-    void Update(int t, int threads)
+    /// <summary>Part `part` of every parameter, cut at multiples of 64 so each value takes the same vector path as unsplit.</summary>
+    void Update(int part, int parts)
     {
         T b1 = T.CreateTruncating(Beta1), b2 = T.CreateTruncating(Beta2), eps = T.CreateTruncating(Epsilon), wd = T.CreateTruncating(WeightDecay);
         for (int i = 0; i < Parameters.Count; i++)
         {
             var p = Parameters.Items[i];
             if (p.Grad is null) continue;
-            var (lo, hi) = WorkerPool.Part(p.Size, t, threads, 64);
+            var (lo, hi) = WorkerPool.Part(p.Size, part, parts, 64);
             AdamUpdate.Apply(p.Span[lo..hi], p.Grad.Span[lo..hi], _m[i].AsSpan(lo..hi), _v[i].AsSpan(lo..hi), b1, b2, wd, _stepSize, _invSqrtC2, eps);
         }
     }
