@@ -54,8 +54,8 @@ static class CompareCommand
             if (s < 1) throw new UsageException($"--steps must be ≥ 1, got {s}.");
             TrainOptions.ValidateEvalSamples("--eval-samples", k);
             if (d is < 0 or 1) throw new UsageException($"--grad-draws must be 0 (skip) or ≥ 2, got {d}.");
-            var data = TrainOptions.LoadData(ToySbn.Name);
-            var common = new TrainOptions.Common(ToySbn.Name, data, TrainOptions.ParseSpec(ToySbn.Spec), 2, 0,
+            var data = TrainOptions.LoadData(ToySbn.Name, Binarization.Fixed);
+            var common = new TrainOptions.Common(ToySbn.Name, data, TrainOptions.ParseSpec(ToySbn.Spec), new Models.Sbn.SbnOptions(),
                 new Models.Sbn.TrainSettings { LearningRate = 3e-3 }, s, p.GetValue(seed), k, Math.Max(1, s / 10));
             ui.Line($"demo: {ToySbn.Spec} on the embedded sbn-toy data ({data.Train.Rows} train / {data.Test.Rows} test rows of {data.Train.Features} bits, " +
                 $"drawn from a fixed SBN whose exact NLL is known); {s} steps of 64 per estimator, Adam lr 3e-3.");
@@ -94,6 +94,7 @@ static class CompareCommand
         // Everything is valid: from here on files are written (a previous comparison in the same folder is replaced).
         var clock = Stopwatch.StartNew();
         var results = new List<RunResult>();
+        bool reconstructions = false;
         foreach (var plan in plans)
         {
             Directory.CreateDirectory(plan.OutDir!);
@@ -102,21 +103,23 @@ static class CompareCommand
             Experiment.Evaluate(ui, result);
             if (draws > 0) result.GradientVariance = Experiment.GradientVariance(plan, result.Trainer, draws);
             Experiment.WriteSampleGrid(Path.Combine(plan.OutDir!, "samples.png"), result.Trainer.Model, plan.Data.Test, plan.Seed);
+            reconstructions = Experiment.WriteReconstructionGrid(Path.Combine(plan.OutDir!, Experiment.ReconstructionsFile), result.Trainer.Model, plan.Data.Test, plan.Seed);
             results.Add(result);
         }
         var first = plans[0];
         double? truth = Experiment.TrueNll(first);
-        Experiment.WriteCurves(Path.Combine(outDir, "curves.svg"), $"{first.Spec} on {first.DataName}: training bound per estimator",
+        Experiment.WriteCurves(Path.Combine(outDir, "curves.svg"), $"{Experiment.Describe(first)}: training bound per estimator",
             results.Select(r => (r.Plan.Label, (IReadOnlyList<MetricsRow>)r.Rows)).ToList(), truth is double t ? -t : null, "true log-likelihood");
         Experiment.WriteDataGrid(Path.Combine(outDir, "data.png"), first.Data.Test);
         var table = Report.Summary(results, truth, draws);
         Report.Print(ui, table);
-        string header = $"# scg {what}: {first.Spec} on {first.DataName}\n\n{first.Steps} steps of batch {first.Settings.BatchSize} per estimator, seed {first.Seed}, " +
+        string header = $"# scg {what}: {Experiment.Describe(first)}\n\n{first.Steps} steps of batch {first.Settings.BatchSize} per estimator, seed {first.Seed}, " +
             $"Adam lr {first.Settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, λ1 {first.Settings.PosteriorTemperature}, λ2 {first.Settings.PriorTemperature}; " +
             $"{clock.Elapsed.TotalSeconds:F0} s in all.\n\n";
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.md"), header + table.Markdown());
         ui.Line($"wrote {outDir}/: curves.svg (bound per step, one line per estimator), data.png, summary.md, and per estimator " +
-            $"{string.Join(", ", plans.Select(p => Path.GetFileName(p.OutDir!)))}/ with metrics.csv, checkpoint.scg and samples.png  ({clock.Elapsed.TotalSeconds:F1} s)");
+            $"{string.Join(", ", plans.Select(p => Path.GetFileName(p.OutDir!)))}/ with metrics.csv, checkpoint.scg" +
+            (reconstructions ? $", samples.png and {Experiment.ReconstructionsFile}" : " and samples.png") + $"  ({clock.Elapsed.TotalSeconds:F1} s)");
         return ScgApp.Ok;
     }
 }

@@ -29,7 +29,7 @@ static class EvalCommand
             if (limit < 0) throw new UsageException($"--rows must be ≥ 0 (0 = all), got {limit}.");
             var checkpoint = TrainCommand.ReadCheckpoint(path);
             var h = checkpoint.Header;
-            var data = TrainOptions.LoadData(h.Data, p.GetValue(dataDir));
+            var data = TrainOptions.LoadData(h.Data, Binarization.Fixed, p.GetValue(dataDir));   // valid and test hold the fixed bits under either binarization
             var spec = TrainOptions.ParseSpec(h.Spec);
             TrainOptions.ValidateSpecFitsData(spec, data);
             SigmoidBeliefNet model;
@@ -38,7 +38,7 @@ static class EvalCommand
             var set = splitName switch { "train" => data.Train, "valid" => data.Valid, _ => data.Test };
             int n = limit > 0 ? Math.Min(limit, set.Rows) : set.Rows;
 
-            ui.Line($"eval: {path}: {h.Spec} on {h.Data}, trained with {h.Estimator} (m = {h.Samples}) for {h.Step} steps.");
+            ui.Line($"eval: {path}: {h.Spec} on {h.DataDescription}, trained with {h.Estimator} (m = {h.Samples}) for {h.Step} steps.");
             double bound = Experiment.Bound(ui, $"{splitName} L_{k}", model, set, k, Seeds.For(p.GetValue(seed), Seeds.Test), n);
             var table = new TextTable(["split", "rows", "k", $"L_{k}", "NLL estimate (-L_k)", "model NLL (exact)", "true NLL"]);
             string exact = Experiment.IsEnumerable(model) && n == set.Rows ? Experiment.Num(-Evaluation.ExactLogLikelihood(model, set.Values, set.Features), "F3") : "—";

@@ -16,7 +16,7 @@ namespace Scg.Cli;
 /// </summary>
 static class Seeds
 {
-    public const ulong Init = 1, Step = 2, Shuffle = 3, Valid = 4, Test = 5, Gradient = 6, Samples = 7, Binarize = 8;
+    public const ulong Init = 1, Step = 2, Shuffle = 3, Valid = 4, Test = 5, Gradient = 6, Samples = 7, Binarize = 8, Reconstructions = 9, GradientBatch = 10;
 
     public static Rng For(ulong seed, ulong purpose, long index = 0) => new(Mix(Mix(seed, purpose), (ulong)index));
 
@@ -90,8 +90,10 @@ sealed record RunPlan
     public required string Label { get; init; }
 
     public int Features => Data.Train.Features;
+    /// <summary>How the training split is binarized (valid and test always hold the fixed bits).</summary>
+    public Binarization Binarization => Data.Train.Binarization;
     public string CheckpointPath => Path.Combine(OutDir!, Experiment.CheckpointFile);
-    public CheckpointHeader Header => CheckpointHeader.Of(Spec, Options, Choice.Name, Settings, DataName, Seed);
+    public CheckpointHeader Header => CheckpointHeader.Of(Spec, Options, Choice.Name, Settings, DataName, Seed, binarization: Binarization);
 }
 
 /// <summary>A training step failed (a non-finite bound, or values a distribution rejects); the message names the step and the kept checkpoint.</summary>
@@ -117,7 +119,8 @@ static class Experiment
 {
     public const string CheckpointFile = "checkpoint.scg";
     public const string MetricsFile = "metrics.csv";
-    const int ValidRows = 2000, ValidSamples = 10;
+    public const string ReconstructionsFile = "reconstructions.png";
+    const int ValidRows = 2000, ValidSamples = 10, ReconstructedImages = 10;
 
     public static SigmoidBeliefNet NewModel(RunPlan plan)
     {
@@ -137,7 +140,7 @@ static class Experiment
         long start = trainer.StepCount;
         var rows = earlier ?? [];
         using var csv = plan.OutDir is null ? null : MetricsCsv.Open(Path.Combine(plan.OutDir, MetricsFile), start > 0 ? start : null);
-        if (plan.OutDir is not null && start == 0) Checkpoint.Save(plan.CheckpointPath, trainer, plan.DataName, plan.Seed);
+        if (plan.OutDir is not null && start == 0) Checkpoint.Save(plan.CheckpointPath, trainer, plan.DataName, plan.Seed, plan.Binarization);
         long saved = start;
         var schedule = new BatchSchedule(plan.Data.Train, plan.Settings.BatchSize, plan.Seed);
         var batch = new float[plan.Settings.BatchSize * plan.Features];
@@ -177,7 +180,7 @@ static class Experiment
                 var row = new MetricsRow(done, lastBound, valid, plan.Settings.PosteriorTemperature.At(step), plan.Settings.PriorTemperature.At(step), rate);
                 rows.Add(row);
                 csv?.Append(row);
-                if (eval && plan.OutDir is not null) { Checkpoint.Save(plan.CheckpointPath, trainer, plan.DataName, plan.Seed); saved = done; }
+                if (eval && plan.OutDir is not null) { Checkpoint.Save(plan.CheckpointPath, trainer, plan.DataName, plan.Seed, plan.Binarization); saved = done; }
                 progress.Report(done, FormattableString.Invariant($"bound {lastBound:F3}") +
                     (double.IsNaN(lastValid) ? "" : FormattableString.Invariant($"  valid {lastValid:F3}")) +
                     FormattableString.Invariant($"  {rate:F0} steps/s"));
@@ -232,14 +235,19 @@ static class Experiment
     }
 
     public static bool IsEnumerable(SigmoidBeliefNet model) =>
-        !model.Spec.IsConditional && model.Options.Arity == 2 && !model.Options.GaussianParameters
+        !model.Spec.IsConditional && model.Options.Arity == 2 && model.Options.Encoding == NodeEncoding.Corners && !model.Options.GaussianParameters
         && model.Spec.Layers.Where(l => !l.Visible).Sum(l => l.Units) <= 14;
 
-    /// <summary>Mean per-element variance of the estimator's gradient over <paramref name="draws"/> draws on a fixed batch (the first training rows).</summary>
+    /// <summary>
+    /// Mean per-element variance of the estimator's gradient over <paramref name="draws"/> draws on a fixed batch (the
+    /// first training rows; under dynamic binarization one seeded draw of their bits).
+    /// </summary>
     public static double GradientVariance(RunPlan plan, Trainer trainer, int draws)
     {
         int rows = plan.Settings.BatchSize, features = plan.Features;
-        var batch = Tensor<float>.FromArray(plan.Data.Train.Values[..(rows * features)], rows, features);
+        var values = new float[rows * features];
+        plan.Data.Train.CopyBatch(Enumerable.Range(0, rows).ToArray(), values, Seeds.For(plan.Seed, Seeds.GradientBatch));
+        var batch = Tensor<float>.FromArray(values, rows, features);
         var saved = trainer.Rng;
         try
         {
@@ -298,24 +306,43 @@ static class Experiment
             WriteGrid(path, model.Generate(64, rng).ToArray(), model.OutputFeatures, test);
             return;
         }
-        int n = Math.Min(64, test.Rows), features = test.Features, inF = model.Spec.Layers[0].Units;
-        using var noGrad = Autograd.NoGrad();
-        var rows = test.Values[..(n * features)].ToArray();
-        var value = Tensor<float>.FromArray(rows, n, features).Narrow(1, 0, inF);
-        var graph = new StochasticGraph<float>(rng, Relaxation.None, gaussianParameters: model.Options.GaussianParameters);
-        int layers = model.Spec.Layers.Count;
-        for (int k = 0; k + 2 < layers; k++) value = graph.Sample(model.GenerativeLogits(k, value), model.Options.Arity).Value;
-        var probabilities = model.GenerativeLogits(layers - 2, value).Sigmoid().ToArray();
-        for (int r = 0; r < n; r++)
-            probabilities.AsSpan(r * model.OutputFeatures, model.OutputFeatures).CopyTo(rows.AsSpan(r * features + inF, model.OutputFeatures));
-        WriteGrid(path, rows, features, test);
+        int n = Math.Min(64, test.Rows);
+        WriteGrid(path, Reconstruction.Means(model, test.Values[..(n * test.Features)], rng), test.Features, test);
     }
 
-    static void WriteGrid(string path, ReadOnlySpan<float> values, int features, BinaryDataset like)
+    /// <summary>
+    /// For image data, the first 10 test images (top row) above the model's mean images of them (bottom row): a density
+    /// model's reconstructions, or a conditional model's given input half with its predicted output half
+    /// (<see cref="Reconstruction.Means"/>). Returns false, writing nothing, for data without image dimensions.
+    /// </summary>
+    public static bool WriteReconstructionGrid(string path, SigmoidBeliefNet model, BinaryDataset test, ulong seed)
+    {
+        if (test.ImageHeight is null) return false;
+        int n = Math.Min(ReconstructedImages, test.Rows), size = n * test.Features;
+        var originals = test.Values[..size];
+        var grid = new float[2 * size];
+        originals.CopyTo(grid);
+        Reconstruction.Means(model, originals, Seeds.For(seed, Seeds.Reconstructions)).CopyTo(grid, size);
+        WriteGrid(path, grid, test.Features, test, columns: n);
+        return true;
+    }
+
+    static void WriteGrid(string path, ReadOnlySpan<float> values, int features, BinaryDataset like, int columns = 8)
     {
         var (h, w) = like.Features == features ? ImageGrid.TileShape(features, like.ImageHeight, like.ImageWidth) : ImageGrid.TileShape(features);
         int scale = Math.Max(1, 48 / Math.Max(h, w));
-        ImageGrid.WritePng(path, values, features, 8, h, w, scale);
+        ImageGrid.WritePng(path, values, features, columns, h, w, scale);
+    }
+
+    /// <summary>"30H~784V (10-way one-hot nodes, uniform prior) on mnist (dynamic binarization)": the model and data of a run.</summary>
+    public static string Describe(RunPlan plan)
+    {
+        var o = plan.Options;
+        var notes = new List<string>();
+        if (o.Encoding == NodeEncoding.OneHot) notes.Add($"{o.Arity}-way one-hot nodes");
+        else if (o.Arity != 2) notes.Add($"{o.Arity}-ary nodes");
+        if (o.UniformPrior) notes.Add("uniform prior");
+        return $"{plan.Spec}{(notes.Count > 0 ? $" ({string.Join(", ", notes)})" : "")} on {plan.Header.DataDescription}";
     }
 
     public static string Num(double v, string format = "F2") =>

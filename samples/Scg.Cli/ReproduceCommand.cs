@@ -40,19 +40,21 @@ static class ReproduceCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of every random choice", DefaultValueFactory = _ => 1UL };
         var outFile = new Option<string>("--out", "-o") { Description = "Markdown file for the table (rewritten after every run, so partial results survive)", DefaultValueFactory = _ => Path.Combine("runs", "reproduce.md") };
         var dataDir = TrainOptions.DataDirOption();
+        var binarization = TrainOptions.BinarizationOption();
         var command = new Command("reproduce",
             "Re-run the Concrete paper's Table 1 (MNIST density estimation: 4 models × m ∈ {1,5,50}, Concrete vs VIMCO/NVIL) and its structured-prediction " +
             "results (Figure 4) at a given budget; writes a markdown table with our numbers next to the paper's.");
-        foreach (Option o in (Option[])[data, dataDir, steps, rows, evalSamples, spEvalSamples, batch, seed, outFile]) command.Options.Add(o);
-        command.SetAction(p => ScgApp.Guard(ui, "scg reproduce", () => Run(ui, p.GetValue(data)!, p.GetValue(steps), p.GetValue(rows)!,
+        foreach (Option o in (Option[])[data, dataDir, binarization, steps, rows, evalSamples, spEvalSamples, batch, seed, outFile]) command.Options.Add(o);
+        command.SetAction(p => ScgApp.Guard(ui, "scg reproduce", () => Run(ui, p.GetValue(data)!, p.GetValue(binarization)!, p.GetValue(steps), p.GetValue(rows)!,
             p.GetValue(evalSamples), p.GetValue(spEvalSamples), p.GetValue(batch), p.GetValue(seed), p.GetValue(outFile)!, p.GetValue(dataDir))));
         return command;
     }
 
-    static int Run(Ui ui, string dataName, int steps, string filter, int k, int kSp, int batchSize, ulong seed, string outFile, string? dataDir)
+    static int Run(Ui ui, string dataName, string binarizationText, int steps, string filter, int k, int kSp, int batchSize, ulong seed, string outFile, string? dataDir)
     {
         if (!DataSets.Names.Contains(dataName))
             throw new UsageException($"unknown data set '{dataName}'; expected one of: {string.Join(", ", DataSets.Names)}.");
+        var binarization = TrainOptions.ParseBinarization(binarizationText, dataName);
         if (steps < 1) throw new UsageException($"--steps must be ≥ 1, got {steps}.");
         if (batchSize < 1) throw new UsageException($"--batch-size must be ≥ 1, got {batchSize}.");
         TrainOptions.ValidateEvalSamples("--eval-samples", k);
@@ -62,7 +64,7 @@ static class ReproduceCommand
         var cells = AllCells(toy).Where(cellFilter).ToList();
         if (cells.Count == 0) throw new UsageException($"--rows '{filter}' selects no cell of the tables.");
         if (Directory.Exists(outFile)) throw new UsageException($"--out '{outFile}' is a folder; expected a markdown file name such as runs/reproduce.md.");
-        var data = TrainOptions.LoadData(dataName, dataDir);
+        var data = TrainOptions.LoadData(dataName, binarization, dataDir);
         if (batchSize > data.Train.Rows) throw new UsageException($"--batch-size {batchSize} exceeds the {data.Train.Rows} training rows of {dataName}.");
         foreach (var c in cells) TrainOptions.ValidateSpecFitsData(TrainOptions.ParseSpec(c.Model), data);
         double? truth = Experiment.TrueNll(dataName);
@@ -72,7 +74,7 @@ static class ReproduceCommand
         if (folder is not null) Directory.CreateDirectory(folder);
         var clock = Stopwatch.StartNew();
         var outcomes = cells.ToDictionary(c => c, _ => new Outcome());
-        string Write(bool finished = false) { string md = Markdown(dataName, steps, k, kSp, batchSize, seed, cells, outcomes, truth, clock.Elapsed, finished, estimatorFilter); AtomicFile.WriteAllText(outFile, md); return md; }
+        string Write(bool finished = false) { string md = Markdown(dataName, binarization, steps, k, kSp, batchSize, seed, cells, outcomes, truth, clock.Elapsed, finished, estimatorFilter); AtomicFile.WriteAllText(outFile, md); return md; }
         Write();
         int run = 0, runs = cells.Count * estimatorFilter.Count(x => x);
         foreach (var cell in cells)
@@ -176,14 +178,15 @@ static class ReproduceCommand
             && (ms.Count == 0 || ms.Contains(c.M)) && (tasks.Count == 0 || tasks.Contains(c.Task)), chosen);
     }
 
-    static string Markdown(string dataName, int steps, int k, int kSp, int batchSize, ulong seed, List<Cell> cells,
+    static string Markdown(string dataName, Binarization binarization, int steps, int k, int kSp, int batchSize, ulong seed, List<Cell> cells,
         Dictionary<Cell, Outcome> outcomes, double? truth, TimeSpan elapsed, bool finished, bool[] estimators)
     {
         bool toy = dataName == ToySbn.Name;
         var sb = new StringBuilder();
         sb.Append("# The Concrete paper's MNIST results, re-run at a small budget\n\n");
         sb.Append(FormattableString.Invariant($"Written by `scg reproduce` on {DateTime.Now:yyyy-MM-dd HH:mm} ({Environment.ProcessorCount} cores, {elapsed.TotalMinutes:F1} min{(finished ? " in all" : " so far, still running")}). "));
-        sb.Append(FormattableString.Invariant($"Data: **{dataName}**{(toy ? " (the embedded stand-in: every model is shrunk to its sbn-toy analogue, so our numbers are NOT comparable with the paper's MNIST numbers, which are shown for reference)" : dataName == "fashion-mnist" ? " (the paper's numbers are for MNIST: not comparable)" : ", fixed binarization, 50,000/10,000/10,000")}. "));
+        string bits = binarization == Binarization.Dynamic ? "dynamic binarization of the training images (fixed bits for validation and test)" : "fixed binarization";
+        sb.Append(FormattableString.Invariant($"Data: **{dataName}**{(toy ? " (the embedded stand-in: every model is shrunk to its sbn-toy analogue, so our numbers are NOT comparable with the paper's MNIST numbers, which are shown for reference)" : (dataName == "fashion-mnist" ? " (the paper's numbers are for MNIST: not comparable)" : "") + $", {bits}, 50,000/10,000/10,000")}. "));
         sb.Append(FormattableString.Invariant($"Budget per run: **{steps} steps** of batch {batchSize} (the paper: 10^7 steps), seed {seed}, no early stopping. "));
         sb.Append(FormattableString.Invariant($"Test NLL = -L_k on the discrete graph over the whole test split, k = {k} for density estimation (the paper: 50,000) and k = {kSp} for structured prediction (the paper: 100). "));
         sb.Append("Concrete: λ1 = 2/3, λ2 = 1/2, and the paper's learning rate and weight decay (appendix D.5: 3e-4 linear, 1e-4 non-linear, 3e-4 with weight decay 1e-3 for structured prediction); ");

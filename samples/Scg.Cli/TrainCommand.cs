@@ -15,7 +15,7 @@ static class TrainCommand
             Description = $"Gradient estimator: {string.Join(", ", EstimatorChoice.All.Select(e => e.Name))}",
             DefaultValueFactory = _ => "concrete",
         };
-        var outDir = new Option<string?>("--out", "-o") { Description = "Run folder for metrics.csv, checkpoint.scg, curves.svg, samples.png, data.png [default: runs/<time>-<estimator>]" };
+        var outDir = new Option<string?>("--out", "-o") { Description = "Run folder for metrics.csv, checkpoint.scg, curves.svg, samples.png, data.png, reconstructions.png (image data) [default: runs/<time>-<estimator>]" };
         var resume = new Option<string?>("--resume")
         {
             Description = "Continue from a checkpoint (a checkpoint.scg or its run folder; alone, the --out folder's). Model, estimator, data and settings come from the checkpoint; --steps is the new total",
@@ -55,7 +55,11 @@ static class TrainCommand
             // options the command line cannot set (and IGR's δ) continue as the checkpoint has them
             plan = plan with
             {
-                Options = checkpoint.Header.Options with { Arity = plan.Options.Arity, HiddenUnits = plan.Options.HiddenUnits, GaussianParameters = plan.Options.GaussianParameters, BaselineUnits = plan.Options.BaselineUnits },
+                Options = checkpoint.Header.Options with
+                {
+                    Arity = plan.Options.Arity, Encoding = plan.Options.Encoding, UniformPrior = plan.Options.UniformPrior, HiddenUnits = plan.Options.HiddenUnits,
+                    GaussianParameters = plan.Options.GaussianParameters, BaselineUnits = plan.Options.BaselineUnits,
+                },
                 Settings = plan.Settings with { IgrDelta = checkpoint.Header.IgrDelta },
             };
             try { checkpoint.RequireSameModel(plan.Header); }
@@ -73,7 +77,7 @@ static class TrainCommand
         // Everything is valid: from here on files are written.
         Directory.CreateDirectory(outDir);
         if (checkpoint is null) File.Delete(Path.Combine(outDir, Experiment.MetricsFile));
-        ui.Line($"train: {plan.Spec} on {plan.DataName}, {plan.Label}, {plan.Steps} steps of {plan.Settings.BatchSize} (run folder {outDir})" +
+        ui.Line($"train: {Experiment.Describe(plan)}, {plan.Label}, {plan.Steps} steps of {plan.Settings.BatchSize} (run folder {outDir})" +
             (checkpoint is null ? "" : $", resuming at step {checkpoint.Header.Step}"));
         RunResult result;
         if (trainer.StepCount >= plan.Steps)
@@ -89,14 +93,16 @@ static class TrainCommand
 
         var history = MetricsCsv.Read(Path.Combine(outDir, Experiment.MetricsFile));
         double? truth = Experiment.TrueNll(plan);
-        Experiment.WriteCurves(Path.Combine(outDir, "curves.svg"), $"{plan.Spec} on {plan.DataName}: {plan.Label}", [(plan.Label, history)],
+        Experiment.WriteCurves(Path.Combine(outDir, "curves.svg"), $"{Experiment.Describe(plan)}: {plan.Label}", [(plan.Label, history)],
             truth is double t ? -t : null, "true log-likelihood");
         Experiment.WriteSampleGrid(Path.Combine(outDir, "samples.png"), trainer.Model, plan.Data.Test, plan.Seed);
         Experiment.WriteDataGrid(Path.Combine(outDir, "data.png"), plan.Data.Test);
+        bool reconstructions = Experiment.WriteReconstructionGrid(Path.Combine(outDir, Experiment.ReconstructionsFile), trainer.Model, plan.Data.Test, plan.Seed);
         var summary = Report.Summary([result], truth, gradientDraws: 0);
         Report.Print(ui, summary);
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.md"), summary.Markdown());
-        ui.Line($"wrote {outDir}/: {Experiment.MetricsFile}, {Experiment.CheckpointFile}, curves.svg, samples.png, data.png, summary.md");
+        ui.Line($"wrote {outDir}/: {Experiment.MetricsFile}, {Experiment.CheckpointFile}, curves.svg, samples.png, data.png, " +
+            (reconstructions ? $"{Experiment.ReconstructionsFile}, " : "") + "summary.md");
         return ScgApp.Ok;
     }
 

@@ -34,19 +34,37 @@ sealed class TrainOptions
     public readonly Option<ulong> Seed = new("--seed") { Description = "Seed of every random choice (initialization, batches, samples)", DefaultValueFactory = _ => 1UL };
     public readonly Option<string> Data = new("--data") { Description = $"Data set: {string.Join(", ", DataSets.Names)} (sbn-toy is embedded; its true NLL is known)", DefaultValueFactory = _ => ToySbn.Name };
     public readonly Option<string?> DataDir = DataDirOption();
-    public readonly Option<int> Arity = new("--arity") { Description = "Arity of latent nodes: 2 (binary), 4 or 8 (corners of {-1,1}^log2 n)", DefaultValueFactory = _ => 2 };
+    public readonly Option<string> Binarize = BinarizationOption();
+    public readonly Option<int> Arity = new("--arity")
+    {
+        Description = "Categories n of a latent node: with --encoding corners a power of two (2 = binary units, 4, 8, …); with --encoding onehot any n ≥ 2",
+        DefaultValueFactory = _ => 2,
+    };
+    public readonly Option<string> Encoding = new("--encoding")
+    {
+        Description = "What a latent node passes on: corners (of {-1,1}^log2 n; a layer 'H' is that many units, log2 n per node) or onehot (an n-way one-hot vector; a layer 'H' is that many categorical nodes, as in a discrete VAE)",
+        DefaultValueFactory = _ => "corners",
+    };
+    public readonly Option<string> Prior = new("--prior")
+    {
+        Description = "Prior over the top latent layer of a density model: learned (trained logits) or uniform (fixed, as in a discrete VAE)",
+        DefaultValueFactory = _ => "learned",
+    };
     public readonly Option<int> HiddenUnits = new("--hidden-units") { Description = "Width of the two tanh layers of a '~' connection; 0 = the width of the preceding stochastic layer", DefaultValueFactory = _ => 0 };
     public readonly Option<int> EvalSamples = new("--eval-samples") { Description = "k of the final test bound L_k on the discrete graph (1 to 50000)", DefaultValueFactory = _ => 1000 };
     public readonly Option<int> EvalEvery = new("--eval-every") { Description = "Steps between validation passes (L_10 on up to 2,000 valid rows) and checkpoints; 0 = a tenth of --steps", DefaultValueFactory = _ => 0 };
 
     public void AddTo(Command command)
     {
-        foreach (Option o in (Option[])[Model, Samples, Temperature, PriorTemperature, LearningRate, WeightDecay, Steps, BatchSize, Seed, Data, DataDir, Arity, HiddenUnits, EvalSamples, EvalEvery])
+        foreach (Option o in (Option[])[Model, Samples, Temperature, PriorTemperature, LearningRate, WeightDecay, Steps, BatchSize, Seed, Data, DataDir, Binarize, Arity, Encoding, Prior, HiddenUnits, EvalSamples, EvalEvery])
             command.Options.Add(o);
     }
 
-    /// <summary>Options common to every run of a command, validated; the data set is loaded (or a one-line error raised).</summary>
-    public sealed record Common(string DataName, DataSplits Data, LayerSpec Spec, int Arity, int HiddenUnits, TrainSettings Settings,
+    /// <summary>
+    /// Options common to every run of a command, validated; the data set is loaded (or a one-line error raised).
+    /// <paramref name="Model"/> holds the model options that do not depend on the estimator.
+    /// </summary>
+    public sealed record Common(string DataName, DataSplits Data, LayerSpec Spec, SbnOptions Model, TrainSettings Settings,
         int Steps, ulong Seed, int EvalSamples, int EvalEvery);
 
     /// <summary>
@@ -61,10 +79,13 @@ sealed class TrainOptions
         string dataName = Get(Data, h => h.Data);
         if (!DataSets.Names.Contains(dataName))
             throw new UsageException($"unknown data set '{dataName}'; expected one of: {string.Join(", ", DataSets.Names)}.");
+        var binarization = ParseBinarization(Get(Binarize, h => h.Binarization.ToString().ToLowerInvariant()), dataName);
         string specText = Get(Model, h => h.Spec) ?? (dataName == ToySbn.Name ? ToyModel : ImageModel);
         var spec = ParseSpec(specText);
+        var encoding = ParseEncoding(Get(Encoding, h => h.Options.Encoding == NodeEncoding.OneHot ? "onehot" : "corners"));
         int arity = Get(Arity, h => h.Options.Arity);
-        ValidateArity(spec, arity);
+        ValidateArity(spec, arity, encoding);
+        bool uniformPrior = ParsePrior(Get(Prior, h => h.Options.UniformPrior ? "uniform" : "learned"), spec);
         int hidden = Get(HiddenUnits, h => h.Options.HiddenUnits);
         if (hidden < 0) throw new UsageException($"--hidden-units must be ≥ 0 (0 = the width of the preceding stochastic layer), got {hidden}.");
         int m = Get(Samples, h => h.Samples);
@@ -80,11 +101,12 @@ sealed class TrainOptions
         if (batch < 1) throw new UsageException($"--batch-size must be ≥ 1, got {batch}.");
         ValidateEvalSamples("--eval-samples", k);
         if (every < 0) throw new UsageException($"--eval-every must be ≥ 0 (0 = a tenth of --steps), got {every}.");
-        var data = LoadData(dataName, p.GetValue(DataDir));
+        var data = LoadData(dataName, binarization, p.GetValue(DataDir));
         ValidateSpecFitsData(spec, data);
         if (batch > data.Train.Rows) throw new UsageException($"--batch-size {batch} exceeds the {data.Train.Rows} training rows of {dataName}.");
         var settings = new TrainSettings { Samples = m, BatchSize = batch, LearningRate = lr, WeightDecay = wd, PosteriorTemperature = posterior, PriorTemperature = prior };
-        return new Common(dataName, data, spec, arity, hidden, settings, steps, Get(Seed, h => h.Seed), k, every == 0 ? Math.Max(1, steps / 10) : every);
+        var model = new SbnOptions { Arity = arity, Encoding = encoding, UniformPrior = uniformPrior, HiddenUnits = hidden };
+        return new Common(dataName, data, spec, model, settings, steps, Get(Seed, h => h.Seed), k, every == 0 ? Math.Max(1, steps / 10) : every);
     }
 
     /// <summary>True when the option was given on the command line (not just defaulted).</summary>
@@ -95,10 +117,12 @@ sealed class TrainOptions
     {
         if (choice.Name == "vimco" && samples < 2)
             throw new UsageException($"vimco needs m ≥ 2 samples per data point, got m = {samples}; pass -m 5 (or vimco:5 in --estimators), or use nvil for m = 1.");
+        var options = c.Model with { GaussianParameters = choice.GaussianParameters, BaselineUnits = choice.NeedsBaseline ? 100 : 0 };
+        if (options.GaussianParameters && options.UniformPrior && options.Encoding == NodeEncoding.Corners && options.Arity != 2)
+            throw new UsageException($"{choice.Name} with --prior uniform fits a uniform prior per categorical node: expected --encoding onehot or --arity 2, got --encoding corners with --arity {options.Arity}.");
         return new RunPlan
         {
-            DataName = c.DataName, Data = c.Data, Spec = c.Spec,
-            Options = new SbnOptions { Arity = c.Arity, HiddenUnits = c.HiddenUnits, GaussianParameters = choice.GaussianParameters, BaselineUnits = choice.NeedsBaseline ? 100 : 0 },
+            DataName = c.DataName, Data = c.Data, Spec = c.Spec, Options = options,
             Choice = choice, Settings = c.Settings with { Samples = samples }, Steps = c.Steps, Seed = c.Seed,
             EvalSamples = c.EvalSamples, EvalEvery = c.EvalEvery, OutDir = outDir, Label = label,
         };
@@ -127,10 +151,36 @@ sealed class TrainOptions
         }
     }
 
-    public static void ValidateArity(LayerSpec spec, int arity)
+    public static NodeEncoding ParseEncoding(string text) => text switch
     {
+        "corners" => NodeEncoding.Corners,
+        "onehot" => NodeEncoding.OneHot,
+        _ => throw new UsageException($"--encoding must be corners or onehot, got '{text}'."),
+    };
+
+    /// <summary>--prior: true for uniform; a uniform prior needs a density model, whose top latent layer has a prior.</summary>
+    public static bool ParsePrior(string text, LayerSpec spec)
+    {
+        bool uniform = text switch
+        {
+            "learned" => false,
+            "uniform" => true,
+            _ => throw new UsageException($"--prior must be learned or uniform, got '{text}'."),
+        };
+        if (uniform && spec.IsConditional)
+            throw new UsageException($"--prior uniform expects a density model (a top latent layer with a prior), got the structured-prediction model '{spec}', whose latent layers are conditioned on its input.");
+        return uniform;
+    }
+
+    public static void ValidateArity(LayerSpec spec, int arity, NodeEncoding encoding)
+    {
+        if (encoding == NodeEncoding.OneHot)
+        {
+            if (arity < 2) throw new UsageException($"--arity must be ≥ 2 categories per one-hot node, got {arity}.");
+            return;
+        }
         if (arity < 2 || (arity & (arity - 1)) != 0)
-            throw new UsageException($"--arity must be a power of two ≥ 2 (2, 4 or 8), got {arity}.");
+            throw new UsageException($"--arity must be a power of two ≥ 2 (2, 4, 8, …) with --encoding corners, got {arity}; --encoding onehot takes any arity ≥ 2.");
         int bits = Corners.Bits(arity);
         foreach (var layer in spec.Layers.Where(l => !l.Visible))
             if (layer.Units % bits != 0)
@@ -148,9 +198,29 @@ sealed class TrainOptions
         Description = "Data cache folder (MNIST as fetched by scripts/fetch-mnist.sh, fixed binarizations) [default: $SCG_DATA, else ~/.cache/scg]",
     };
 
-    public static DataSplits LoadData(string name, string? cacheDir = null)
+    /// <summary>--binarization, shared by train, compare and reproduce.</summary>
+    public static Option<string> BinarizationOption() => new("--binarization")
     {
-        try { return DataSets.Load(name, Binarization.Fixed, cacheDir); }
+        Description = "How the grayscale training images of mnist and fashion-mnist become bits: fixed (drawn once and cached, as in the Concrete paper) or dynamic (fresh bits every batch); validation and test always use the fixed bits",
+        DefaultValueFactory = _ => "fixed",
+    };
+
+    public static Binarization ParseBinarization(string text, string dataName)
+    {
+        var binarization = text switch
+        {
+            "fixed" => Binarization.Fixed,
+            "dynamic" => Binarization.Dynamic,
+            _ => throw new UsageException($"--binarization must be fixed or dynamic, got '{text}'."),
+        };
+        if (binarization == Binarization.Dynamic && dataName == ToySbn.Name)
+            throw new UsageException($"--binarization dynamic expects a grayscale data set (mnist or fashion-mnist), got --data {ToySbn.Name}, whose rows are already bits; use --binarization fixed.");
+        return binarization;
+    }
+
+    public static DataSplits LoadData(string name, Binarization binarization, string? cacheDir = null)
+    {
+        try { return DataSets.Load(name, binarization, cacheDir); }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException)
         {
             throw new UsageException($"data set '{name}' could not be loaded: {e.Message}");

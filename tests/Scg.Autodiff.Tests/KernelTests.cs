@@ -84,6 +84,7 @@ public sealed class KernelTests
     {
         MapUnary<T, AffineOperator<T>>(x => T.CreateTruncating(3) * x - T.One);
         MapUnary<T, ReluOperator<T>>(x => x > T.Zero ? x : T.Zero);
+        MapUnary<T, StepOperator<T>>(x => x > T.Zero ? T.One : T.Zero);
 
         // NaN at every position of every length comes out NaN, the other elements unchanged
         foreach (int n in Lengths<T>())
@@ -546,4 +547,38 @@ public sealed class KernelTests
         Special.FillNormal<double>(new Rng(9), b);
         Assert.Equal(a, b);
     }
+
+    // ---- Scan -----------------------------------------------------------------------------------------
+
+    /// <summary>At every length, with no bad value and with one placed at each position (NaN, ±∞ / 0.5, -1), against the scalar test.</summary>
+    static void ScanAll<T>() where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(17);
+        foreach (int n in Lengths<T>())
+        {
+            var finite = Random<T>(rng, n + 1, 1e30);
+            var bits = Enumerable.Range(0, n + 1).Select(_ => rng.NextSingle() < 0.5f ? T.Zero : T.One).ToArray();
+            Assert.Equal(-1, Scan.IndexOfNonFinite<T>(finite.AsSpan(1)));
+            Assert.Equal(-1, Scan.IndexOfNonBinary<T>(bits.AsSpan(1)));
+            for (int bad = 0; bad < n; bad++)
+            {
+                foreach (T v in new[] { T.NaN, T.PositiveInfinity, T.NegativeInfinity })
+                {
+                    var x = finite.AsSpan(1).ToArray();
+                    x[bad] = v;
+                    if (bad + 1 < n) x[n - 1] = T.NaN;   // a later bad value must not be reported first
+                    Assert.Equal(bad, Scan.IndexOfNonFinite<T>(x));
+                }
+                foreach (T v in new[] { T.CreateTruncating(0.5), -T.One, T.NaN })
+                {
+                    var x = bits.AsSpan(1).ToArray();
+                    x[bad] = v;
+                    Assert.Equal(bad, Scan.IndexOfNonBinary<T>(x));
+                }
+            }
+        }
+    }
+
+    [Fact] public void ScanFloat() => ScanAll<float>();
+    [Fact] public void ScanDouble() => ScanAll<double>();
 }

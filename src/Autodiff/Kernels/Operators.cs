@@ -48,6 +48,15 @@ public readonly struct SubtractProductOperator<T> : ITernaryOperator<T> where T 
     public static Vector512<T> Invoke(Vector512<T> a, Vector512<T> b, Vector512<T> c) => a - b * c;
 }
 
+/// <summary>The unit step H(x): 1 where x &gt; 0, else 0 (NaN gives 0).</summary>
+public readonly struct StepOperator<T> : IUnaryOperator<T> where T : unmanaged, INumberBase<T>, IComparisonOperators<T, T, bool>
+{
+    public static T Invoke(T x) => x > T.Zero ? T.One : T.Zero;
+    public static Vector128<T> Invoke(Vector128<T> x) => Vector128.GreaterThan(x, Vector128<T>.Zero) & Vector128<T>.One;
+    public static Vector256<T> Invoke(Vector256<T> x) => Vector256.GreaterThan(x, Vector256<T>.Zero) & Vector256<T>.One;
+    public static Vector512<T> Invoke(Vector512<T> x) => Vector512.GreaterThan(x, Vector512<T>.Zero) & Vector512<T>.One;
+}
+
 public readonly struct TanhGradAccumulate<T> : ITernaryOperator<T> where T : unmanaged, INumberBase<T>
 {
     public static T Invoke(T g, T y, T dy) => g + dy * (T.One - y * y);

@@ -4,7 +4,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Scg.Autodiff;
 using Scg.Models.Reporting;
+using Binarization = Scg.Models.Data.Binarization;
 using Scg.Stochastic.Estimators;
+using Scg.Stochastic.Graph;
 
 namespace Scg.Models.Sbn;
 
@@ -24,6 +26,8 @@ public sealed record CheckpointHeader
     public double IgrDelta { get; init; } = new TrainSettings().IgrDelta;
     /// <summary>Name of the data set the model was trained on (as <see cref="Data.DataSets.Load"/> knows it).</summary>
     public required string Data { get; init; }
+    /// <summary>How the training split was binarized (Fixed in checkpoints written before this was recorded); valid and test use the fixed bits.</summary>
+    public Binarization Binarization { get; init; } = Binarization.Fixed;
     public ulong Seed { get; init; }
     /// <summary>Training steps taken when the checkpoint was written.</summary>
     public long Step { get; init; }
@@ -37,21 +41,27 @@ public sealed record CheckpointHeader
     };
 
     /// <summary>The header of a trainer's current state.</summary>
-    public static CheckpointHeader Of(Trainer trainer, string data, ulong seed) => Of(trainer.Model.Spec, trainer.Model.Options,
-        trainer.Choice.Name, trainer.Settings, data, seed, trainer.StepCount);
+    public static CheckpointHeader Of(Trainer trainer, string data, ulong seed, Binarization binarization = Binarization.Fixed) =>
+        Of(trainer.Model.Spec, trainer.Model.Options, trainer.Choice.Name, trainer.Settings, data, seed, trainer.StepCount, binarization);
 
-    public static CheckpointHeader Of(LayerSpec spec, SbnOptions options, string estimator, TrainSettings s, string data, ulong seed, long step = 0) => new()
+    public static CheckpointHeader Of(LayerSpec spec, SbnOptions options, string estimator, TrainSettings s, string data, ulong seed, long step = 0,
+        Binarization binarization = Binarization.Fixed) => new()
     {
         Spec = spec.Text, Options = options, Estimator = estimator,
         Samples = s.Samples, BatchSize = s.BatchSize, LearningRate = s.LearningRate, WeightDecay = s.WeightDecay,
         PosteriorTemperature = s.PosteriorTemperature.ToString()!, PriorTemperature = s.PriorTemperature.ToString()!,
-        IgrDelta = s.IgrDelta, Data = data, Seed = seed, Step = step,
+        IgrDelta = s.IgrDelta, Data = data, Binarization = binarization, Seed = seed, Step = step,
     };
 
-    /// <summary>"200H~784V (arity 2, hidden units 0, …)": the part that must match for parameters to fit.</summary>
+    /// <summary>"200H~784V (arity 2 corners, learned prior, hidden units 0, …)": the part that must match for parameters to fit.</summary>
     [JsonIgnore]
-    public string ModelDescription => $"{Spec} (arity {Options.Arity}, hidden units {Options.HiddenUnits}, " +
+    public string ModelDescription => $"{Spec} (arity {Options.Arity} {(Options.Encoding == NodeEncoding.OneHot ? "one-hot" : "corners")}, " +
+        $"{(Options.UniformPrior ? "uniform" : "learned")} prior, hidden units {Options.HiddenUnits}, " +
         $"{(Options.GaussianParameters ? "Gaussian" : "logit")} node parameters, baseline {Options.BaselineUnits})";
+
+    /// <summary>"mnist" or "mnist (dynamic binarization)": the training data.</summary>
+    [JsonIgnore]
+    public string DataDescription => Binarization == Binarization.Fixed ? Data : $"{Data} (dynamic binarization)";
 }
 
 /// <summary>
@@ -74,7 +84,7 @@ public sealed class Checkpoint
 {
     public const int Version = 1;
     static ReadOnlySpan<byte> Magic => "SCGCKPT\0"u8;
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = false, Converters = { new JsonStringEnumConverter() } };   // enums by name; numbers still read
 
     public CheckpointHeader Header { get; }
     public IReadOnlyDictionary<string, (int[] Shape, float[] Values)> Tensors { get; }
@@ -88,10 +98,10 @@ public sealed class Checkpoint
     }
 
     /// <summary>Writes the trainer's full state to <paramref name="path"/> atomically.</summary>
-    public static void Save(string path, Trainer trainer, string data, ulong seed)
+    public static void Save(string path, Trainer trainer, string data, ulong seed, Binarization binarization = Binarization.Fixed)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("checkpoints are written on little-endian machines only.");
-        var header = CheckpointHeader.Of(trainer, data, seed);
+        var header = CheckpointHeader.Of(trainer, data, seed, binarization);
         var tensors = new List<(string Name, int[] Shape, float[] Values)>();
         var optimized = trainer.Optimizer.Parameters.Items;
         foreach (var p in optimized) tensors.Add(("param/" + NameOf(p), p.Shape.ToArray(), p.ToArray()));
@@ -240,7 +250,7 @@ public sealed class Checkpoint
             throw new InvalidDataException($"checkpoint '{Path}' was trained with {Header.Estimator} (m = {Header.Samples}), not {expected.Estimator} (m = {expected.Samples}).");
         if (Header.Options != expected.Options)
             throw new InvalidDataException(Mismatch());
-        if (Header.Data != expected.Data)
-            throw new InvalidDataException($"checkpoint '{Path}' was trained on {Header.Data}, not {expected.Data}.");
+        if (Header.DataDescription != expected.DataDescription)
+            throw new InvalidDataException($"checkpoint '{Path}' was trained on {Header.DataDescription}, not {expected.DataDescription}.");
     }
 }

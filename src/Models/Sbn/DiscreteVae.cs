@@ -7,6 +7,7 @@ namespace Scg.Models.Sbn;
 /// A discrete VAE: K categorical latents of n categories (e.g. 30×10 as in the IGR paper, 2×10 as in the practical
 /// report) with a uniform prior, an MLP encoder and a Bernoulli MLP decoder. It is the one-latent-layer case of
 /// <see cref="SigmoidBeliefNet"/> with one-hot nodes ("KH~DV"), so every estimator and the discrete evaluation apply.
+/// The scg program builds the same model from <c>--model KH~DV --arity n --encoding onehot --prior uniform</c>.
 /// </summary>
 public static class DiscreteVae
 {

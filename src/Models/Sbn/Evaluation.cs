@@ -33,8 +33,7 @@ public static class Evaluation
                 using (arena.Begin())
                 {
                     var graph = new StochasticGraph<float>(rng, Relaxation.None, igrTemperature, igrTemperature, igrDelta, model.Options.GaussianParameters);
-                    var replicated = x.Reshape(1, rows, features).Expand(new Shape(c, rows, features)).Reshape(c * rows, features);
-                    var lse = model.LogWeights(graph, replicated, updateCentering: false).Reshape(c, rows).LogSumExp(0).Span;
+                    var lse = model.LogWeights(graph, x, updateCentering: false, samples: c).Reshape(c, rows).LogSumExp(0).Span;
                     for (int r = 0; r < rows; r++) running[r] = LogAddExp(running[r], lse[r]);
                 }
             }
@@ -60,8 +59,8 @@ public static class Evaluation
     public static double ExactLogLikelihood(SigmoidBeliefNet model, ReadOnlySpan<float> data, int features)
     {
         var spec = model.Spec;
-        if (spec.IsConditional || model.Options.Arity != 2 || model.Options.GaussianParameters)
-            throw new NotSupportedException($"exact log-likelihood: only density SBNs with binary logit nodes are enumerable, got '{spec}' (arity {model.Options.Arity}).");
+        if (spec.IsConditional || model.Options.Arity != 2 || model.Options.Encoding != NodeEncoding.Corners || model.Options.GaussianParameters)
+            throw new NotSupportedException($"exact log-likelihood: only density SBNs with binary logit nodes are enumerable, got '{spec}' (arity {model.Options.Arity}, {model.Options.Encoding} encoding).");
         var hidden = spec.Layers.Where(l => !l.Visible).Select(l => l.Units).ToArray();
         int totalUnits = hidden.Sum();
         if (totalUnits > 22) throw new NotSupportedException($"exact log-likelihood: {totalUnits} latent units means 2^{totalUnits} states; at most 22 are enumerable.");

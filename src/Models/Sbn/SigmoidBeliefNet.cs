@@ -59,7 +59,7 @@ public sealed class SigmoidBeliefNet : IModule<float>
             StochasticGraph<float>.ParameterWidth(layer.Units, options.Arity, options.GaussianParameters, options.Encoding);   // validates arity and width
 
         if (!spec.IsConditional)
-            TopPrior = options.UniformPrior ? UniformPriorParameters(spec.Layers[0].Units, rng) : Tensor<float>.Zeros(Width(spec.Layers[0])).AsParameter("prior.top");
+            TopPrior = options.UniformPrior ? UniformPriorParameters(spec.Layers[0].Units) : Tensor<float>.Zeros(Width(spec.Layers[0])).AsParameter("prior.top");
         for (int k = 0; k + 1 < Layers; k++)
             _generative.Add(Conditional(rng, ValueWidth(spec.Layers[k]), Width(spec.Layers[k + 1]), spec.Connections[k], $"p.{k}"));
         if (!spec.IsConditional)
@@ -88,18 +88,21 @@ public sealed class SigmoidBeliefNet : IModule<float>
     /// <summary>Width of the value a layer passes to the next.</summary>
     int ValueWidth(StochasticLayer layer) => !layer.Visible && Options.Encoding == NodeEncoding.OneHot ? layer.Units * Options.Arity : layer.Units;
 
+    /// <summary>Seed of the Monte Carlo fit of a uniform IGR prior, so that the prior depends on the options alone.</summary>
+    const ulong UniformPriorFitSeed = 20;
+
     /// <summary>
     /// Constant prior parameters of a uniform distribution over each top node: zero logits, or for IGR the (μ0, log σ0)
-    /// fitted to the uniform distribution by moment matching (IGR Eq. 20).
+    /// fitted to the uniform distribution by moment matching (IGR Eq. 20). A model rebuilt from a checkpoint gets the same ones.
     /// </summary>
-    Tensor<float> UniformPriorParameters(int nodes, Rng rng)
+    Tensor<float> UniformPriorParameters(int nodes)
     {
         if (!Options.GaussianParameters) return Tensor<float>.Zeros(Width(Spec.Layers[0]));
         if (Options.Encoding != NodeEncoding.OneHot && Options.Arity != 2)
             throw new ArgumentException("a uniform IGR prior needs one-hot nodes or binary units.");
         int d = Options.Arity - 1;
         var uniform = Enumerable.Repeat(1.0 / Options.Arity, Options.Arity).ToArray();
-        var (location, scale) = Igr.FitToDiscrete(uniform, Options.PriorFitTemperature, rng, IgrMap.SoftmaxPlusPlus, Options.IgrDelta);
+        var (location, scale) = Igr.FitToDiscrete(uniform, Options.PriorFitTemperature, new Rng(UniformPriorFitSeed), IgrMap.SoftmaxPlusPlus, Options.IgrDelta);
         var p = Tensor<float>.Zeros(2 * nodes * d);
         var s = p.Span;
         for (int i = 0; i < nodes; i++)
@@ -131,17 +134,23 @@ public sealed class SigmoidBeliefNet : IModule<float>
     public IReadOnlyList<float[]> Centering => _centering;
 
     /// <summary>
-    /// log w = log p(x, h) - log q(h | x) per row for rows of data [rows, features] (density estimation), or
-    /// log p(x_out | h) with h ~ p(h | x_in) (structured prediction, where the data row is [x_in | x_out]).
-    /// Latent nodes are drawn through <paramref name="graph"/>. When <paramref name="updateCentering"/> the
-    /// running means move towards this batch (training only).
+    /// log w = log p(x, h) - log q(h | x) for <paramref name="samples"/> draws of h per row of data [rows, features]
+    /// (density estimation), or log p(x_out | h) with h ~ p(h | x_in) (structured prediction, where the data row is
+    /// [x_in | x_out]); shape [samples · rows], sample-major. The first network, which sees only the data, runs once
+    /// per row and its output is shared by the samples. Latent nodes are drawn through <paramref name="graph"/>. When
+    /// <paramref name="updateCentering"/> the running means move towards this batch (training only).
     /// </summary>
-    public Tensor<float> LogWeights(StochasticGraph<float> graph, Tensor<float> data, bool updateCentering)
+    public Tensor<float> LogWeights(StochasticGraph<float> graph, Tensor<float> data, bool updateCentering, int samples = 1)
     {
-        return Spec.IsConditional ? ConditionalLogWeights(graph, data) : DensityLogWeights(graph, data, updateCentering);
+        if (samples < 1) throw new ArgumentOutOfRangeException(nameof(samples), $"SBN '{Spec}': samples per row must be ≥ 1, got {samples}.");
+        return Spec.IsConditional ? ConditionalLogWeights(graph, data, samples) : DensityLogWeights(graph, data, updateCentering, samples);
     }
 
-    Tensor<float> DensityLogWeights(StochasticGraph<float> graph, Tensor<float> x, bool updateCentering)
+    /// <summary>Rows [rows, width] repeated for each sample: [samples · rows, width], sample-major (a gradient sums back over the samples).</summary>
+    static Tensor<float> PerSample(Tensor<float> rows, int samples) => samples == 1 ? rows
+        : rows.Reshape(1, rows.Shape[0], rows.Shape[1]).Expand(new Shape(samples, rows.Shape[0], rows.Shape[1])).Reshape(samples * rows.Shape[0], rows.Shape[1]);
+
+    Tensor<float> DensityLogWeights(StochasticGraph<float> graph, Tensor<float> x, bool updateCentering, int samples)
     {
         int hidden = Layers - 1;
         var nodes = new LatentSample<float>[hidden];
@@ -150,6 +159,7 @@ public sealed class SigmoidBeliefNet : IModule<float>
         for (int k = hidden - 1; k >= 0; k--)
         {
             var parameters = _inference[k].Forward(Center(k, input, updateCentering));
+            if (k == hidden - 1) parameters = PerSample(parameters, samples);
             nodes[k] = graph.Sample(parameters, Options.Arity, Options.Encoding);
             logQ = logQ is null ? nodes[k].LogProb : logQ + nodes[k].LogProb;
             input = nodes[k].Value;
@@ -157,11 +167,11 @@ public sealed class SigmoidBeliefNet : IModule<float>
         var logP = nodes[0].LogPrior(TopPrior!);
         for (int k = 1; k < hidden; k++)
             logP = logP + nodes[k].LogPrior(_generative[k - 1].Forward(nodes[k - 1].Value));
-        logP = logP - Ops.BinaryCrossEntropyWithLogits(_generative[^1].Forward(nodes[^1].Value), x).Sum(-1);
+        logP = logP - Ops.BinaryCrossEntropyWithLogits(_generative[^1].Forward(nodes[^1].Value), PerSample(x, samples)).Sum(-1);
         return logP - logQ!;
     }
 
-    Tensor<float> ConditionalLogWeights(StochasticGraph<float> graph, Tensor<float> data)
+    Tensor<float> ConditionalLogWeights(StochasticGraph<float> graph, Tensor<float> data, int samples)
     {
         int inF = Spec.Layers[0].Units, outF = OutputFeatures;
         if (data.Shape.Last != inF + outF)
@@ -170,8 +180,13 @@ public sealed class SigmoidBeliefNet : IModule<float>
         var target = data.Narrow(1, inF, outF);
         var value = context;
         for (int k = 0; k + 2 < Layers; k++)
-            value = graph.Sample(_generative[k].Forward(value), Options.Arity, Options.Encoding).Value;
-        return -Ops.BinaryCrossEntropyWithLogits(_generative[^1].Forward(value), target).Sum(-1);
+        {
+            var parameters = _generative[k].Forward(value);
+            if (k == 0) parameters = PerSample(parameters, samples);
+            value = graph.Sample(parameters, Options.Arity, Options.Encoding).Value;
+        }
+        if (Layers == 2) value = PerSample(value, samples);
+        return -Ops.BinaryCrossEntropyWithLogits(_generative[^1].Forward(value), PerSample(target, samples)).Sum(-1);
     }
 
     /// <summary>
@@ -190,6 +205,12 @@ public sealed class SigmoidBeliefNet : IModule<float>
 
     /// <summary>Logits of stochastic layer k+1 given the values of layer k (the generative network k).</summary>
     public Tensor<float> GenerativeLogits(int k, Tensor<float> values) => _generative[k].Forward(values);
+
+    /// <summary>
+    /// Parameters of q(layer k | layer k+1) given the values of layer k+1 (inference network k of a density model; the
+    /// input is centered by the running means, which do not move).
+    /// </summary>
+    public Tensor<float> InferenceParameters(int k, Tensor<float> values) => _inference[k].Forward(Center(k, values, update: false));
 
     /// <summary>x - running mean (no gradient flows into the offset); the mean moves with decay 0.9 before it is applied (D.4).</summary>
     Tensor<float> Center(int k, Tensor<float> input, bool update)

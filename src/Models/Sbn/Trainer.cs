@@ -120,8 +120,7 @@ public sealed class Trainer
     {
         int m = Settings.Samples, rows = batch.Shape[0];
         var graph = Graph(Choice.Relaxation);
-        var replicated = m == 1 ? batch : batch.Reshape(1, rows, batch.Shape[1]).Expand(new Shape(m, rows, batch.Shape[1])).Reshape(m * rows, batch.Shape[1]);
-        var logWeights = Model.LogWeights(graph, replicated, updateCentering).Reshape(m, rows);
+        var logWeights = Model.LogWeights(graph, batch, updateCentering, m).Reshape(m, rows);
         var score = graph.Score?.Reshape(m, rows);
         var baseline = Model.Baseline is not null && Choice.NeedsBaseline ? Model.Baseline.Forward(batch).Reshape(rows) : null;
         return Estimator.Build(logWeights, score, baseline);

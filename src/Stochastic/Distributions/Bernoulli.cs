@@ -33,10 +33,7 @@ public sealed class Bernoulli<T> : IHasEntropy<T> where T : unmanaged, IBinaryFl
     public Tensor<T> LogProb(Tensor<T> value)
     {
         Check.SameShape(value, BatchShape, Name, nameof(value), "the logits' shape");
-        var v = value.Span;
-        for (int i = 0; i < v.Length; i++)
-            if (v[i] != T.Zero && v[i] != T.One)
-                throw new ArgumentException($"{Name}: value must be 0 or 1, but element {i} of the tensor of shape {value.Shape} is {v[i]}.", nameof(value));
+        Check.Binary(value, Name, nameof(value));
         return -Ops.BinaryCrossEntropyWithLogits(Logits, value);
     }
 

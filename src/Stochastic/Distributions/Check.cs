@@ -1,5 +1,6 @@
 using System.Numerics;
 using Scg.Autodiff;
+using Scg.Autodiff.Kernels;
 
 namespace Scg.Stochastic.Distributions;
 
@@ -16,10 +17,18 @@ static class Check
 
     public static Tensor<T> Finite<T>(Tensor<T> x, string distribution, string argument) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var s = x.Span;
-        for (int i = 0; i < s.Length; i++)
-            if (!T.IsFinite(s[i]))
-                throw new ArgumentException($"{distribution}: {argument} must be finite, but element {i} of the tensor of shape {x.Shape} is {s[i]}.", argument);
+        int i = Scan.IndexOfNonFinite<T>(x.Span);
+        if (i >= 0)
+            throw new ArgumentException($"{distribution}: {argument} must be finite, but element {i} of the tensor of shape {x.Shape} is {x.Span[i]}.", argument);
+        return x;
+    }
+
+    /// <summary>Every element must be 0 or 1 (a Bernoulli outcome).</summary>
+    public static Tensor<T> Binary<T>(Tensor<T> x, string distribution, string argument) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int i = Scan.IndexOfNonBinary<T>(x.Span);
+        if (i >= 0)
+            throw new ArgumentException($"{distribution}: {argument} must be 0 or 1, but element {i} of the tensor of shape {x.Shape} is {x.Span[i]}.", argument);
         return x;
     }
 

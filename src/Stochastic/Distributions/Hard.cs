@@ -1,5 +1,6 @@
 using System.Numerics;
 using Scg.Autodiff;
+using Scg.Autodiff.Kernels;
 
 namespace Scg.Stochastic.Distributions;
 
@@ -9,9 +10,8 @@ public static class Hard
     /// <summary>H(y): 1 where y &gt; 0, else 0 (a constant).</summary>
     public static Tensor<T> Step<T>(Tensor<T> y) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var h = Tensor<T>.Zeros(y.Shape);
-        var ys = y.Span; var hs = h.Span;
-        for (int i = 0; i < ys.Length; i++) hs[i] = ys[i] > T.Zero ? T.One : T.Zero;
+        var h = Tensor<T>.Uninitialized(y.Shape);
+        Elementwise.Map<T, StepOperator<T>>(y.Span, h.Span);
         return h;
     }
 

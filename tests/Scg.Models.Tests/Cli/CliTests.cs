@@ -31,6 +31,16 @@ public sealed class CliTests : IDisposable
         { ["train", "-m", "0"], "--samples (m) must be ≥ 1, got 0." },
         { ["train", "--estimator", "vimco"], "vimco needs m ≥ 2" },
         { ["train", "--arity", "3"], "--arity must be a power of two" },
+        { ["train", "--encoding", "onehot", "--arity", "1"], "--arity must be ≥ 2 categories per one-hot node, got 1." },
+        { ["train", "--encoding", "simplex"], "--encoding must be corners or onehot, got 'simplex'." },
+        { ["train", "--prior", "flat"], "--prior must be learned or uniform, got 'flat'." },
+        { ["train", "--model", "16V-8H-16V", "--prior", "uniform"], "--prior uniform expects a density model (a top latent layer with a prior), got the structured-prediction model '16V-8H-16V'" },
+        { ["train", "--estimator", "igr", "--model", "4H~32V", "--arity", "4", "--prior", "uniform"], "igr with --prior uniform fits a uniform prior per categorical node: expected --encoding onehot or --arity 2, got --encoding corners with --arity 4." },
+        { ["compare", "--estimators", "concrete,igr", "--model", "4H~32V", "--arity", "4", "--prior", "uniform"], "igr with --prior uniform" },
+        { ["train", "--binarization", "random"], "--binarization must be fixed or dynamic, got 'random'." },
+        { ["train", "--binarization", "dynamic"], "--binarization dynamic expects a grayscale data set (mnist or fashion-mnist), got --data sbn-toy, whose rows are already bits" },
+        { ["compare", "--binarization", "dynamic"], "--binarization dynamic expects a grayscale data set" },
+        { ["reproduce", "--data", "sbn-toy", "--binarization", "dynamic"], "--binarization dynamic expects a grayscale data set" },
         { ["train", "--model", "200H-784V"], "rows have 32; expected a last layer of 32V" },
         { ["train", "--data", "imagenet"], "unknown data set 'imagenet'" },
         { ["train", "--eval-samples", "50001"], "between 1 and 50000" },
@@ -87,6 +97,7 @@ public sealed class CliTests : IDisposable
         Assert.True(code == ScgApp.Ok, stderr);
         foreach (string f in (string[])["metrics.csv", "checkpoint.scg", "curves.svg", "samples.png", "data.png", "summary.md"])
             Assert.True(File.Exists(Path.Combine(run, f)), f);
+        Assert.False(File.Exists(Path.Combine(run, "reconstructions.png")), "sbn-toy rows are not images");
         Assert.Contains("true NLL", stdout);
         Assert.Contains("| concrete | 1 | 12 |", stdout);
         Assert.Equal(12, Reporting.MetricsCsv.Read(Path.Combine(run, "metrics.csv")).Count);
@@ -193,6 +204,158 @@ public sealed class CliTests : IDisposable
         Assert.Equal("—", row.Split('|', StringSplitOptions.TrimEntries)[5]);   // vimco was not run
     }
 
+    /// <summary>The test L_k cell of a run's row in the summary table.</summary>
+    static double TestBound(string stdout, string estimator)
+    {
+        string row = Assert.Single(stdout.Split('\n'), l => l.StartsWith($"| {estimator} |"));
+        return double.Parse(row.Split('|', StringSplitOptions.TrimEntries)[5], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Theory]
+    [InlineData("concrete")]
+    [InlineData("nvil")]
+    public void ADiscreteVaeTrainsFromTheCommandLineAndItsOptionsSurviveTheCheckpoint(string estimator)
+    {
+        string run = _dir.File("dvae");
+        string[] dvae = ["--model", "3H~32V", "--arity", "4", "--encoding", "onehot", "--prior", "uniform"];
+        var (code, stdout, stderr) = Scg(["train", .. dvae, "--estimator", estimator, "--lr", "0.003", .. Tiny("--out", run)]);
+        Assert.True(code == ScgApp.Ok, stderr);
+        Assert.Contains("3H~32V (4-way one-hot nodes, uniform prior) on sbn-toy", stdout);
+        double bound = TestBound(stdout, estimator);
+        Assert.True(double.IsFinite(bound) && bound < 0, $"test L_3 = {bound}");
+
+        // the checkpoint holds DiscreteVae.Create's model: same spec and options, parameter for parameter the same shapes
+        var checkpoint = Sbn.Checkpoint.Read(Path.Combine(run, "checkpoint.scg"));
+        var choice = Sbn.EstimatorChoice.Parse(estimator);
+        var reference = Sbn.DiscreteVae.Create(3, 4, 32, hiddenUnits: 0, choice.GaussianParameters, choice.NeedsBaseline ? 100 : 0, new Autodiff.Rng(1));
+        Assert.Equal(reference.Spec.Text, checkpoint.Header.Spec);
+        Assert.Equal(reference.Options, checkpoint.Header.Options);
+        var restored = checkpoint.CreateModel();
+        Assert.Equal(reference.Parameters().Select(p => (p.Name, p.Shape.ToString())), restored.Parameters().Select(p => (p.Name, p.Shape.ToString())));
+
+        // resumed without the options, the run keeps them; with other ones it is refused
+        var resumed = Scg("train", "--resume", run, "--steps", "14", "--eval-every", "7", "--eval-samples", "3");
+        Assert.True(resumed.Code == ScgApp.Ok, resumed.Err);
+        Assert.Contains("3H~32V (4-way one-hot nodes, uniform prior)", resumed.Out);
+        var before = Snapshot(run);
+        foreach (string[] other in (string[][])[["--encoding", "corners", "--arity", "2"], ["--prior", "learned"], ["--arity", "3"]])
+        {
+            var refused = Scg(["train", "--resume", run, "--steps", "20", .. other]);
+            Assert.Equal(ScgApp.BadInput, refused.Code);
+            Assert.Contains("holds model 3H~32V (arity 4 one-hot, uniform prior", refused.Err);
+        }
+        Assert.Equal(before, Snapshot(run));
+
+        var eval = Scg("eval", run, "--samples", "4", "--rows", "50");
+        Assert.True(eval.Code == ScgApp.Ok, eval.Err);
+        Assert.Contains("| test | 50 | 4 |", eval.Out);
+    }
+
+    /// <summary>
+    /// A stand-in for MNIST in &lt;dir&gt;/mnist: 2×4 grayscale images, 10,048 in the training file (the last 10,000
+    /// validate, as in the standard split, leaving 48 to train on) and 16 in the test file.
+    /// </summary>
+    string FakeMnist()
+    {
+        string dir = _dir.File("data"), folder = Path.Combine(dir, "mnist");
+        Directory.CreateDirectory(folder);
+        Tests.Data.TestFiles.WriteIdx(Path.Combine(folder, Models.Data.Mnist.TrainImagesFile), [10_048, 2, 4], Tests.Data.TestFiles.Pixels(10_048 * 8, seed: 41));
+        Tests.Data.TestFiles.WriteIdx(Path.Combine(folder, Models.Data.Mnist.TestImagesFile), [16, 2, 4], Tests.Data.TestFiles.Pixels(16 * 8, seed: 42));
+        return dir;
+    }
+
+    [Fact]
+    public void DynamicBinarizationIsRecordedAndAResumedRunDrawsTheSameBits()
+    {
+        string data = FakeMnist(), whole = _dir.File("whole"), split = _dir.File("split"), fixedRun = _dir.File("fixed");
+        string[] common = ["--data", "mnist", "--data-dir", data, "--model", "4H-8V", "--batch-size", "16", "--estimator", "nvil", "--lr", "0.01",
+            "--eval-every", "5", "--eval-samples", "3"];
+        var first = Scg(["train", .. common, "--binarization", "dynamic", "--steps", "20", "--out", whole]);
+        Assert.True(first.Code == ScgApp.Ok, first.Err);
+        Assert.Contains("on mnist (dynamic binarization)", first.Out);
+        Assert.Equal(ScgApp.Ok, Scg(["train", .. common, "--binarization", "dynamic", "--steps", "10", "--out", split]).Code);
+        Assert.Equal(Models.Data.Binarization.Dynamic, Sbn.Checkpoint.Read(Path.Combine(split, "checkpoint.scg")).Header.Binarization);
+
+        var before = Snapshot(split);
+        var otherBits = Scg("train", "--resume", split, "--binarization", "fixed", "--steps", "20", "--data-dir", data);
+        Assert.Equal(ScgApp.BadInput, otherBits.Code);
+        Assert.Contains("was trained on mnist (dynamic binarization), not mnist.", otherBits.Err);
+        Assert.Equal(before, Snapshot(split));
+
+        var resumed = Scg("train", "--resume", split, "--steps", "20", "--eval-every", "5", "--eval-samples", "3", "--data-dir", data);
+        Assert.True(resumed.Code == ScgApp.Ok, resumed.Err);
+        Assert.Contains("resuming at step 10", resumed.Out);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "checkpoint.scg")), File.ReadAllBytes(Path.Combine(split, "checkpoint.scg")));
+        static IEnumerable<string> Bounds(string dir) => File.ReadLines(Path.Combine(dir, "metrics.csv")).Select(l => string.Join(',', l.Split(',')[..5]));
+        Assert.Equal(Bounds(whole), Bounds(split));
+
+        // the same run on the fixed bits trains on other data
+        Assert.Equal(ScgApp.Ok, Scg(["train", .. common, "--steps", "20", "--out", fixedRun]).Code);
+        Assert.Equal(Models.Data.Binarization.Fixed, Sbn.Checkpoint.Read(Path.Combine(fixedRun, "checkpoint.scg")).Header.Binarization);
+        Assert.NotEqual(Bounds(whole).Skip(1).Select(l => l.Split(',')[1]), Bounds(fixedRun).Skip(1).Select(l => l.Split(',')[1]));
+    }
+
+    /// <summary>Pixels [height, width] of an 8-bit grayscale PNG as the program writes it (one IDAT, filter 0 on every row).</summary>
+    static (byte[] Pixels, int Width, int Height) DecodePng(string path)
+    {
+        byte[] png = File.ReadAllBytes(path);
+        int width = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)), height = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20));
+        int idatAt = 8 + 25, length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(idatAt));
+        Assert.Equal("IDAT", System.Text.Encoding.ASCII.GetString(png, idatAt + 4, 4));
+        using var z = new System.IO.Compression.ZLibStream(new MemoryStream(png, idatAt + 8, length), System.IO.Compression.CompressionMode.Decompress);
+        using var raw = new MemoryStream();
+        z.CopyTo(raw);
+        var rows = raw.ToArray();
+        var pixels = new byte[width * height];
+        for (int y = 0; y < height; y++) rows.AsSpan(y * (width + 1) + 1, width).CopyTo(pixels.AsSpan(y * width));
+        return (pixels, width, height);
+    }
+
+    [Fact]
+    public void ImageRunsWriteReconstructionsWithTheTestImagesAboveTheirMeans()
+    {
+        string data = FakeMnist();
+        foreach (string model in (string[])["4H~8V", "4V-4H-4V"])
+        {
+            bool conditional = model == "4V-4H-4V";   // given the top row of each 2×4 image, it predicts the bottom row
+            string run = _dir.File(model);
+            var (code, stdout, stderr) = Scg(["train", "--data", "mnist", "--data-dir", data, "--model", model, "--batch-size", "16", .. Tiny("--out", run)]);
+            Assert.True(code == ScgApp.Ok, stderr);
+            Assert.Contains("reconstructions.png", stdout);
+            var (pixels, width, height) = DecodePng(Path.Combine(run, "reconstructions.png"));
+            // 10 tiles of 2×4 pixels scaled 12 times, 1 pixel apart: 2 rows (test images, then the model's means)
+            Assert.Equal((10 * 48 + 11, 2 * 24 + 3), (width, height));
+            var test = Models.Data.Mnist.Load(Models.Data.Binarization.Fixed, data).Test;
+            var means = new List<byte>();
+            for (int i = 0; i < 10; i++)
+                for (int f = 0; f < 8; f++)
+                {
+                    int x = 1 + i * 49 + (f % 4) * 12 + 6, y = 1 + (f / 4) * 12 + 6;
+                    Assert.Equal(test.Row(i)[f] == 1f ? 255 : 0, pixels[y * width + x]);
+                    byte mean = pixels[(y + 25) * width + x];
+                    if (conditional && f < 4) Assert.Equal(test.Row(i)[f] == 1f ? 255 : 0, mean);   // the given half
+                    else means.Add(mean);
+                }
+            Assert.Contains(means, m => m is > 0 and < 255);   // probabilities, not bits
+        }
+    }
+
+    [Fact]
+    public void CompareOnDynamicBitsWritesReconstructionsPerEstimator()
+    {
+        string data = FakeMnist(), outDir = _dir.File("compare");
+        var (code, stdout, stderr) = Scg("compare", "--data", "mnist", "--data-dir", data, "--binarization", "dynamic", "--model", "4H-8V", "--batch-size", "16",
+            "--estimators", "concrete,nvil", "--grad-draws", "3", "--steps", "10", "--eval-samples", "3", "--out", outDir);
+        Assert.True(code == ScgApp.Ok, stderr);
+        Assert.Contains("# scg compare: 4H-8V on mnist (dynamic binarization)", File.ReadAllText(Path.Combine(outDir, "summary.md")));
+        foreach (string run in (string[])["concrete-m1", "nvil-m1"])
+        {
+            Assert.True(File.Exists(Path.Combine(outDir, run, "reconstructions.png")), run);
+            Assert.Equal(Models.Data.Binarization.Dynamic, Sbn.Checkpoint.Read(Path.Combine(outDir, run, "checkpoint.scg")).Header.Binarization);
+        }
+        Assert.Contains("samples.png and reconstructions.png", stdout);
+    }
+
     [Fact]
     public void HelpDocumentsEveryOptionWithItsDefault()
     {
@@ -201,13 +364,16 @@ public sealed class CliTests : IDisposable
         foreach (string expected in (string[])["--model", "[default: 4H~8H~32V for sbn-toy, 200H~200H~784V for mnist and fashion-mnist]",
                      "-e, --estimator", "[default: concrete]", "-m, --samples", "[default: 1]", "--temperature", "[default: 0.6667]",
                      "--prior-temperature", "[default: 0.5]", "--lr", "[default: 0.0003]", "--weight-decay", "--steps", "--batch-size", "[default: 64]",
-                     "--seed", "--data", "[default: sbn-toy]", "--arity", "[default: 2]", "--eval-samples", "[default: 1000]", "--eval-every", "--out", "--resume"])
+                     "--seed", "--data", "[default: sbn-toy]", "--arity", "[default: 2]", "--eval-samples", "[default: 1000]", "--eval-every", "--out", "--resume",
+                     "--binarization", "[default: fixed]", "--encoding", "[default: corners]", "--prior", "[default: learned]"])
             Assert.Contains(expected, stdout);
         foreach (string command in (string[])["eval", "compare", "reproduce", "demo"])
         {
             var help = Scg(command, "--help");
             Assert.Equal(ScgApp.Ok, help.Code);
             Assert.Contains("[default:", help.Out);
+            if (command is "compare" or "reproduce") Assert.Contains("--binarization", help.Out);
+            if (command == "compare") Assert.Contains("--encoding", help.Out);
         }
         Assert.Contains("demo", Scg("--help").Out);
     }

@@ -1,0 +1,110 @@
+using Xunit.Abstractions;
+using Scg.Autodiff;
+using Scg.Models.Data;
+using Scg.Models.Sbn;
+using Scg.Stochastic.Graph;
+
+namespace Scg.Models.Tests;
+
+/// <summary>The discrete VAE (one-hot nodes, uniform prior): training with every estimator and evaluation on the discrete graph.</summary>
+public class DiscreteVaeTests(ITestOutputHelper output)
+{
+    static readonly DataSplits Toy = ToySbn.Load();
+    const int Features = 32;
+
+    static SigmoidBeliefNet Create(int latents, int categories, EstimatorChoice choice, ulong seed = 1) =>
+        DiscreteVae.Create(latents, categories, Features, hiddenUnits: 0, choice.GaussianParameters, choice.NeedsBaseline ? 16 : 0, new Rng(seed), Toy.BaseRate);
+
+    [Theory]
+    [InlineData("concrete", 1)]
+    [InlineData("reinforce", 1)]
+    [InlineData("nvil", 1)]
+    [InlineData("vimco", 3)]
+    [InlineData("igr", 1)]
+    [InlineData("st", 1)]
+    public void EveryEstimatorTrainsItAndTheDiscreteBoundIsFinite(string estimator, int samples)
+    {
+        var choice = EstimatorChoice.Parse(estimator);
+        var model = Create(3, 3, choice);
+        Assert.Equal(new SbnOptions { Arity = 3, Encoding = NodeEncoding.OneHot, UniformPrior = true, GaussianParameters = choice.GaussianParameters, BaselineUnits = model.Options.BaselineUnits }, model.Options);
+        var trainer = new Trainer(model, choice, new TrainSettings { Samples = samples, BatchSize = 16, LearningRate = 1e-2 }, new Rng(2));
+        for (int s = 0; s < 5; s++) Assert.True(double.IsFinite(trainer.Step(Toy.Train.Values.Slice(s * 16 * Features, 16 * Features))));
+
+        double bound = Evaluation.Bound(model, Toy.Test.Values[..(12 * Features)], Features, 4, new Rng(3));
+        output.WriteLine($"{estimator}: L_4 = {bound:F3}");
+        Assert.True(double.IsFinite(bound) && bound < 0, $"L_4 = {bound}");
+    }
+
+    /// <summary>
+    /// log p(x) of a one-hot model with a uniform prior by enumerating every joint state of its K categorical nodes:
+    /// log Σ_h n^-K p(x | h).
+    /// </summary>
+    static double ExactLogLikelihood(SigmoidBeliefNet model, ReadOnlySpan<float> data, int latents, int categories)
+    {
+        int features = model.OutputFeatures;
+        int states = (int)Math.Pow(categories, latents);
+        var oneHot = Tensor<float>.Zeros(states, latents * categories);
+        for (int s = 0; s < states; s++)
+            for (int node = 0, code = s; node < latents; node++, code /= categories)
+                oneHot.Span[s * latents * categories + node * categories + code % categories] = 1;
+        float[] logits = model.GenerativeLogits(0, oneHot).ToArray();
+        int rows = data.Length / features;
+        double total = 0;
+        var joint = new double[states];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int s = 0; s < states; s++)
+            {
+                double logLik = -latents * Math.Log(categories);
+                for (int f = 0; f < features; f++)
+                {
+                    double l = logits[s * features + f];
+                    logLik += data[r * features + f] * l - Math.Max(l, 0) - Math.Log(1 + Math.Exp(-Math.Abs(l)));   // log Bernoulli(x; sigmoid(l))
+                }
+                joint[s] = logLik;
+            }
+            double max = joint.Max();
+            total += max + Math.Log(joint.Sum(j => Math.Exp(j - max)));
+        }
+        return total / rows;
+    }
+
+    /// <summary>As <see cref="BoundEvaluationTests"/> for bits: a 2×3 dVAE on 6 features with sharpened weights, data drawn from it.</summary>
+    [Fact]
+    public void TheDiscreteBoundOfOneHotNodesApproachesTheExactLikelihood()
+    {
+        const int features = 6;
+        var model = DiscreteVae.Create(2, 3, features, hiddenUnits: 0, gaussianParameters: false, baselineUnits: 0, new Rng(11));
+        foreach (var p in model.Parameters()) System.Numerics.Tensors.TensorPrimitives.Multiply(p.Span, 2.5f, p.Span);   // a posterior far from q
+        var data = model.Generate(200, new Rng(12)).ToArray();
+        double exact;
+        using (Autograd.NoGrad()) exact = ExactLogLikelihood(model, data, 2, 3);
+        double l1 = Evaluation.Bound(model, data, features, 1, new Rng(21));
+        double l100 = Evaluation.Bound(model, data, features, 100, new Rng(23));
+        double l5000 = Evaluation.Bound(model, data, features, 5000, new Rng(24));
+        output.WriteLine($"L_1 {l1:F4}  L_100 {l100:F4}  L_5000 {l5000:F4}  exact {exact:F4}");
+        Assert.True(exact - l1 > 0.1, $"the test model is too easy: L_1 = {l1} is already at the exact {exact}");
+        Assert.True(l1 <= l100 + 0.05 && l100 <= exact + 0.05, $"L_1 = {l1}, L_100 = {l100}, exact {exact}");
+        Assert.True(l5000 <= exact + 0.01, $"L_5000 = {l5000} > exact {exact}");
+        Assert.True(exact - l5000 < 0.02, $"L_5000 = {l5000} is not close to the exact {exact}");
+    }
+
+    [Fact]
+    public void OneHotModelsAreNotEnumeratedAsBits()
+    {
+        var model = Create(2, 2, EstimatorChoice.Parse("concrete"));
+        var e = Assert.Throws<NotSupportedException>(() => Evaluation.ExactLogLikelihood(model, Toy.Test.Values, Features));
+        Assert.Contains("OneHot encoding", e.Message);
+    }
+
+    [Fact]
+    public void AUniformIgrPriorDoesNotDependOnTheInitializationSeed()
+    {
+        var igr = EstimatorChoice.Parse("igr");
+        var a = Create(3, 3, igr, seed: 1).TopPrior!;
+        var b = Create(3, 3, igr, seed: 2).TopPrior!;
+        Assert.False(a.RequiresGrad);
+        Assert.Equal(a.ToArray(), b.ToArray());
+        Assert.Contains(a.ToArray(), v => v != 0);
+    }
+}
