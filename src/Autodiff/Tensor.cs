@@ -90,9 +90,10 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
 
     public static Tensor<T> Zeros(Shape shape) => new(shape, new T[shape.Size], 0);
 
+    /// <summary>A tensor of one value, from the current step arena if one is active.</summary>
     public static Tensor<T> Full(Shape shape, T value)
     {
-        var t = Zeros(shape);
+        var t = Uninitialized(shape);
         t.Span.Fill(value);
         return t;
     }

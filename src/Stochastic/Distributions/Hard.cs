@@ -38,7 +38,8 @@ public static class Hard
     /// <summary>One-hot rows of the given shape (last axis = number of classes) with a 1 at each index.</summary>
     public static Tensor<T> OneHot<T>(int[] index, Shape shape) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var h = Tensor<T>.Zeros(shape);
+        var h = Tensor<T>.Uninitialized(shape);
+        h.Span.Clear();
         var hs = h.Span;
         int n = shape.Last;
         for (int r = 0; r < index.Length; r++) hs[r * n + index[r]] = T.One;

@@ -10,7 +10,7 @@ public static class Noise
     /// <summary>Standard Gumbel: −log(−log U).</summary>
     public static Tensor<T> Gumbel<T>(Rng rng, Shape shape) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var g = Tensor<T>.Zeros(shape);
+        var g = Tensor<T>.Uninitialized(shape);
         Special.FillGumbel(rng, g.Span);
         return g;
     }
@@ -18,7 +18,7 @@ public static class Noise
     /// <summary>Standard logistic: log U − log(1 − U).</summary>
     public static Tensor<T> Logistic<T>(Rng rng, Shape shape) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var l = Tensor<T>.Zeros(shape);
+        var l = Tensor<T>.Uninitialized(shape);
         Special.FillLogistic(rng, l.Span);
         return l;
     }
@@ -26,7 +26,7 @@ public static class Noise
     /// <summary>Standard normal.</summary>
     public static Tensor<T> Normal<T>(Rng rng, Shape shape) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var z = Tensor<T>.Zeros(shape);
+        var z = Tensor<T>.Uninitialized(shape);
         Special.FillNormal(rng, z.Span);
         return z;
     }

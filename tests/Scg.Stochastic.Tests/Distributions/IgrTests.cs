@@ -228,12 +228,38 @@ public class IgrTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ArgmaxMassOfTenCategoriesMatchesAMillionDraws()
+    {
+        // n = 10 with two near-deterministic coordinates (σ = 0.05, 0.02) next to each other and to c = τ log δ ≈ −1.15,
+        // whose steps the quadrature must resolve
+        double[] mu = [-1.4, -2.3, -1.0, -1.8, -1.1, -1.3, -2.7, -1.16, -0.9], sigma = [0.7, 1.3, 0.5, 1.0, 0.05, 0.3, 2.0, 0.02, 0.8];
+        const double tau = 0.5, delta = 0.1;
+        const int batches = 10, rows = 100_000, draws = batches * rows;
+        var mass = Make(mu, sigma, tau, IgrMap.SoftmaxPlusPlus, delta).ToDiscrete().Probabilities.ToDoubles();
+        var igr = Make(mu, sigma, tau, IgrMap.SoftmaxPlusPlus, delta, rows);
+        var rng = new Rng(99);
+        var counts = new long[10];
+        for (int b = 0; b < batches; b++)
+            foreach (int k in Hard.ArgMax(igr.Sample(rng))) counts[k]++;
+        for (int k = 0; k < 10; k++)
+        {
+            double frequency = (double)counts[k] / draws, error = Math.Sqrt(mass[k] * (1 - mass[k]) / draws);
+            output.WriteLine($"category {k}: mass {mass[k]:F5}, frequency {frequency:F5} ({(frequency - mass[k]) / error:+0.00;-0.00}σ)");
+            Assert.True(Math.Abs(frequency - mass[k]) <= 4 * error, $"category {k}: frequency {frequency} vs mass {mass[k]} ± {error:G3}");
+        }
+    }
+
+    [Fact]
     public void NormalCdfMatchesReferenceValues()
     {
-        (double x, double cdf)[] reference = [(0, 0.5), (1, 0.8413447460685429), (-3, 1.349898031630095e-3), (2.5, 0.9937903346742238),
-            (5, 0.9999997133484281), (-8, 6.220960574271785e-16), (-20, 2.753624118606233e-89)];
+        // mpmath at 30 digits; −0.77 to −4.2 is where 1 − erf once cancelled, −9.5 and below the far tail
+        (double x, double cdf)[] reference = [(0, 0.5), (1, 0.84134474606854295), (-1, 0.15865525393145705), (-0.77, 0.22064994634264961),
+            (-1.5, 0.066807201268858066), (-3, 0.0013498980316300945), (2.5, 0.99379033467422386), (-4.2, 1.3345749015906338e-5),
+            (5, 0.99999971334842812), (-5.5, 1.8989562465887719e-8), (-8, 6.2209605742717841e-16), (-9.5, 1.0494515075362607e-21),
+            (-9.75, 9.2234135249394181e-23), (-12, 1.776482112077679e-33), (-20, 2.7536241186062337e-89),
+            (-30, 4.9067139271481871e-198), (-37.5, 4.6053530095819548e-308), (8.25, 0.99999999999999992)];
         foreach (var (x, cdf) in reference)
-            Assert.Equal(cdf, IgrArgMaxMass.NormalCdf(x), 1e-12 * cdf);
+            Assert.Equal(cdf, IgrArgMaxMass.NormalCdf(x), 2e-14 * cdf);
     }
 
     [Theory]
