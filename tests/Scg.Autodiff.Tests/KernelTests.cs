@@ -558,8 +558,8 @@ public sealed class KernelTests
         {
             var finite = Random<T>(rng, n + 1, 1e30);
             var bits = Enumerable.Range(0, n + 1).Select(_ => rng.NextSingle() < 0.5f ? T.Zero : T.One).ToArray();
-            Assert.Equal(-1, Scan.IndexOfNonFinite<T>(finite.AsSpan(1)));
-            Assert.Equal(-1, Scan.IndexOfNonBinary<T>(bits.AsSpan(1)));
+            Assert.Equal(-1, Scan.IndexOfFailure<T, FiniteTest<T>>(finite.AsSpan(1)));
+            Assert.Equal(-1, Scan.IndexOfFailure<T, BinaryTest<T>>(bits.AsSpan(1)));
             for (int bad = 0; bad < n; bad++)
             {
                 foreach (T v in new[] { T.NaN, T.PositiveInfinity, T.NegativeInfinity })
@@ -567,13 +567,13 @@ public sealed class KernelTests
                     var x = finite.AsSpan(1).ToArray();
                     x[bad] = v;
                     if (bad + 1 < n) x[n - 1] = T.NaN;   // a later bad value must not be reported first
-                    Assert.Equal(bad, Scan.IndexOfNonFinite<T>(x));
+                    Assert.Equal(bad, Scan.IndexOfFailure<T, FiniteTest<T>>(x));
                 }
                 foreach (T v in new[] { T.CreateTruncating(0.5), -T.One, T.NaN })
                 {
                     var x = bits.AsSpan(1).ToArray();
                     x[bad] = v;
-                    Assert.Equal(bad, Scan.IndexOfNonBinary<T>(x));
+                    Assert.Equal(bad, Scan.IndexOfFailure<T, BinaryTest<T>>(x));
                 }
             }
         }

@@ -5,54 +5,51 @@ using System.Runtime.Intrinsics;
 
 namespace Scg.Autodiff.Kernels;
 
-/// <summary>Vector scans for argument checks: the index of the first value that fails a test, or -1.</summary>
+/// <summary>A test of one value, with vector forms that return an all-bits-set lane where the value passes.</summary>
+public interface IValueTest<T> where T : unmanaged
+{
+    static abstract bool Passes(T x);
+    static abstract Vector256<T> Passes(Vector256<T> x);
+    static abstract Vector512<T> Passes(Vector512<T> x);
+}
+
+/// <summary>Finite: x − x is 0 exactly when x is finite (∞ − ∞ and NaN − NaN are NaN).</summary>
+public readonly struct FiniteTest<T> : IValueTest<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static bool Passes(T x) => T.IsFinite(x);
+    public static Vector256<T> Passes(Vector256<T> x) => Vector256.Equals(x - x, Vector256<T>.Zero);
+    public static Vector512<T> Passes(Vector512<T> x) => Vector512.Equals(x - x, Vector512<T>.Zero);
+}
+
+/// <summary>Binary: 0 or 1.</summary>
+public readonly struct BinaryTest<T> : IValueTest<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static bool Passes(T x) => x == T.Zero || x == T.One;
+    public static Vector256<T> Passes(Vector256<T> x) => Vector256.Equals(x, Vector256<T>.Zero) | Vector256.Equals(x, Vector256<T>.One);
+    public static Vector512<T> Passes(Vector512<T> x) => Vector512.Equals(x, Vector512<T>.Zero) | Vector512.Equals(x, Vector512<T>.One);
+}
+
+/// <summary>Vector scans for argument checks.</summary>
 public static class Scan
 {
-    /// <summary>Index of the first NaN or ±∞, or -1.</summary>
-    public static int IndexOfNonFinite<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        // x - x is 0 exactly when x is finite (∞ - ∞ and NaN - NaN are NaN)
-        ref T r = ref MemoryMarshal.GetReference(x);
-        int n = x.Length, i = 0;
-        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
-            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
-            {
-                var v = Vector512.LoadUnsafe(ref r, (nuint)i);
-                if (!Vector512.EqualsAll(v - v, Vector512<T>.Zero)) break;
-            }
-        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
-            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
-            {
-                var v = Vector256.LoadUnsafe(ref r, (nuint)i);
-                if (!Vector256.EqualsAll(v - v, Vector256<T>.Zero)) break;
-            }
-        for (; i < n; i++)
-            if (!T.IsFinite(Unsafe.Add(ref r, i))) return i;
-        return -1;
-    }
-
-    /// <summary>Index of the first value that is neither 0 nor 1, or -1.</summary>
-    public static int IndexOfNonBinary<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Index of the first value that fails the test, or -1.</summary>
+    public static int IndexOfFailure<T, TTest>(ReadOnlySpan<T> x) where T : unmanaged where TTest : IValueTest<T>
     {
         ref T r = ref MemoryMarshal.GetReference(x);
         int n = x.Length, i = 0;
+        // vectors skip ahead while every lane passes; the scalar loop finds the first failure from there
         if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
-            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
-            {
-                var v = Vector512.LoadUnsafe(ref r, (nuint)i);
-                if ((Vector512.Equals(v, Vector512<T>.Zero) | Vector512.Equals(v, Vector512<T>.One)) != Vector512<T>.AllBitsSet) break;
-            }
-        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
-            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
-            {
-                var v = Vector256.LoadUnsafe(ref r, (nuint)i);
-                if ((Vector256.Equals(v, Vector256<T>.Zero) | Vector256.Equals(v, Vector256<T>.One)) != Vector256<T>.AllBitsSet) break;
-            }
-        for (; i < n; i++)
         {
-            T v = Unsafe.Add(ref r, i);
-            if (v != T.Zero && v != T.One) return i;
+            for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
+                if (TTest.Passes(Vector512.LoadUnsafe(ref r, (nuint)i)) != Vector512<T>.AllBitsSet) break;
         }
+        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+        {
+            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+                if (TTest.Passes(Vector256.LoadUnsafe(ref r, (nuint)i)) != Vector256<T>.AllBitsSet) break;
+        }
+        for (; i < n; i++)
+            if (!TTest.Passes(Unsafe.Add(ref r, i))) return i;
         return -1;
     }
 }

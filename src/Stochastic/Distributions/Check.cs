@@ -17,7 +17,7 @@ static class Check
 
     public static Tensor<T> Finite<T>(Tensor<T> x, string distribution, string argument) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int i = Scan.IndexOfNonFinite<T>(x.Span);
+        int i = Scan.IndexOfFailure<T, FiniteTest<T>>(x.Span);
         if (i >= 0)
             throw new ArgumentException($"{distribution}: {argument} must be finite, but element {i} of the tensor of shape {x.Shape} is {x.Span[i]}.", argument);
         return x;
@@ -26,7 +26,7 @@ static class Check
     /// <summary>Every element must be 0 or 1 (a Bernoulli outcome).</summary>
     public static Tensor<T> Binary<T>(Tensor<T> x, string distribution, string argument) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int i = Scan.IndexOfNonBinary<T>(x.Span);
+        int i = Scan.IndexOfFailure<T, BinaryTest<T>>(x.Span);
         if (i >= 0)
             throw new ArgumentException($"{distribution}: {argument} must be 0 or 1, but element {i} of the tensor of shape {x.Shape} is {x.Span[i]}.", argument);
         return x;
