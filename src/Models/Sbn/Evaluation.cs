@@ -7,6 +7,9 @@ namespace Scg.Models.Sbn;
 /// <summary>Test-time evaluation on the discrete graph.</summary>
 public static class Evaluation
 {
+    /// <summary>Memory of the chunks, kept per thread so that repeated evaluations (validation during training) reuse it.</summary>
+    [ThreadStatic] static StepArena<float>? t_arena;
+
     /// <summary>
     /// Mean over the rows of <paramref name="data"/> of L_k = log (1/k) Σ_i w_i on the discrete graph, drawing the k
     /// samples in chunks so that at most <paramref name="maxRows"/> rows are in flight (k up to 50,000 fits in memory).
@@ -19,7 +22,7 @@ public static class Evaluation
         int batch = Math.Clamp(maxRows / Math.Min(k, maxRows), 1, Math.Max(n, 1));
         int chunk = Math.Max(1, Math.Min(k, maxRows / batch));
         double total = 0;
-        var arena = new StepArena<float>();
+        var arena = t_arena ??= new StepArena<float>();
         using var noGrad = Autograd.NoGrad();
         var running = new double[batch];
         for (int start = 0; start < n; start += batch)
