@@ -99,7 +99,7 @@ public static class StepBench
             var model = Model(x);
             var test = Data(EvalRows, 4321);
             var rng = new Rng(99);
-            Evaluation.Bound(model, test.AsSpan(0, 2 * Features), Features, 100, rng);   // warm-up (JIT, arena)
+            Evaluation.Bound(model, test.AsSpan(0, Features), Features, EvalSamples, rng);   // warm-up: JIT, and the arena grows to a pass's chunk size
             int reps = longRun ? 3 : 1;   // one pass is 500,000 sampled rows
             double best = double.PositiveInfinity, value = 0;
             long a0 = GC.GetAllocatedBytesForCurrentThread();

@@ -37,16 +37,17 @@ public static class Scan
     {
         ref T r = ref MemoryMarshal.GetReference(x);
         int n = x.Length, i = 0;
-        // vectors skip ahead while every lane passes; the scalar loop finds the first failure from there
+        // vectors skip ahead while every lane passes (compared as bytes: an all-bits-set float lane is a NaN); the
+        // scalar loop finds the first failure from there
         if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
         {
             for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
-                if (TTest.Passes(Vector512.LoadUnsafe(ref r, (nuint)i)) != Vector512<T>.AllBitsSet) break;
+                if (!Vector512.EqualsAll(TTest.Passes(Vector512.LoadUnsafe(ref r, (nuint)i)).AsByte(), Vector512<byte>.AllBitsSet)) break;
         }
         else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
         {
             for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
-                if (TTest.Passes(Vector256.LoadUnsafe(ref r, (nuint)i)) != Vector256<T>.AllBitsSet) break;
+                if (!Vector256.EqualsAll(TTest.Passes(Vector256.LoadUnsafe(ref r, (nuint)i)).AsByte(), Vector256<byte>.AllBitsSet)) break;
         }
         for (; i < n; i++)
             if (!TTest.Passes(Unsafe.Add(ref r, i))) return i;
