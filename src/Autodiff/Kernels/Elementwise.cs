@@ -43,21 +43,25 @@ public static unsafe class Elementwise
     public const int ParallelLength = 1 << 15;
 
     /// <summary>Pinned operands of a map split over the pool: inputs a, b, c, output y, length, scalar operand.</summary>
-    struct Operands<T> where T : unmanaged
+    internal struct Operands<T> where T : unmanaged
     {
         public T* A, B, C, Y;
         public int N;
         public T S;
     }
 
-    /// <summary>Runs the parts of a map on the pool; false when it is busy (the caller then runs the map itself).</summary>
-    static bool TrySplit<T>(delegate*<void*, object?, int, int, void> part, ref Operands<T> o) where T : unmanaged
+    /// <summary>
+    /// Runs part(operands, state, part, parts) on the pool when the map is at least <see cref="ParallelLength"/> long;
+    /// false when it is shorter or the pool is busy (the caller then runs the map itself).
+    /// </summary>
+    internal static bool TrySplit<T>(delegate*<void*, object?, int, int, void> part, ref Operands<T> o, object? state = null) where T : unmanaged
     {
         if (o.N < ParallelLength) return false;
-        fixed (Operands<T>* po = &o) return WorkerPool.TryRun(part, po, null, WorkerPool.Threads);
+        fixed (Operands<T>* po = &o) return WorkerPool.TryRun(part, po, state, WorkerPool.Threads);
     }
 
-    static (int Begin, int Length) Range<T>(void* operands, int part, int parts) where T : unmanaged
+    /// <summary>The values [begin, begin + length) of one part: cut at multiples of 64.</summary>
+    internal static (int Begin, int Length) Range<T>(void* operands, int part, int parts) where T : unmanaged
     {
         var (begin, end) = WorkerPool.Part(((Operands<T>*)operands)->N, part, parts, 64);
         return (begin, end - begin);

@@ -8,7 +8,7 @@ namespace Scg.Autodiff.Kernels;
 
 /// <summary>
 /// Dense matrix product in the GotoBLAS/BLIS style: the k dimension is cut into kc-deep slices, op(B) slices
-/// are packed into a shared panel of nc columns, op(A) into mc-row blocks, and a register-tiled FMA micro-kernel
+/// are packed into a panel of nc columns, op(A) into mc-row blocks, and a register-tiled FMA micro-kernel
 /// computes MR×NR tiles of C from the packed data (NR = two SIMD vectors). Packing absorbs the transposes.
 /// Large products are split over a persistent pool of worker threads (see <see cref="WorkerPool"/>).
 /// </summary>

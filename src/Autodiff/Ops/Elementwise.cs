@@ -160,54 +160,41 @@ public static partial class Ops
     static void UnaryBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
         InParts((DerivativeAccumulate<T>)e.Extra!, Tape<T>.GradSpan(e.A!), e.A!.Span, e.Output.Span, e.GradOut, T.CreateTruncating(e.S0));
 
-    /// <summary>Pinned spans of an elementwise map or derivative run in parts on the worker pool.</summary>
-    unsafe struct PinnedSpans<T> where T : unmanaged
-    {
-        public T* G, X, Y, Dy;
-        public int N;
-        public T P;
-    }
-
     /// <summary>
-    /// forward(x, y), cut at multiples of 64 over the worker pool when long (see <see cref="Elementwise.ParallelLength"/>);
-    /// each value takes the same vector path, so the bits equal those of one call.
+    /// forward(x, y), cut over the worker pool when long (see <see cref="Elementwise.ParallelLength"/>); each value
+    /// takes the same vector path, so the bits equal those of one call.
     /// </summary>
     static unsafe void InParts<T>(SpanMap<T> forward, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged
     {
-        if (y.Length >= Elementwise.ParallelLength)
-            fixed (T* px = x, py = y)
-            {
-                var s = new PinnedSpans<T> { X = px, Y = py, N = y.Length };
-                if (WorkerPool.TryRun(&MapPart<T>, &s, forward, WorkerPool.Threads)) return;
-            }
-        forward(x, y);
+        fixed (T* px = x, py = y)
+        {
+            var o = new Elementwise.Operands<T> { A = px, Y = py, N = y.Length };
+            if (!Elementwise.TrySplit(&MapPart<T>, ref o, forward)) forward(x, y);
+        }
     }
 
-    static unsafe void MapPart<T>(void* spans, object? forward, int part, int parts) where T : unmanaged
+    static unsafe void MapPart<T>(void* operands, object? forward, int part, int parts) where T : unmanaged
     {
-        var s = (PinnedSpans<T>*)spans;
-        var (lo, hi) = WorkerPool.Part(s->N, part, parts, 64);
-        ((SpanMap<T>)forward!)(new ReadOnlySpan<T>(s->X + lo, hi - lo), new Span<T>(s->Y + lo, hi - lo));
+        var o = (Elementwise.Operands<T>*)operands;
+        var (i, n) = Elementwise.Range<T>(operands, part, parts);
+        ((SpanMap<T>)forward!)(new ReadOnlySpan<T>(o->A + i, n), new Span<T>(o->Y + i, n));
     }
 
     /// <summary>derivative(g, x, y, dy, p) in parts, as <see cref="InParts{T}(SpanMap{T}, ReadOnlySpan{T}, Span{T})"/>.</summary>
     static unsafe void InParts<T>(DerivativeAccumulate<T> derivative, Span<T> g, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dy, T p) where T : unmanaged
     {
-        if (g.Length >= Elementwise.ParallelLength)
-            fixed (T* pg = g, px = x, py = y, pdy = dy)
-            {
-                var s = new PinnedSpans<T> { G = pg, X = px, Y = py, Dy = pdy, N = g.Length, P = p };
-                if (WorkerPool.TryRun(&DerivativePart<T>, &s, derivative, WorkerPool.Threads)) return;
-            }
-        derivative(g, x, y, dy, p);
+        fixed (T* pg = g, px = x, py = y, pdy = dy)
+        {
+            var o = new Elementwise.Operands<T> { Y = pg, A = px, B = py, C = pdy, N = g.Length, S = p };
+            if (!Elementwise.TrySplit(&DerivativePart<T>, ref o, derivative)) derivative(g, x, y, dy, p);
+        }
     }
 
-    static unsafe void DerivativePart<T>(void* spans, object? derivative, int part, int parts) where T : unmanaged
+    static unsafe void DerivativePart<T>(void* operands, object? derivative, int part, int parts) where T : unmanaged
     {
-        var s = (PinnedSpans<T>*)spans;
-        var (lo, hi) = WorkerPool.Part(s->N, part, parts, 64);
-        int n = hi - lo;
-        ((DerivativeAccumulate<T>)derivative!)(new Span<T>(s->G + lo, n), new ReadOnlySpan<T>(s->X + lo, n), new ReadOnlySpan<T>(s->Y + lo, n),
-            new ReadOnlySpan<T>(s->Dy + lo, n), s->P);
+        var o = (Elementwise.Operands<T>*)operands;
+        var (i, n) = Elementwise.Range<T>(operands, part, parts);
+        ((DerivativeAccumulate<T>)derivative!)(new Span<T>(o->Y + i, n), new ReadOnlySpan<T>(o->A + i, n), new ReadOnlySpan<T>(o->B + i, n),
+            new ReadOnlySpan<T>(o->C + i, n), o->S);
     }
 }
