@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using Scg.Autodiff.Kernels;
 
 namespace Scg.Autodiff;
 
@@ -18,8 +19,6 @@ public sealed class Rng
         _s0 = SplitMix(ref x); _s1 = SplitMix(ref x); _s2 = SplitMix(ref x); _s3 = SplitMix(ref x);
         for (int i = 0; i < stream; i++) Jump();
     }
-
-
 
     static ulong SplitMix(ref ulong x)
     {
@@ -66,6 +65,35 @@ public sealed class Rng
     {
         double u1 = NextDouble(), u2 = NextDouble();
         return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+    }
+
+    /// <summary>Fills u with uniform draws strictly inside (0,1) (<see cref="NextSingle"/> or <see cref="NextDouble"/>).</summary>
+    public void FillUniform<T>(Span<T> u) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+            for (int i = 0; i < u.Length; i++) u[i] = T.CreateTruncating(NextSingle());
+        else
+            for (int i = 0; i < u.Length; i++) u[i] = T.CreateTruncating(NextDouble());
+    }
+
+    /// <summary>Fills g with standard Gumbel draws, -log(-log U).</summary>
+    public void FillGumbel<T>(Span<T> g) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        FillUniform(g);
+        Special.GumbelFromUniform(g);
+    }
+
+    /// <summary>Fills l with standard logistic draws, log U - log(1 - U).</summary>
+    public void FillLogistic<T>(Span<T> l) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        FillUniform(l);
+        Special.LogisticFromUniform(l);
+    }
+
+    /// <summary>Fills z with standard normal draws (<see cref="NextNormal"/>).</summary>
+    public void FillNormal<T>(Span<T> z) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < z.Length; i++) z[i] = T.CreateTruncating(NextNormal());
     }
 
     void Jump()

@@ -535,16 +535,16 @@ public sealed class KernelTests
     {
         var rng = new Rng(8);
         var u = new float[10_000];
-        Special.FillUniform<float>(rng, u);
+        rng.FillUniform<float>(u);
         Assert.All(u, v => Assert.True(v > 0 && v < 1));
         var l = new double[1000];
-        Special.FillLogistic<double>(rng, l);
-        Special.FillGumbel<float>(rng, u);
+        rng.FillLogistic<double>(l);
+        rng.FillGumbel<float>(u);
         Assert.All(l, v => Assert.True(double.IsFinite(v)));
         Assert.All(u, v => Assert.True(float.IsFinite(v)));
         var a = new double[8]; var b = new double[8];
-        Special.FillNormal<double>(new Rng(9), a);
-        Special.FillNormal<double>(new Rng(9), b);
+        new Rng(9).FillNormal<double>(a);
+        new Rng(9).FillNormal<double>(b);
         Assert.Equal(a, b);
     }
 

@@ -43,40 +43,23 @@ public static class Special
     public static void Softplus<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> =>
         Elementwise.Map<T, SoftplusOperator<T>>(x, y);
 
-    /// <summary>Uniform draws strictly inside (0,1) (see <see cref="Rng"/> for the clamp).</summary>
-    public static void FillUniform<T>(Rng rng, Span<T> u) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Turns uniform draws in (0,1) into standard Gumbel draws, in place: -log(-log U).</summary>
+    public static void GumbelFromUniform<T>(Span<T> g) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(float))
-            for (int i = 0; i < u.Length; i++) u[i] = T.CreateTruncating(rng.NextSingle());
-        else
-            for (int i = 0; i < u.Length; i++) u[i] = T.CreateTruncating(rng.NextDouble());
-    }
-
-    /// <summary>Standard Gumbel draws: -log(-log U).</summary>
-    public static void FillGumbel<T>(Rng rng, Span<T> g) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        FillUniform(rng, g);
         TensorPrimitives.Log(g, g);
         TensorPrimitives.Negate(g, g);
         TensorPrimitives.Log(g, g);
         TensorPrimitives.Negate(g, g);
     }
 
-    /// <summary>Standard logistic draws: log U - log(1 - U), with log(1-U) computed as log1p(-U).</summary>
-    public static void FillLogistic<T>(Rng rng, Span<T> l) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Turns uniform draws in (0,1) into standard logistic draws, in place: log U - log1p(-U).</summary>
+    public static void LogisticFromUniform<T>(Span<T> l) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        FillUniform(rng, l);
         var log1m = Scratch<T>.First(l.Length);
         TensorPrimitives.Negate(l, log1m);
         Log1p<T>(log1m, log1m);
         TensorPrimitives.Log(l, l);
         TensorPrimitives.Subtract(l, log1m, l);
-    }
-
-    /// <summary>Standard normal draws (Box-Muller).</summary>
-    public static void FillNormal<T>(Rng rng, Span<T> z) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        for (int i = 0; i < z.Length; i++) z[i] = T.CreateTruncating(rng.NextNormal());
     }
 }
 

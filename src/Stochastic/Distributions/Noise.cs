@@ -11,7 +11,7 @@ public static class Noise
     public static Tensor<T> Gumbel<T>(Rng rng, Shape shape) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var g = Tensor<T>.Uninitialized(shape);
-        Special.FillGumbel(rng, g.Span);
+        rng.FillGumbel(g.Span);
         return g;
     }
 
@@ -19,7 +19,7 @@ public static class Noise
     public static Tensor<T> Logistic<T>(Rng rng, Shape shape) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var l = Tensor<T>.Uninitialized(shape);
-        Special.FillLogistic(rng, l.Span);
+        rng.FillLogistic(l.Span);
         return l;
     }
 
@@ -27,7 +27,7 @@ public static class Noise
     public static Tensor<T> Normal<T>(Rng rng, Shape shape) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var z = Tensor<T>.Uninitialized(shape);
-        Special.FillNormal(rng, z.Span);
+        rng.FillNormal(z.Span);
         return z;
     }
 }
