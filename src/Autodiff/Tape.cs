@@ -34,6 +34,7 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     TapeEntry<T>[] _entries = new TapeEntry<T>[256];
     int _count;
     int _generation = 1;
+    readonly int _threadId = Environment.CurrentManagedThreadId;
 
     public static Tape<T> Current => t_current ??= new Tape<T>();
 
@@ -48,13 +49,28 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     /// <summary>Appends an entry and marks its output as produced by it.</summary>
     public void Record(in TapeEntry<T> entry)
     {
+        CheckSameTape(entry.A, entry.Op);
+        CheckSameTape(entry.B, entry.Op);
+        CheckSameTape(entry.C, entry.Op);
+        if (entry.Inputs is { } inputs)
+            foreach (var input in inputs) CheckSameTape(input, entry.Op);
         if (_count == _entries.Length) Array.Resize(ref _entries, _count * 2);
         _entries[_count] = entry;
         var output = entry.Output;
         output.Node = _count;
+        output.Tape = this;
         output.TapeGeneration = _generation;
         output.RequiresGrad = true;
         _count++;
+    }
+
+    /// <summary>An op may not combine this tape's tensors with tensors another thread's tape recorded: backward would never reach those.</summary>
+    void CheckSameTape(Tensor<T>? input, string op)
+    {
+        if (input is { IsLeaf: false, Tape: { } other } && other != this)
+            throw new InvalidOperationException(
+                $"{op}: an input was computed on thread {other._threadId}, and this op runs on thread {_threadId}. " +
+                "A graph is recorded per thread; run the whole forward pass on one thread.");
     }
 
     /// <summary>Drops every recorded entry (a forward pass whose gradient is not needed).</summary>
@@ -69,6 +85,10 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (!root.RequiresGrad)
             throw new InvalidOperationException($"Backward: the tensor of shape {root.Shape} does not require grad (no parameter in its graph, or it was computed under NoGrad or detached).");
+        if (!root.IsLeaf && root.Tape != this)
+            throw new InvalidOperationException(
+                $"Backward: the tensor of shape {root.Shape} was recorded on thread {root.Tape!._threadId}, and Backward runs on thread {_threadId}. " +
+                "A graph is recorded per thread; call Backward on the thread that ran the forward pass (for example, not after an await that resumed elsewhere).");
         if (!root.IsLeaf && root.TapeGeneration != _generation)
             throw new InvalidOperationException($"Backward: the graph that produced this tensor of shape {root.Shape} was already freed by an earlier Backward or Clear; run the forward pass again.");
         if (seed is null && root.Size != 1)

@@ -157,6 +157,51 @@ public sealed class TapeTests
         Assert.Equal(0, tape.Count);
     }
 
+    /// <summary>
+    /// Each thread records on its own tape. Two fresh threads each record one op, so the two tapes are at the same
+    /// generation and the same node index: Backward of the first thread's result on the second thread must not walk
+    /// the second thread's entry, which would write a gradient into the wrong parameter.
+    /// </summary>
+    [Fact]
+    public void BackwardOnAnotherThreadThanTheRecordingOneThrows()
+    {
+        var x = P(1, 2);
+        var w = P(3, 4);
+        Tensor<double>? fromFirst = null;
+        Exception? error = null;
+        var first = new Thread(() => fromFirst = (x * x).Sum());
+        first.Start();
+        first.Join();
+        var second = new Thread(() =>
+        {
+            var own = (w * w).Sum();
+            Assert.Equal(fromFirst!.Node, own.Node);
+            try { fromFirst.Backward(); } catch (Exception e) { error = e; }
+        });
+        second.Start();
+        second.Join();
+        var ex = Assert.IsType<InvalidOperationException>(error);
+        Assert.Contains("recorded on thread", ex.Message);
+        Assert.Contains("call Backward on the thread that ran the forward pass", ex.Message);
+        Assert.Null(x.Grad);
+        Assert.Null(w.Grad);
+    }
+
+    [Fact]
+    public void AnOpOnAnotherThreadsResultThrows()
+    {
+        var x = P(1, 2);
+        Tensor<double>? fromFirst = null;
+        var first = new Thread(() => fromFirst = x.Exp());
+        first.Start();
+        first.Join();
+        Exception? error = null;
+        var second = new Thread(() => { try { _ = fromFirst! * x; } catch (Exception e) { error = e; } });
+        second.Start();
+        second.Join();
+        Assert.Contains("run the whole forward pass on one thread", Assert.IsType<InvalidOperationException>(error).Message);
+    }
+
     [Fact]
     public void ATensorUsedTwiceGetsBothContributions()
     {
