@@ -406,13 +406,13 @@ static unsafe class GemmDriver<TS, TV, T>
     }
 
     /// <summary>
-    /// dst[j·ldDst + i] = src[i·ldSrc + j] for i &lt; rows, j &lt; cols: with AVX in 8×8 (float) or 4×4 (double)
+    /// dst[j·ldDst + i] = src[i·ldSrc + j] for i &lt; rows, j &lt; cols: where Vector256 runs on AVX, in 8×8 (float) or 4×4 (double)
     /// register blocks, the ragged edges element by element.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Transpose(T* src, nint ldSrc, T* dst, nint ldDst, int rows, int cols)
     {
-        int block = Avx.IsSupported && (sizeof(T) == 4 || sizeof(T) == 8) ? 32 / sizeof(T) : 1;
+        int block = Vector256.IsHardwareAccelerated && Avx.IsSupported && (sizeof(T) == 4 || sizeof(T) == 8) ? 32 / sizeof(T) : 1;
         int fullRows = block == 1 ? 0 : rows / block * block, fullCols = block == 1 ? 0 : cols / block * block;
         for (int i = 0; i < fullRows; i += block)
             for (int j = 0; j < fullCols; j += block)
