@@ -7,7 +7,7 @@ using Scg.Models.Sbn;
 namespace Scg.Bench;
 
 /// <summary>
-/// Issue 5 workloads: one full SBN training step (sample, forward, bound, backward, Adam) on <c>200H~200H~784V</c>,
+/// The step workloads: one full SBN training step (sample, forward, bound, backward, Adam) on <c>200H~200H~784V</c>,
 /// fp32, batch 64, lr 3e-4, on a fixed seeded Bernoulli(0.13) batch; and L_5000 on 100 seeded test rows.
 /// Quick mode: <c>quick step</c> runs every workload in a child process of this executable
 /// (<c>quick step --workload NAME</c>) so peak working set is per workload; each child prints
@@ -162,7 +162,7 @@ public static class StepBench
     }
 }
 
-/// <summary>The issue 5 workloads under BenchmarkDotNet: one training step (or one L_5000 pass) per invocation.</summary>
+/// <summary>The step workloads under BenchmarkDotNet: one training step (or one L_5000 pass) per invocation.</summary>
 [MemoryDiagnoser]
 public class StepBenchmarks
 {
