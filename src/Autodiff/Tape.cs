@@ -46,8 +46,8 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 
     public static bool ShouldRecord(Tensor<T> a, Tensor<T> b) => (a.RequiresGrad || b.RequiresGrad) && Autograd.IsRecording;
 
-    /// <summary>Appends an entry and marks its output as produced by it.</summary>
-    public void Record(in TapeEntry<T> entry)
+    /// <summary>Appends an entry and marks its output as produced by it. Only <see cref="Ops"/> records.</summary>
+    internal void Record(in TapeEntry<T> entry)
     {
         CheckSameTape(entry.A, entry.Op);
         CheckSameTape(entry.B, entry.Op);

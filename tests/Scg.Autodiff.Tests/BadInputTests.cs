@@ -63,6 +63,16 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public void LogisticLogDensitySumBadInput()
+    {
+        const string op = "logistic_log_density_sum";
+        TestUtil.Throws<ShapeMismatchException>(() => Ops.LogisticLogDensitySum(Z(2, 3), 0.5, Z(3, 2)), op, "[2, 3]", "[3, 2]");
+        TestUtil.Throws<ShapeMismatchException>(() => Ops.LogisticLogDensitySum(Z(), 0.5, Z()), op, "rank at least 1", "[]");
+        foreach (double lambda in new[] { 0, -1, double.NaN, double.PositiveInfinity })
+            TestUtil.Throws<ArgumentOutOfRangeException>(() => Ops.LogisticLogDensitySum(Z(2, 3), lambda, Z(2, 3)), op, "lambda", "positive finite", $"got {lambda}");
+    }
+
+    [Fact]
     public void ReshapeToAnIncompatibleSize()
     {
         TestUtil.Throws<ShapeMismatchException>(() => Z(2, 3).Reshape(4, 2), "reshape", "[2, 3]", "[4, 2]");

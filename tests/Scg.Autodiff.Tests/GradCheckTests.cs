@@ -129,7 +129,7 @@ public sealed class GradCheckTests
             ["MatMul"] = "matmul", ["Linear"] = "linear", ["Reshape"] = "reshape", ["Transpose"] = "transpose", ["Narrow"] = "narrow",
             ["Concat"] = "concat", ["Stack"] = "stack", ["IndexSelect"] = "index_select", ["Gather"] = "gather", ["Expand"] = "expand",
             ["Sum"] = "sum", ["Mean"] = "mean", ["Max"] = "max", ["LogSumExp"] = "logsumexp", ["Softmax"] = "softmax",
-            ["LogSoftmax"] = "log_softmax",
+            ["LogSoftmax"] = "log_softmax", ["LogisticLogDensitySum"] = "logistic_log_density_sum",
         };
         string[] notDifferentiable = ["OneHot", "StopGradient"]; // a constant, and the gradient cut (TapeTests)
         var covered = OpCatalog.All.Select(c => c.Op).ToHashSet();
@@ -139,6 +139,48 @@ public sealed class GradCheckTests
             Assert.True(opNames.TryGetValue(m.Name, out var op), $"Ops.{m.Name} is new: add it to OpCatalog and to this map.");
             Assert.True(covered.Contains(op), $"Ops.{m.Name} has no case in OpCatalog.");
         }
+    }
+
+    /// <summary>
+    /// Only <see cref="Ops"/> (and the lambdas inside it) records on the tape, so every recorded op is one the catalog
+    /// covers. Record is internal to Scg.Autodiff; this scans the IL of every method of that assembly for calls to it.
+    /// </summary>
+    [Fact]
+    public void OnlyOpsRecordsOnTheTape()
+    {
+        var callers = RecordCallers(typeof(Tape<>).Assembly);
+        Assert.True(callers.Count(t => t == typeof(Ops)) >= 20, $"the scan found only {callers.Count(t => t == typeof(Ops))} calls in Ops: it no longer sees them.");
+        var outside = callers.Where(t => t != typeof(Ops)).Select(t => t.FullName).Distinct().ToArray();
+        Assert.True(outside.Length == 0, $"Tape.Record is called outside Ops, in {string.Join(", ", outside)}: make it an op with an OpCatalog case.");
+    }
+
+    /// <summary>The outermost declaring type of each method in <paramref name="assembly"/>, once per call to Tape&lt;T&gt;.Record.</summary>
+    static List<Type> RecordCallers(Assembly assembly)
+    {
+        const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+        var callers = new List<Type>();
+        foreach (var type in assembly.GetTypes())
+            foreach (var method in type.GetMethods(all).Cast<MethodBase>().Concat(type.GetConstructors(all)))
+            {
+                if (method.GetMethodBody()?.GetILAsByteArray() is not { } il) continue;
+                var typeArguments = type.IsGenericType ? type.GetGenericArguments() : null;
+                var methodArguments = method.IsGenericMethod ? method.GetGenericArguments() : null;
+                // every byte that could be a call or callvirt opcode, followed by a method token (MethodDef, MemberRef or MethodSpec)
+                for (int i = 0; i + 4 < il.Length; i++)
+                {
+                    if (il[i] is not (0x28 or 0x6F) || il[i + 4] is not (0x06 or 0x0A or 0x2B)) continue;
+                    MethodBase? callee;
+                    try { callee = type.Module.ResolveMethod(BitConverter.ToInt32(il, i + 1), typeArguments, methodArguments); }
+                    catch (Exception e) when (e is ArgumentException or BadImageFormatException) { continue; }
+                    if (callee is { Name: "Record", DeclaringType: { IsGenericType: true } d } && d.GetGenericTypeDefinition() == typeof(Tape<>))
+                    {
+                        var outer = type;
+                        while (outer.DeclaringType is { } enclosing) outer = enclosing;
+                        callers.Add(outer);
+                    }
+                }
+            }
+        return callers;
     }
 
     /// <summary>GradCheck itself notices a wrong backward rule (here y = x² whose rule forgets the factor 2).</summary>

@@ -145,4 +145,61 @@ public static partial class Ops
             Elementwise.Map<T, SubtractProductOperator<T>>(g, dy, x, g);
         }
     }
+
+    /// <summary>
+    /// Σ over the last axis of the Logistic(μ, λ) log-density at x (the logit-space Binary Concrete node's log-density):
+    /// log λ + t − 2 softplus(t) with t = μ − λx, the log of λe^t/(1+e^t)², finite for every finite x. The same kernels
+    /// in the same order as the chain <c>t = location - value * lambda; (t - 2.0 * t.Softplus() + Math.Log(lambda)).Sum(-1)</c>,
+    /// so the same bits, without that chain's intermediate tensors.
+    /// </summary>
+    public static Tensor<T> LogisticLogDensitySum<T>(Tensor<T> location, double lambda, Tensor<T> value) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        const string op = "logistic_log_density_sum";
+        if (location.Shape != value.Shape)
+            throw new ShapeMismatchException($"{op}: location {location.Shape} and value {value.Shape} must have the same shape.");
+        if (value.Shape.Rank == 0)
+            throw new ShapeMismatchException($"{op}: sums over the last axis, so location and value need rank at least 1, got shape {value.Shape}.");
+        if (!(lambda > 0) || double.IsPositiveInfinity(lambda))
+            throw new ArgumentOutOfRangeException(nameof(lambda), lambda, $"{op}: lambda must be a positive finite number, got {lambda}.");
+        var shape = value.Shape;
+        T l = T.CreateChecked(lambda), two = T.CreateChecked(2.0), logL = T.CreateChecked(Math.Log(lambda));
+        var t = Tensor<T>.Uninitialized(shape);
+        var r = Scratch<T>.First(shape.Size);
+        Elementwise.MapScalarRight<T, MultiplyOperator<T>>(value.Span, l, r);   // λx
+        Elementwise.Map<T, SubtractOperator<T>>(location.Span, r, t.Span);     // t = μ − λx
+        Special.Softplus<T>(t.Span, r);
+        Elementwise.MapScalarLeft<T, MultiplyOperator<T>>(two, r, r);
+        Elementwise.Map<T, SubtractOperator<T>>(t.Span, r, r);                  // t − 2 softplus(t)
+        Elementwise.MapScalarRight<T, AddOperator<T>>(r, logL, r);              // + log λ
+        var (outer, length, _) = shape.Split(shape.Rank - 1);
+        var y = Tensor<T>.Uninitialized(shape.RemoveAxis(shape.Rank - 1));
+        Reduce.Sum<T>(r, y.Span, outer, length, 1);
+        if (Tape<T>.ShouldRecord(location, value))
+            Tape<T>.Current.Record(new TapeEntry<T> { Op = op, Rule = LogisticLogDensitySumBackward, Output = y, A = location, B = value, C = t, S0 = lambda });
+        return y;
+    }
+
+    /// <summary>The backward of the unfused chain, step by step: ∂/∂t = g − 2g·σ(t); ∂/∂μ = ∂/∂t; ∂/∂x = −λ·∂/∂t.</summary>
+    static void LogisticLogDensitySumBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var location = e.A!; var value = e.B!;
+        var shape = location.Shape;
+        int length = shape.Last;
+        var gy = e.GradOut;
+        var g = Scratch<T>.First(shape.Size);
+        var s = Scratch<T>.Second(shape.Size);
+        for (int o = 0; o < gy.Length; o++) g.Slice(o * length, length).Fill(gy[o]);   // the sum's adjoint
+        TensorPrimitives.Negate(g, s);
+        Elementwise.MapScalarRight<T, MultiplyOperator<T>>(s, T.CreateChecked(2.0), s);   // ∂/∂softplus = −2g
+        var sigmoid = e.C!.Span;   // t is read only here, so σ(t) may replace it
+        TensorPrimitives.Sigmoid(sigmoid, sigmoid);
+        TensorPrimitives.MultiplyAdd(s, sigmoid, g, g);                               // ∂/∂t
+        if (location.RequiresGrad) Tape<T>.Accumulate(location, g, shape, e.Op);
+        if (value.RequiresGrad)
+        {
+            TensorPrimitives.Negate(g, s);
+            Elementwise.MapScalarRight<T, MultiplyOperator<T>>(s, T.CreateChecked(e.S0), s);
+            Tape<T>.Accumulate(value, s, shape, e.Op);
+        }
+    }
 }

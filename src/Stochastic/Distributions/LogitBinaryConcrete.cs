@@ -40,7 +40,7 @@ public sealed class LogitBinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T :
     public Tensor<T> LogProb(Tensor<T> value, double temperature) => Logistic<T>.LogDensity(Logits, CheckValue(value, temperature), value);
 
     /// <summary>Σ over the last axis of log g_{α,λ}(y) at the given temperature, as one op (the bits of LogProb(value, temperature).Sum(-1)).</summary>
-    public Tensor<T> LogProbSum(Tensor<T> value, double temperature) => Logistic<T>.LogDensitySum(Logits, CheckValue(value, temperature), value);
+    public Tensor<T> LogProbSum(Tensor<T> value, double temperature) => Ops.LogisticLogDensitySum(Logits, CheckValue(value, temperature), value);
 
     /// <summary>Checks a value and temperature for the log-density; returns the temperature.</summary>
     double CheckValue(Tensor<T> value, double temperature)
