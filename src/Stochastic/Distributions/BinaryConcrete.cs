@@ -4,13 +4,19 @@ using Scg.Autodiff;
 namespace Scg.Stochastic.Distributions;
 
 /// <summary>
-/// BinConcrete(α, λ) on (0,1) (Concrete paper Eq. 16-17): X = σ(Y) with Y the <see cref="LogitBinaryConcrete{T}"/> node.
-/// Its density is the logit node's divided by σ'(y) = x(1 − x). At low temperature X rounds to 0 or 1 in floating
-/// point; put log-probabilities on <see cref="Logit"/> instead.
+/// BinConcrete(α, λ) on (0,1) (Concrete paper Eq. 16-17): X = σ(Y) with Y the <see cref="LogitBinaryConcrete{T}"/> node,
+/// the <see cref="SigmoidTransform{T}"/> of that node. Its density is the logit node's divided by σ'(y) = x(1 − x). At low
+/// temperature X rounds to 0 or 1 in floating point; put log-probabilities on <see cref="Logit"/> instead.
 /// </summary>
 public sealed class BinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public BinaryConcrete(Tensor<T> logits, double temperature) => Logit = new LogitBinaryConcrete<T>(logits, temperature, "BinaryConcrete");
+    readonly TransformedDistribution<T> _sigmoid;
+
+    public BinaryConcrete(Tensor<T> logits, double temperature)
+    {
+        Logit = new LogitBinaryConcrete<T>(logits, temperature, "BinaryConcrete");
+        _sigmoid = new TransformedDistribution<T>(Logit, new SigmoidTransform<T>(), Name);
+    }
 
     /// <summary>The logit-space node Y with X = σ(Y).</summary>
     public LogitBinaryConcrete<T> Logit { get; }
@@ -25,18 +31,17 @@ public sealed class BinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T : unma
     public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
 
     /// <summary>σ((log α + L)/λ) (Eq. 16).</summary>
-    public Tensor<T> RSample(Rng rng) => Logit.RSample(rng).Sigmoid();
+    public Tensor<T> RSample(Rng rng) => _sigmoid.RSample(rng);
 
     public Tensor<T> LogProb(Tensor<T> value) => LogProb(value, Temperature);
 
-    /// <summary>log p(x) = log g(logit x) − log x − log(1 − x) (Eq. 17 by change of variables from the logit node).</summary>
+    /// <summary>log p(x) = log g(y) − log σ'(y) with y = logit x (Eq. 17 by change of variables from the logit node).</summary>
     public Tensor<T> LogProb(Tensor<T> value, double temperature)
     {
         Check.Temperature(temperature, Name);
         Check.SameShape(value, BatchShape, Name, nameof(value), "the logits' shape");
         Check.OpenUnitInterval(value, Name, nameof(value), "the support is open; at low temperature use the logit node");
-        var (logX, log1mX) = (value.Log(), (-value).Log1p());
-        return Logit.LogProb(logX - log1mX, temperature) - logX - log1mX;
+        return _sigmoid.LogProb(value, y => Logit.LogProb(y, temperature));
     }
 
     /// <summary>Bernoulli(log α): P(X &gt; 1/2) = α/(1+α) (Proposition 2b).</summary>

@@ -58,6 +58,14 @@ static class Check
             throw new ShapeMismatchException($"{distribution}: {argument} must have rank at least {rank} (the last axis is the event axis), got shape {x.Shape}.");
     }
 
+    /// <summary>A shape with a last (event) axis of at least <paramref name="length"/> entries; returns the shape.</summary>
+    public static Shape EventAxis(Shape shape, int length, string owner, string argument)
+    {
+        if (shape.Rank == 0 || shape.Last < length)
+            throw new ShapeMismatchException($"{owner}: {argument} must have a last (event) axis of length at least {length}, got shape {shape}.");
+        return shape;
+    }
+
     public static void SameShape<T>(Tensor<T> x, Shape expected, string distribution, string argument, string expectedWhat) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (x.Shape != expected)

@@ -4,13 +4,20 @@ using Scg.Autodiff;
 namespace Scg.Stochastic.Distributions;
 
 /// <summary>
-/// Concrete(α, λ) on the open simplex (Concrete paper Eq. 10-11): X = exp(Y) with Y ~ <see cref="ExpConcrete{T}"/>.
-/// Its log-density is ExpConcrete's at log x minus the log-Jacobian Σ_k log x_k of exp. At low temperature X rounds
-/// to a vertex in floating point (log x = −∞); put log-probabilities on <see cref="Log"/> instead.
+/// Concrete(α, λ) on the open simplex (Concrete paper Eq. 10-11): X = exp(Y) with Y ~ <see cref="ExpConcrete{T}"/>, the
+/// <see cref="ExpTransform{T}"/> of that node. Its log-density is ExpConcrete's at log x minus the log-Jacobian Σ_k log x_k
+/// of exp. At low temperature X rounds to a vertex in floating point (log x = −∞); put log-probabilities on
+/// <see cref="Log"/> instead.
 /// </summary>
 public sealed class Concrete<T> : IRelaxed<T, Categorical<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public Concrete(Tensor<T> logits, double temperature) => Log = new ExpConcrete<T>(logits, temperature, "Concrete");
+    readonly TransformedDistribution<T> _exp;
+
+    public Concrete(Tensor<T> logits, double temperature)
+    {
+        Log = new ExpConcrete<T>(logits, temperature, "Concrete");
+        _exp = new TransformedDistribution<T>(Log, new ExpTransform<T>(), Name);
+    }
 
     /// <summary>The log-space node Y with X = exp(Y).</summary>
     public ExpConcrete<T> Log { get; }
@@ -26,7 +33,7 @@ public sealed class Concrete<T> : IRelaxed<T, Categorical<T>> where T : unmanage
     public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
 
     /// <summary>softmax((log α + G)/λ) (Eq. 10).</summary>
-    public Tensor<T> RSample(Rng rng) => Log.RSample(rng).Exp();
+    public Tensor<T> RSample(Rng rng) => _exp.RSample(rng);
 
     public Tensor<T> LogProb(Tensor<T> value) => LogProb(value, Temperature);
 
@@ -36,8 +43,7 @@ public sealed class Concrete<T> : IRelaxed<T, Categorical<T>> where T : unmanage
         Check.Temperature(temperature, Name);
         Check.SameShape(value, Logits.Shape, Name, nameof(value), "the logits' shape");
         Check.OnOpenSimplex(value, Name, nameof(value), "at low temperature use the ExpConcrete node");
-        var logX = value.Log();
-        return ExpConcrete<T>.LogDensity(Logits, logX, temperature) - logX.Sum(-1);
+        return _exp.LogProb(value, logX => ExpConcrete<T>.LogDensity(Logits, logX, temperature));
     }
 
     /// <summary>Categorical(log α) (Proposition 1b).</summary>

@@ -17,18 +17,22 @@ public enum IgrMap
 
 /// <summary>
 /// Invertible Gaussian Reparameterization (Potapczynski et al. §4): y = μ + σε with ε ~ N(0, I_{K−1}) (Eq. 16) and
-/// z = g(y, τ) (Eq. 17). A value is the full K-vector on the simplex: the K−1 coordinates of Eq. 21 followed by the last,
-/// δ/(Σ_j exp(x_j/τ) + δ). The log-density is the change of variables of Eq. 18.
+/// z = g(y, τ) (Eq. 17), the transform of the Gaussian by <see cref="SoftmaxPlusPlusTransform{T}"/>, after
+/// <see cref="StickBreakingTransform{T}"/> for IGR-SB. A value is the full K-vector on the simplex: the K−1 coordinates
+/// of Eq. 21 followed by the last, δ/(Σ_j exp(x_j/τ) + δ). The log-density is the change of variables of Eq. 18.
 /// Location and scale have shape [..., K−1].
 /// </summary>
 public sealed class Igr<T> : IRelaxed<T, Categorical<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    readonly TransformedDistribution<T> _relaxed;
+
     public Igr(Tensor<T> location, Tensor<T> scale, double temperature, IgrMap map = IgrMap.SoftmaxPlusPlus, double delta = Igr.PaperDelta)
     {
         Map = map;
         Gaussian = new Normal<T>(location, scale, Name);
         Temperature = Check.Temperature(temperature, Name);
         Delta = Check.Temperature(delta, Name, nameof(delta));
+        _relaxed = Relaxed(temperature);
     }
 
     /// <summary>The Gaussian of y (Eq. 16); KLs between IGRs are KLs between these (Eq. 19).</summary>
@@ -52,62 +56,34 @@ public sealed class Igr<T> : IRelaxed<T, Categorical<T>> where T : unmanaged, IB
     public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
 
     /// <summary>g(μ + σε, τ) (Eq. 16-17).</summary>
-    public Tensor<T> RSample(Rng rng) => Transform(Gaussian.RSample(rng), Temperature);
+    public Tensor<T> RSample(Rng rng) => _relaxed.RSample(rng);
 
     /// <summary>g(y, τ): softmax++(y/τ) (Eq. 21) or softmax++(SB(σ(y))/τ) (Eq. 24), as a K-vector.</summary>
-    internal Tensor<T> Transform(Tensor<T> y, double temperature) =>
-        SoftmaxPlusPlus(Map == IgrMap.StickBreaking ? StickWeights(y) : y, temperature);
+    internal Tensor<T> Transform(Tensor<T> y, double temperature) => G(temperature).Forward(y);
 
-    /// <summary>softmax++(x/τ) (Eq. 21) with the last coordinate δ/(Σ_j e^{x_j/τ} + δ) appended: softmax of [x/τ, log δ].</summary>
-    Tensor<T> SoftmaxPlusPlus(Tensor<T> x, double temperature)
+    /// <summary>g(·, τ) as a transform: softmax++ at (τ, δ), after σ and stick-breaking for IGR-SB.</summary>
+    ITransform<T> G(double temperature)
     {
-        var logDelta = Tensor<T>.Full(x.Shape.WithAxis(x.Shape.Rank - 1, 1), T.CreateChecked(Math.Log(Delta)));
-        return Ops.Concat(-1, x / temperature, logDelta).Softmax();
+        var softmaxPlusPlus = new SoftmaxPlusPlusTransform<T>(temperature, Delta);
+        return Map == IgrMap.SoftmaxPlusPlus ? softmaxPlusPlus : new ComposedTransform<T>(new StickBreakingTransform<T>(), softmaxPlusPlus);
     }
 
-    /// <summary>
-    /// w = SB(σ(y)), standard stick-breaking (Ferguson, as the paper cites): w_k = v_k Π_{i&lt;k} (1 − v_i) with v = σ(y),
-    /// i.e. log w_k = log σ(y_k) + Σ_{i&lt;k} log σ(−y_i). Eq. 22 as printed multiplies by (1 − v_i) of the outputs, which
-    /// leaves the simplex for K &gt; 3; the authors' code uses the standard form.
-    /// </summary>
-    static Tensor<T> StickWeights(Tensor<T> y) => (y.LogSigmoid() + CumulativeSum((-y).LogSigmoid(), inclusive: false)).Exp();
-
-    /// <summary>Σ_{i≤k} x_i (inclusive) or Σ_{i&lt;k} x_i over the last axis, as a product with a triangular constant.</summary>
-    static Tensor<T> CumulativeSum(Tensor<T> x, bool inclusive)
-    {
-        int n = x.Shape.Last;
-        var triangle = Tensor<T>.Zeros(n, n);
-        var t = triangle.Span;
-        for (int i = 0; i < n; i++)
-            for (int k = inclusive ? i : i + 1; k < n; k++) t[i * n + k] = T.One;
-        return Ops.MatMul(x.Reshape(-1, n), triangle).Reshape(x.Shape.ToArray());
-    }
+    /// <summary>The distribution of g(y, τ) at a temperature (this one's own, or another for <see cref="LogProb(Tensor{T}, double)"/>).</summary>
+    TransformedDistribution<T> Relaxed(double temperature) => new(Gaussian, G(temperature), Name);
 
     public Tensor<T> LogProb(Tensor<T> value) => LogProb(value, Temperature);
 
     /// <summary>
-    /// log N(y | μ, σ) − log |det J_g(y)| (Eq. 18) with y = g⁻¹(z). For softmax++ at u = x/τ the matrix determinant lemma
-    /// gives det(diag z − z zᵀ) = Π_{k≤K} z_k, so log |det J| = Σ_{k≤K} log z_k − (K−1) log τ. Stick-breaking after the
-    /// sigmoid adds Σ_{k&lt;K} log w_k + log(1 − Σ_{k&lt;K} w_k) (a triangular Jacobian whose diagonal telescopes).
+    /// log N(y | μ, σ) − log |det J_g(y)| (Eq. 18) with y = g⁻¹(z), the log-det composed from the transforms':
+    /// Σ_{k≤K} log z_k − (K−1) log τ for softmax++, plus Σ_{k&lt;K} log w_k + log(1 − Σ_{k&lt;K} w_k) for stick-breaking.
     /// </summary>
     public Tensor<T> LogProb(Tensor<T> value, double temperature)
     {
         Check.Temperature(temperature, Name);
         Check.SameShape(value, Check.Concat(BatchShape, EventShape), Name, nameof(value), $"batch {BatchShape} + [{Classes}] categories");
         Check.OnOpenSimplex(value, Name, nameof(value), "the density is defined on the open simplex");
-        int d = Classes - 1;
-        var logZ = value.Log();
-        // Inverse of Eq. 21: x_k/τ = log z_k − log z_K + log δ.
-        var x = (logZ.Narrow(-1, 0, d) - logZ.Narrow(-1, d, 1) + Math.Log(Delta)) * temperature;
-        var logDet = logZ.Sum(-1) - d * Math.Log(temperature);
-        if (Map == IgrMap.SoftmaxPlusPlus) return Gaussian.LogProb(x) - logDet;
-
-        RequireStickWeights(x);
-        var logW = x.Log();
-        var logRemaining = (1.0 - CumulativeSum(x, inclusive: true)).Log();    // log(1 − Σ_{i≤k} w_i)
-        var y = logW - logRemaining;                                            // logit of v_k = w_k / (1 − Σ_{i<k} w_i)
-        logDet = logDet + logW.Sum(-1) + logRemaining.Narrow(-1, d - 1, 1).Sum(-1);
-        return Gaussian.LogProb(y) - logDet;
+        if (Map == IgrMap.StickBreaking) RequireStickWeights(new SoftmaxPlusPlusTransform<T>(temperature, Delta).Inverse(value.Detach()));
+        return (temperature == Temperature ? _relaxed : Relaxed(temperature)).LogProb(value);
     }
 
     /// <summary>The stick weights w recovered from a value must lie in the open simplex: w_k &gt; 0 and Σ_k w_k &lt; 1.</summary>
