@@ -47,25 +47,6 @@ public class IgrTests(ITestOutputHelper output)
         return logGaussian - LogAbsDeterminant(jacobian);
     }
 
-    static double LogAbsDeterminant(double[,] a)
-    {
-        int n = a.GetLength(0);
-        double logDet = 0;
-        for (int c = 0; c < n; c++)
-        {
-            int pivot = c;
-            for (int r = c + 1; r < n; r++) if (Math.Abs(a[r, c]) > Math.Abs(a[pivot, c])) pivot = r;
-            for (int k = 0; k < n; k++) (a[c, k], a[pivot, k]) = (a[pivot, k], a[c, k]);
-            logDet += Math.Log(Math.Abs(a[c, c]));
-            for (int r = c + 1; r < n; r++)
-            {
-                double f = a[r, c] / a[c, c];
-                for (int k = c; k < n; k++) a[r, k] -= f * a[c, k];
-            }
-        }
-        return logDet;
-    }
-
     static Igr<double> Make(double[] mu, double[] sigma, double tau, IgrMap map, double delta = Igr.PaperDelta, int rows = 1)
     {
         int d = mu.Length;
