@@ -211,6 +211,11 @@ public sealed class CliTests : IDisposable
         return double.Parse(row.Split('|', StringSplitOptions.TrimEntries)[5], System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// Trained for 10 steps and resumed to 100 (lr 0.01, seed 1), the discrete VAE's test L_3 rises by at least
+    /// <see cref="MinimumDvaeGain"/> nats (measured 1.9 with concrete and 2.6 with nvil; never below 1.9 over
+    /// seeds 1 to 3; 0.01 without optimizer steps). The checkpoint keeps the model and its options.
+    /// </summary>
     [Theory]
     [InlineData("concrete")]
     [InlineData("nvil")]
@@ -218,11 +223,10 @@ public sealed class CliTests : IDisposable
     {
         string run = _dir.File("dvae");
         string[] dvae = ["--model", "3H~32V", "--arity", "4", "--encoding", "onehot", "--prior", "uniform"];
-        var (code, stdout, stderr) = Scg(["train", .. dvae, "--estimator", estimator, "--lr", "0.003", .. Tiny("--out", run)]);
+        var (code, stdout, stderr) = Scg(["train", .. dvae, "--estimator", estimator, "--lr", "0.01", "--steps", "10", "--eval-every", "10", "--eval-samples", "3", "--out", run]);
         Assert.True(code == ScgApp.Ok, stderr);
         Assert.Contains("3H~32V (4-way one-hot nodes, uniform prior) on sbn-toy", stdout);
-        double bound = TestBound(stdout, estimator);
-        Assert.True(double.IsFinite(bound) && bound < 0, $"test L_3 = {bound}");
+        double early = TestBound(stdout, estimator);
 
         // the checkpoint holds DiscreteVae.Create's model: same spec and options, parameter for parameter the same shapes
         var checkpoint = Sbn.Checkpoint.Read(Path.Combine(run, "checkpoint.scg"));
@@ -233,14 +237,16 @@ public sealed class CliTests : IDisposable
         var restored = checkpoint.CreateModel();
         Assert.Equal(reference.Parameters().Select(p => (p.Name, p.Shape.ToString())), restored.Parameters().Select(p => (p.Name, p.Shape.ToString())));
 
-        // resumed without the options, the run keeps them; with other ones it is refused
-        var resumed = Scg("train", "--resume", run, "--steps", "14", "--eval-every", "7", "--eval-samples", "3");
+        // resumed without the options, the run keeps them and trains on; with other ones it is refused
+        var resumed = Scg("train", "--resume", run, "--steps", "100", "--eval-every", "90", "--eval-samples", "3");
         Assert.True(resumed.Code == ScgApp.Ok, resumed.Err);
         Assert.Contains("3H~32V (4-way one-hot nodes, uniform prior)", resumed.Out);
+        double trained = TestBound(resumed.Out, estimator);
+        Assert.True(trained - early >= MinimumDvaeGain, $"test L_3 {early} after 10 steps, {trained} after 100");
         var before = Snapshot(run);
         foreach (string[] other in (string[][])[["--encoding", "corners", "--arity", "2"], ["--prior", "learned"], ["--arity", "3"]])
         {
-            var refused = Scg(["train", "--resume", run, "--steps", "20", .. other]);
+            var refused = Scg(["train", "--resume", run, "--steps", "120", .. other]);
             Assert.Equal(ScgApp.BadInput, refused.Code);
             Assert.Contains("holds model 3H~32V (arity 4 one-hot, uniform prior", refused.Err);
         }
@@ -250,6 +256,8 @@ public sealed class CliTests : IDisposable
         Assert.True(eval.Code == ScgApp.Ok, eval.Err);
         Assert.Contains("| test | 50 | 4 |", eval.Out);
     }
+
+    const double MinimumDvaeGain = 1.0;
 
     /// <summary>
     /// A stand-in for MNIST in &lt;dir&gt;/mnist: 2×4 grayscale images, 10,048 in the training file (the last 10,000
