@@ -7,12 +7,40 @@ namespace Scg.Autodiff.Tests;
 /// Maps of at least <see cref="Elementwise.ParallelLength"/> values run in parts on the worker pool. Cut at multiples
 /// of 64, every value takes the vector path it takes in one pass, so a long map must equal, bit for bit, the same map
 /// applied to short slices (each below the threshold, so serial). Checked for the kernels, the broadcasting map, the
-/// unary ops forward and backward, binary cross-entropy and Adam.
+/// unary ops forward and backward, binary cross-entropy and Adam. The long runs are forced into
+/// <see cref="ForcedParts"/> parts, also where the pool would run them serially (one core, a busy pool), and each
+/// asserts that they did run in parts.
 /// </summary>
 public sealed class ParallelSplitTests
 {
     const int Long = Elementwise.ParallelLength * 2 + 37;   // a ragged tail, well above the threshold
     const int Slice = 1024;                                  // a multiple of 64, far below it
+    const int ForcedParts = 3;                               // cuts that fall at other multiples of 64 than halves
+
+    /// <summary>Runs f, with this thread's pool jobs forced into <see cref="ForcedParts"/> parts or not; returns how
+    /// many parts ran (0 when not forced).</summary>
+    static int PartsRunBy(Action f, bool forced = true)
+    {
+        if (!forced)
+        {
+            f();
+            return 0;
+        }
+        WorkerPool.ForcedParts = ForcedParts;
+        int before = WorkerPool.PartsRun;
+        try { f(); }
+        finally { WorkerPool.ForcedParts = 0; }
+        return WorkerPool.PartsRun - before;
+    }
+
+    /// <summary>`parts` parts ran: `jobs` jobs of <see cref="ForcedParts"/> parts each, or with jobs = 0 at least one.</summary>
+    static void AssertRanInParts(int parts, string what, int jobs = 0)
+    {
+        bool ok = jobs > 0 ? parts == jobs * ForcedParts : parts >= ForcedParts && parts % ForcedParts == 0;
+        Assert.True(ok, $"{what}: {parts} parts ran, expected {(jobs > 0 ? $"{jobs}" : "one or more")} job(s) of {ForcedParts}");
+    }
+
+    static void AssertSplit(int jobs, Action f, string what) => AssertRanInParts(PartsRunBy(f), what, jobs);
 
     static float[] Random(ulong seed, int n, double scale = 3)
     {
@@ -34,7 +62,7 @@ public sealed class ParallelSplitTests
     static void WholeEqualsSliced(string what, Action<int, int, float[]> f)
     {
         var whole = new float[Long];
-        f(0, Long, whole);
+        AssertSplit(1, () => f(0, Long, whole), what);
         var sliced = new float[Long];
         for (int i = 0; i < Long; i += Slice) f(i, Math.Min(Slice, Long - i), sliced);
         AssertBits(sliced, whole, what);
@@ -57,7 +85,7 @@ public sealed class ParallelSplitTests
         const int rows = 300, cols = 257;   // 77,100 values: split by rows
         var a = Random(4, rows * cols); var bias = Random(5, cols);
         var whole = new float[rows * cols];
-        Broadcast.Binary<float, SubtractOperator<float>>(a, new Shape(rows, cols), bias, new Shape(cols), whole, new Shape(rows, cols));
+        AssertSplit(1, () => Broadcast.Binary<float, SubtractOperator<float>>(a, new Shape(rows, cols), bias, new Shape(cols), whole, new Shape(rows, cols)), "broadcast subtract");
         var byRow = new float[rows * cols];
         for (int r = 0; r < rows; r++)
             Broadcast.Binary<float, SubtractOperator<float>>(a.AsSpan(r * cols, cols), new Shape(1, cols), bias, new Shape(cols), byRow.AsSpan(r * cols, cols), new Shape(1, cols));
@@ -73,13 +101,15 @@ public sealed class ParallelSplitTests
         _ => throw new ArgumentException(op),
     };
 
-    /// <summary>The op's value and input gradient (seeded with dy), on a leaf x of the given values.</summary>
-    static (float[] Value, float[] Gradient) ValueAndGradient(string op, float[] values, float[] dy)
+    /// <summary>The op's value and input gradient (seeded with dy), on a leaf x of the given values, and the parts
+    /// that the forward and the backward ran in (when forced).</summary>
+    static (float[] Value, float[] Gradient, int ForwardParts, int BackwardParts) ValueAndGradient(string op, float[] values, float[] dy, bool forced)
     {
         var x = Tensor<float>.FromArray(values, values.Length).AsParameter("x");
-        var y = Apply(op, x);
-        y.Backward(Tensor<float>.FromArray(dy, dy.Length));
-        return (y.Span.ToArray(), x.Grad!.Span.ToArray());
+        Tensor<float> y = null!;
+        int forwardParts = PartsRunBy(() => y = Apply(op, x), forced);
+        int backwardParts = PartsRunBy(() => y.Backward(Tensor<float>.FromArray(dy, dy.Length)), forced);
+        return (y.Span.ToArray(), x.Grad!.Span.ToArray(), forwardParts, backwardParts);
     }
 
     [Theory]
@@ -87,12 +117,14 @@ public sealed class ParallelSplitTests
     public void UnaryOpForwardAndBackwardEqualSliced(string op)
     {
         var x = Random(6, Long); var dy = Random(7, Long, 1);
-        var (value, gradient) = ValueAndGradient(op, x, dy);
+        var (value, gradient, forwardParts, backwardParts) = ValueAndGradient(op, x, dy, forced: true);
+        AssertRanInParts(forwardParts, $"{op} forward");
+        AssertRanInParts(backwardParts, $"{op} backward");
         var slicedValue = new float[Long]; var slicedGradient = new float[Long];
         for (int i = 0; i < Long; i += Slice)
         {
             int n = Math.Min(Slice, Long - i);
-            var (v, g) = ValueAndGradient(op, x[i..(i + n)], dy[i..(i + n)]);
+            var (v, g, _, _) = ValueAndGradient(op, x[i..(i + n)], dy[i..(i + n)], forced: false);
             v.CopyTo(slicedValue, i); g.CopyTo(slicedGradient, i);
         }
         AssertBits(slicedValue, value, $"{op} forward");
@@ -119,7 +151,7 @@ public sealed class ParallelSplitTests
                 var gs = Tape<float>.GradSpan(slices[k]);
                 g.AsSpan(k * Slice, gs.Length).CopyTo(gs);
             }
-            adamWhole.Step();
+            AssertSplit(1, adamWhole.Step, $"adam step {step + 1}");
             adamSliced.Step();
         }
         AssertBits(slices.SelectMany(p => p.Span.ToArray()).ToArray(), whole.Span.ToArray(), "adam");
@@ -129,20 +161,26 @@ public sealed class ParallelSplitTests
     public void BinaryCrossEntropyEqualsSliced()
     {
         var logits = Random(8, Long); var targets = Random(9, Long).Select(v => v > 0 ? 1f : 0f).ToArray(); var dy = Random(10, Long, 1);
-        (float[], float[], float[]) Run(float[] l, float[] t, float[] d)
+        (float[], float[], float[]) Run(float[] l, float[] t, float[] d, bool forced)
         {
             var x = Tensor<float>.FromArray(l, l.Length).AsParameter("logits");
             var target = Tensor<float>.FromArray(t, t.Length).AsParameter("targets");
-            var y = Ops.BinaryCrossEntropyWithLogits(x, target);
-            y.Backward(Tensor<float>.FromArray(d, d.Length));
+            Tensor<float> y = null!;
+            int forwardParts = PartsRunBy(() => y = Ops.BinaryCrossEntropyWithLogits(x, target), forced);
+            int backwardParts = PartsRunBy(() => y.Backward(Tensor<float>.FromArray(d, d.Length)), forced);
+            if (forced)
+            {
+                AssertRanInParts(forwardParts, "bce forward");
+                AssertRanInParts(backwardParts, "bce backward");
+            }
             return (y.Span.ToArray(), x.Grad!.Span.ToArray(), target.Grad!.Span.ToArray());
         }
-        var (value, gLogits, gTargets) = Run(logits, targets, dy);
+        var (value, gLogits, gTargets) = Run(logits, targets, dy, forced: true);
         var sv = new float[Long]; var sl = new float[Long]; var st = new float[Long];
         for (int i = 0; i < Long; i += Slice)
         {
             int n = Math.Min(Slice, Long - i);
-            var (v, gl, gt) = Run(logits[i..(i + n)], targets[i..(i + n)], dy[i..(i + n)]);
+            var (v, gl, gt) = Run(logits[i..(i + n)], targets[i..(i + n)], dy[i..(i + n)], forced: false);
             v.CopyTo(sv, i); gl.CopyTo(sl, i); gt.CopyTo(st, i);
         }
         AssertBits(sv, value, "bce forward");

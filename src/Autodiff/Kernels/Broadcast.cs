@@ -21,7 +21,7 @@ public static unsafe class Broadcast
             fixed (T* pa = a, pb = b, py = y)
             {
                 var o = new RowOperands<T> { A = pa, ALength = a.Length, AShape = aShape, B = pb, BLength = b.Length, BShape = bShape, Y = py, YShape = yShape };
-                if (WorkerPool.TryRun(&BinaryRowsPart<T, TOp>, &o, null, WorkerPool.Threads)) return;
+                if (WorkerPool.TryRun(&BinaryRowsPart<T, TOp>, &o, null, WorkerPool.Parts)) return;
             }
         BinaryRows<T, TOp>(a, aShape, b, bShape, y, yShape, 0, rows);
     }

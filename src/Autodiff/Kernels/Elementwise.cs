@@ -57,7 +57,7 @@ public static unsafe class Elementwise
     internal static bool TrySplit<T>(delegate*<void*, object?, int, int, void> part, ref Operands<T> o, object? state = null) where T : unmanaged
     {
         if (o.N < ParallelLength) return false;
-        fixed (Operands<T>* po = &o) return WorkerPool.TryRun(part, po, state, WorkerPool.Threads);
+        fixed (Operands<T>* po = &o) return WorkerPool.TryRun(part, po, state, WorkerPool.Parts);
     }
 
     /// <summary>The values [begin, begin + length) of one part: cut at multiples of 64.</summary>

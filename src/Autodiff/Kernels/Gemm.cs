@@ -179,9 +179,9 @@ static unsafe class GemmDriver<TS, TV, T>
 
     public static void Run(ref GemmProblem p, bool parallel)
     {
-        if (parallel && WorkerPool.Threads > 1)
+        int parts = WorkerPool.Parts;
+        if (parallel && parts > 1)
         {
-            int parts = WorkerPool.Threads;
             int rowTiles = CeilDiv(p.M, MR), colTiles = CeilDiv(p.N, NR);
             // Busiest part's tiles times the overhead of the split: split by rows, each part packs all of B (k·n
             // elements for m/parts rows of work); split by columns, all of A (m·k elements for n/parts columns).

@@ -11,6 +11,13 @@ namespace Scg.Autodiff.Kernels;
 public static unsafe class WorkerPool
 {
     public static readonly int Threads = Environment.ProcessorCount;
+    /// <summary>How many parts a job is cut into: one per thread, unless a test forces another count on this thread.</summary>
+    public static int Parts => ForcedParts > 0 ? ForcedParts : Threads;
+    /// <summary>Tests set this (≥ 2) on their thread to cut its jobs into this many parts and run them in parts even
+    /// where the pool would decline (one core, busy pool): the caller then runs the parts itself, in order.</summary>
+    [ThreadStatic] internal static int ForcedParts;
+    /// <summary>Parts of the jobs this thread started that ran (on any thread): tests check that a split happened.</summary>
+    [ThreadStatic] internal static int PartsRun;
     /// <summary>How long an idle worker spins (0.5 ms) before it blocks: long enough to bridge the gaps between
     /// the kernels of a training step.</summary>
     static readonly long SpinTicks = Stopwatch.Frequency / 2000;
@@ -46,14 +53,22 @@ public static unsafe class WorkerPool
     /// <summary>
     /// Runs work(context, state, part, parts) for part = 0..parts-1 (2 ≤ parts ≤ 65535), each once, on whichever
     /// threads claim them, and returns when all are done; or returns false at once on one core, or if a job (this one
-    /// included, when called from inside it) owns the pool. The caller keeps context alive (and pinned) until it returns.
+    /// included, when called from inside it) owns the pool, unless <see cref="ForcedParts"/> is set. The caller keeps
+    /// context alive (and pinned) until it returns.
     /// </summary>
     public static bool TryRun(delegate*<void*, object?, int, int, void> work, void* context, object? state, int parts)
     {
-        if (Threads == 1) return false;
+        bool forced = ForcedParts > 0;
+        if (Threads == 1 && !forced) return false;
         if (parts is < 2 or > 0xFFFF)
             throw new ArgumentOutOfRangeException(nameof(parts), $"WorkerPool.TryRun: parts must be between 2 and 65535, got {parts}.");
-        if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0) return false;
+        if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
+        {
+            if (!forced) return false;
+            for (int part = 0; part < parts; part++) work(context, state, part, parts);
+            PartsRun += parts;
+            return true;
+        }
         try
         {
             s_work = work;
@@ -73,6 +88,7 @@ public static unsafe class WorkerPool
         {
             Volatile.Write(ref s_busy, 0);
         }
+        PartsRun += parts;
         return true;
     }
 

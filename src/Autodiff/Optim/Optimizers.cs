@@ -103,7 +103,7 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingP
         foreach (var p in Parameters.Items) _ = p.Grad;   // a gradient ZeroGrad left pending is cleared here, before the threads read it
         unsafe
         {
-            if (_size < ParallelSize || !WorkerPool.TryRun(&UpdatePart, null, this, WorkerPool.Threads)) Update(0, 1);
+            if (_size < ParallelSize || !WorkerPool.TryRun(&UpdatePart, null, this, WorkerPool.Parts)) Update(0, 1);
         }
     }
 

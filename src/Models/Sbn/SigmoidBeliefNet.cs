@@ -193,14 +193,24 @@ public sealed class SigmoidBeliefNet : IModule<float>
     /// Ancestral samples of a density model's observed layer [rows, features]: every layer drawn discretely from the
     /// generative network, top to bottom.
     /// </summary>
-    public Tensor<float> Generate(int rows, Rng rng)
+    public Tensor<float> Generate(int rows, Rng rng) => GenerateLayers(rows, rng)[^1];
+
+    /// <summary>
+    /// The values of every layer of one ancestral sample of a density model, top to bottom: each latent layer
+    /// [rows, units] as its nodes' encoding gives it (corners, one-hot vectors), then the observed layer [rows, features].
+    /// </summary>
+    public IReadOnlyList<Tensor<float>> GenerateLayers(int rows, Rng rng)
     {
         if (Spec.IsConditional) throw new InvalidOperationException($"SBN '{Spec}' is conditional; Generate needs a density model.");
         using var noGrad = Autograd.NoGrad();
         var graph = new StochasticGraph<float>(rng, Relaxation.None, gaussianParameters: Options.GaussianParameters);
-        var value = graph.Sample(TopPrior!.Reshape(1, -1).Expand(new Shape(rows, TopPrior!.Size)), Options.Arity, Options.Encoding).Value;
-        for (int k = 0; k + 2 < Layers; k++) value = graph.Sample(_generative[k].Forward(value), Options.Arity, Options.Encoding).Value;
-        return new Bernoulli<float>(_generative[^1].Forward(value)).Sample(rng);
+        var layers = new List<Tensor<float>>(Layers)
+        {
+            graph.Sample(TopPrior!.Reshape(1, -1).Expand(new Shape(rows, TopPrior!.Size)), Options.Arity, Options.Encoding).Value,
+        };
+        for (int k = 0; k + 2 < Layers; k++) layers.Add(graph.Sample(_generative[k].Forward(layers[^1]), Options.Arity, Options.Encoding).Value);
+        layers.Add(new Bernoulli<float>(_generative[^1].Forward(layers[^1])).Sample(rng));
+        return layers;
     }
 
     /// <summary>Logits of stochastic layer k+1 given the values of layer k (the generative network k).</summary>

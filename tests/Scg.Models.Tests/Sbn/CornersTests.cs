@@ -66,15 +66,63 @@ public class CornersTests
         Assert.Equal([-1f, 0f, 1f], Corners.FromBits(Tensor<float>.FromArray([0f, 0.5f, 1f], 1, 3)).ToArray());
     }
 
+    /// <summary>
+    /// Every latent layer of an ancestral sample holds corners: each node's log2(n) units are ±1, and over the rows
+    /// each node takes all n corners. In the top layer, node g is in state k (bit b of k → +1, else -1) with the
+    /// probability softmax(prior logits of g)[k] of a prior set far from uniform. The observed layer holds bits.
+    /// </summary>
     [Theory]
     [InlineData(4, "4H~8H~32V")]
     [InlineData(8, "6H-24H-32V")]
     public void NaryModelsSampleCornersInEveryLatentLayer(int arity, string specText)
     {
-        var model = new SigmoidBeliefNet(LayerSpec.Parse(specText), new SbnOptions { Arity = arity }, new Rng(3));
-        var samples = model.Generate(16, new Rng(4));
-        Assert.Equal(new Shape(16, 32), samples.Shape);
-        Assert.All(samples.ToArray(), v => Assert.True(v is 0f or 1f));
+        const int rows = 4000;
+        var spec = LayerSpec.Parse(specText);
+        var model = new SigmoidBeliefNet(spec, new SbnOptions { Arity = arity }, new Rng(3));
+        var priorLogits = model.TopPrior!.Span;
+        for (int i = 0; i < priorLogits.Length; i++) priorLogits[i] = (i * 7 % 5) * 0.5f - 1;   // far from uniform, other states favoured at each node
+        var layers = model.GenerateLayers(rows, new Rng(4));
+        Assert.Equal(spec.Layers.Count, layers.Count);
+        int bits = Corners.Bits(arity);
+        for (int layer = 0; layer + 1 < layers.Count; layer++)
+        {
+            var values = layers[layer].ToArray();
+            int units = spec.Layers[layer].Units, nodes = units / bits;
+            Assert.Equal(new Shape(rows, units), layers[layer].Shape);
+            Assert.All(values, v => Assert.True(v is 1f or -1f, $"layer {layer}: {v} is not a corner coordinate"));
+            for (int node = 0; node < nodes; node++)
+            {
+                var counts = StateCounts(values, units, node, bits);
+                Assert.True(counts.All(c => c > 0), $"layer {layer} node {node}: state counts {string.Join(", ", counts)}");
+                if (layer == 0)
+                {
+                    var logits = model.TopPrior!.ToArray().AsSpan(node * arity, arity).ToArray();
+                    double max = logits.Max(), z = logits.Sum(l => Math.Exp(l - max));
+                    for (int k = 0; k < arity; k++)
+                    {
+                        double frequency = counts[k] / (double)rows, prior = Math.Exp(logits[k] - max) / z;
+                        Assert.True(Math.Abs(frequency - prior) < 0.04, $"top layer node {node} state {k}: frequency {frequency:F4}, prior {prior:F4}");
+                    }
+                }
+            }
+        }
+        Assert.Equal(new Shape(rows, 32), layers[^1].Shape);
+        Assert.All(layers[^1].ToArray(), v => Assert.True(v is 0f or 1f));
+        Assert.Equal(layers[^1].ToArray(), model.Generate(rows, new Rng(4)).ToArray());
         Assert.Throws<ArgumentException>(() => new SigmoidBeliefNet(LayerSpec.Parse("5H-32V"), new SbnOptions { Arity = arity }, new Rng(3)));
+    }
+
+    /// <summary>How often each state k (bit b of k → +1) occurs at one node of a corners layer [rows, units].</summary>
+    static int[] StateCounts(float[] values, int units, int node, int bits)
+    {
+        var counts = new int[1 << bits];
+        for (int r = 0; r < values.Length / units; r++)
+        {
+            int state = 0;
+            for (int b = 0; b < bits; b++)
+                if (values[r * units + node * bits + b] == 1f) state |= 1 << b;
+            counts[state]++;
+        }
+        return counts;
     }
 }

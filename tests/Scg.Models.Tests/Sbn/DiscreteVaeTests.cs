@@ -15,6 +15,12 @@ public class DiscreteVaeTests(ITestOutputHelper output)
     static SigmoidBeliefNet Create(int latents, int categories, EstimatorChoice choice, ulong seed = 1) =>
         DiscreteVae.Create(latents, categories, Features, hiddenUnits: 0, choice.GaussianParameters, choice.NeedsBaseline ? 16 : 0, new Rng(seed), Toy.BaseRate);
 
+    /// <summary>
+    /// 200 steps (batch 16, lr 1e-2, seed 1) raise L_4 on 200 test rows, evaluated with the same draws before and
+    /// after, by at least <see cref="MinimumGain"/> nats with every estimator (measured 2.0 to 3.2 nats; over model
+    /// seeds 1 to 3 never below 1.4). Without optimizer steps, only the inference networks' running input means move,
+    /// and the gain is 0.12.
+    /// </summary>
     [Theory]
     [InlineData("concrete", 1)]
     [InlineData("reinforce", 1)]
@@ -22,18 +28,27 @@ public class DiscreteVaeTests(ITestOutputHelper output)
     [InlineData("vimco", 3)]
     [InlineData("igr", 1)]
     [InlineData("st", 1)]
-    public void EveryEstimatorTrainsItAndTheDiscreteBoundIsFinite(string estimator, int samples)
+    public void EveryEstimatorTrainsItAndImprovesTheDiscreteBound(string estimator, int samples)
     {
+        const int steps = 200, batch = 16, rows = 200;
         var choice = EstimatorChoice.Parse(estimator);
         var model = Create(3, 3, choice);
         Assert.Equal(new SbnOptions { Arity = 3, Encoding = NodeEncoding.OneHot, UniformPrior = true, GaussianParameters = choice.GaussianParameters, BaselineUnits = model.Options.BaselineUnits }, model.Options);
-        var trainer = new Trainer(model, choice, new TrainSettings { Samples = samples, BatchSize = 16, LearningRate = 1e-2 }, new Rng(2));
-        for (int s = 0; s < 5; s++) Assert.True(double.IsFinite(trainer.Step(Toy.Train.Values.Slice(s * 16 * Features, 16 * Features))));
+        double Bound() => Evaluation.Bound(model, Toy.Test.Values[..(rows * Features)], Features, 4, new Rng(3));
 
-        double bound = Evaluation.Bound(model, Toy.Test.Values[..(12 * Features)], Features, 4, new Rng(3));
-        output.WriteLine($"{estimator}: L_4 = {bound:F3}");
-        Assert.True(double.IsFinite(bound) && bound < 0, $"L_4 = {bound}");
+        double before = Bound();
+        var trainer = new Trainer(model, choice, new TrainSettings { Samples = samples, BatchSize = batch, LearningRate = 1e-2 }, new Rng(2));
+        for (int s = 0; s < steps; s++)
+        {
+            double objective = trainer.Step(Toy.Train.Values.Slice(s * batch * Features, batch * Features));
+            Assert.True(double.IsFinite(objective), $"step {s + 1}: training bound {objective}");
+        }
+        double after = Bound();
+        output.WriteLine($"{estimator}: L_4 {before:F3} before, {after:F3} after {steps} steps: +{after - before:F3}");
+        Assert.True(double.IsFinite(after) && after - before >= MinimumGain, $"{estimator}: L_4 {before} before, {after} after {steps} steps");
     }
+
+    const double MinimumGain = 0.5;
 
     /// <summary>
     /// log p(x) of a one-hot model with a uniform prior by enumerating every joint state of its K categorical nodes:

@@ -1,6 +1,7 @@
 using Scg.Autodiff;
 using Scg.Models.Data;
 using Scg.Models.Sbn;
+using Scg.Stochastic.Graph;
 
 namespace Scg.Models.Tests;
 
@@ -12,6 +13,17 @@ public sealed class ReconstructionTests
     static ReadOnlySpan<float> TestRows => Toy.Test.Values[..(Rows * Features)];
 
     static SigmoidBeliefNet Model(string spec, SbnOptions? options = null) => new(LayerSpec.Parse(spec), options ?? new SbnOptions(), new Rng(3));
+
+    /// <summary>1 / (1 + e^-l) in double for each logit.</summary>
+    static double[] Sigmoid(Tensor<float> logits) => [.. logits.ToArray().Select(l => 1 / (1 + Math.Exp(-(double)l)))];
+
+    /// <summary>|expected - actual| ≤ 1e-6 elementwise (float rounding of a probability), naming the first element that is not.</summary>
+    static void AssertClose(double[] expected, ReadOnlySpan<float> actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-6, $"{what}: element {i}: σ(logits) {expected[i]:R}, mean {actual[i]:R}");
+    }
 
     public static TheoryData<string, SbnOptions> DensityModels => new()
     {
@@ -33,6 +45,12 @@ public sealed class ReconstructionTests
         Assert.Contains(means, v => v is > 0f and < 1f);
         Assert.Equal(means, Reconstruction.Means(model, TestRows, new Rng(5)));
         Assert.NotEqual(means, Reconstruction.Means(model, TestRows, new Rng(6)));   // h is drawn, not a fixed mode
+
+        // the same h drawn here from q(h | x) on the discrete graph, with the same generator state: σ(logits of p(x | h))
+        int last = model.Spec.Layers.Count - 2;
+        var graph = new StochasticGraph<float>(new Rng(5), Relaxation.None, gaussianParameters: options.GaussianParameters);
+        var h = graph.Sample(model.InferenceParameters(last, Tensor<float>.FromArray(TestRows, Rows, Features)), options.Arity, options.Encoding).Value;
+        AssertClose(Sigmoid(model.GenerativeLogits(last, h)), means, spec);
     }
 
     [Fact]
@@ -51,6 +69,13 @@ public sealed class ReconstructionTests
             Assert.Contains(predicted, v => v is > 0f and < 1f);   // probabilities, not the true bits
         }
         Assert.Equal(rows, Reconstruction.Means(model, TestRows, new Rng(9)));
+
+        // the same h drawn here layer by layer from p(h | x_in), with the same generator state: σ(logits of p(x_out | h))
+        var graph = new StochasticGraph<float>(new Rng(9), Relaxation.None);
+        var h = Tensor<float>.FromArray(TestRows, Rows, Features).Narrow(1, 0, 16);
+        for (int k = 0; k < 2; k++) h = graph.Sample(model.GenerativeLogits(k, h), arity: 2).Value;
+        double[] expected = Sigmoid(model.GenerativeLogits(2, h));
+        for (int r = 0; r < Rows; r++) AssertClose(expected[(r * 16)..((r + 1) * 16)], rows.AsSpan(r * Features + 16, 16), $"row {r}");
     }
 
     [Fact]
