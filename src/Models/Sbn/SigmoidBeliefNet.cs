@@ -191,16 +191,27 @@ public sealed class SigmoidBeliefNet : IModule<float>
 
     /// <summary>
     /// Ancestral samples of a density model's observed layer [rows, features]: every layer drawn discretely from the
-    /// generative network, top to bottom.
+    /// generative network, top to bottom (<paramref name="igr"/>: see <see cref="DiscreteGraph"/>).
     /// </summary>
-    public Tensor<float> Generate(int rows, Rng rng)
+    public Tensor<float> Generate(int rows, Rng rng, IgrSettings? igr = null)
     {
         if (Spec.IsConditional) throw new InvalidOperationException($"SBN '{Spec}' is conditional; Generate needs a density model.");
         using var noGrad = Autograd.NoGrad();
-        var graph = new StochasticGraph<float>(rng, Relaxation.None, gaussianParameters: Options.GaussianParameters);
+        var graph = DiscreteGraph(rng, igr);
         var value = graph.Sample(TopPrior!.Reshape(1, -1).Expand(new Shape(rows, TopPrior!.Size)), Options.Arity, Options.Encoding).Value;
         for (int k = 0; k + 2 < Layers; k++) value = graph.Sample(_generative[k].Forward(value), Options.Arity, Options.Encoding).Value;
         return new Bernoulli<float>(_generative[^1].Forward(value)).Sample(rng);
+    }
+
+    /// <summary>
+    /// The discrete graph the model is evaluated and sampled on. A model with IGR's Gaussian node parameters needs
+    /// <paramref name="igr"/>, the temperature and δ it was trained with (<see cref="TrainSettings.IgrAt"/>); other models ignore it.
+    /// </summary>
+    public StochasticGraph<float> DiscreteGraph(Rng rng, IgrSettings? igr)
+    {
+        if (!Options.GaussianParameters) return new StochasticGraph<float>(rng, Relaxation.None);
+        var s = igr ?? throw new ArgumentException($"SBN '{Spec}' has IGR's Gaussian node parameters: its discrete graph needs the temperature and δ it was trained with.", nameof(igr));
+        return new StochasticGraph<float>(rng, Relaxation.None, s.Temperature, s.Temperature, s.Delta, gaussianParameters: true);
     }
 
     /// <summary>Logits of stochastic layer k+1 given the values of layer k (the generative network k).</summary>

@@ -30,7 +30,7 @@ public class DiscreteVaeTests(ITestOutputHelper output)
         var trainer = new Trainer(model, choice, new TrainSettings { Samples = samples, BatchSize = 16, LearningRate = 1e-2 }, new Rng(2));
         for (int s = 0; s < 5; s++) Assert.True(double.IsFinite(trainer.Step(Toy.Train.Values.Slice(s * 16 * Features, 16 * Features))));
 
-        double bound = Evaluation.Bound(model, Toy.Test.Values[..(12 * Features)], Features, 4, new Rng(3));
+        double bound = Evaluation.Bound(model, Toy.Test.Values[..(12 * Features)], Features, 4, new Rng(3), trainer.Settings.IgrAt(trainer.StepCount));
         output.WriteLine($"{estimator}: L_4 = {bound:F3}");
         Assert.True(double.IsFinite(bound) && bound < 0, $"L_4 = {bound}");
     }
