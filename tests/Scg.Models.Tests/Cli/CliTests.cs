@@ -9,7 +9,7 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    static (int Code, string Out, string Err) Scg(params string[] args)
+    internal static (int Code, string Out, string Err) Scg(params string[] args)
     {
         var stdout = new StringWriter { NewLine = "\n" };
         var stderr = new StringWriter { NewLine = "\n" };
@@ -120,7 +120,7 @@ public sealed class CliTests : IDisposable
         Assert.Contains("| valid | 1000 | 5 |", eval.Out);
     }
 
-    static Dictionary<string, string> Snapshot(string dir) =>
+    internal static Dictionary<string, string> Snapshot(string dir) =>
         Directory.GetFiles(dir).ToDictionary(f => Path.GetFileName(f), f => Convert.ToBase64String(File.ReadAllBytes(f)));
 
     [Fact]
