@@ -104,6 +104,8 @@ public sealed record CheckpointHeader
                 Require(layer.Units % Corners.Bits(Options.Arity) == 0, $"layer {layer} of '{Spec}'", $"{layer.Units} units",
                     $"a multiple of the {Corners.Bits(Options.Arity)} units of an {Options.Arity}-ary node");
         Require(Options.HiddenUnits >= 0, "the hidden units", Options.HiddenUnits, "≥ 0");
+        if (Options.UniformPrior && Options.GaussianParameters)
+            Require(Options.Encoding == NodeEncoding.OneHot || Options.Arity == 2, "the arity", Options.Arity, "2, or one-hot nodes, for a uniform IGR prior");
         Require(Options.GaussianParameters == choice!.GaussianParameters, "Gaussian node parameters", Options.GaussianParameters, $"{choice.GaussianParameters} for {Estimator}");
         Require(choice.NeedsBaseline ? Options.BaselineUnits > 0 : Options.BaselineUnits >= 0, "the baseline units", Options.BaselineUnits, choice.NeedsBaseline ? $"> 0 for {Estimator}" : "≥ 0");
         Require(Options.IgrDelta > 0 && double.IsFinite(Options.IgrDelta), "the model's IGR δ", Options.IgrDelta, "a number > 0");
