@@ -147,13 +147,22 @@ public sealed class RecoveryTests : IDisposable
         { "dimension", "needs 4294967296 bytes; " },
     };
 
+    /// <summary>The checkpoint of a 4-step run, trained once for every case.</summary>
+    static readonly Lazy<byte[]> TinyCheckpoint = new(() =>
+    {
+        using var dir = new ScratchDir();
+        Assert.Equal(ScgApp.Ok, Scg("train", "--steps", "4", "--eval-samples", "2", "--out", dir.Path).Code);
+        return File.ReadAllBytes(Path.Combine(dir.Path, "checkpoint.scg"));
+    });
+
     [Theory]
     [MemberData(nameof(CraftedHeaders))]
     public void ACraftedCheckpointWithAValidCrcIsBadInputNamingTheFileAndWhatWasExpected(string field, string message)
     {
         string run = _dir.File("run");
-        Assert.Equal(ScgApp.Ok, Scg("train", "--steps", "4", "--eval-samples", "2", "--out", run).Code);
+        Directory.CreateDirectory(run);
         string path = Path.Combine(run, "checkpoint.scg");
+        File.WriteAllBytes(path, TinyCheckpoint.Value);
         int headerLength = BinaryPrimitives.ReadInt32LittleEndian(File.ReadAllBytes(path).AsSpan(12));
         byte[] crafted = field switch
         {
@@ -218,6 +227,15 @@ public sealed class RecoveryTests : IDisposable
         Assert.Equal(3, lines.Length);   // `scg eval run > result.md` holds the table alone
         Assert.StartsWith("| split | rows | k | L_2 |", lines[0]);
         Assert.StartsWith("| test | 1000 | 2 |", lines[2]);
+    }
+
+    [Fact]
+    public void TheHelpDocumentsTheExitCodesOfAStoppedRun()
+    {
+        var (code, stdout, _) = Scg("--help");
+        Assert.Equal(ScgApp.Ok, code);
+        Assert.Contains($"{ScgApp.Interrupted} stopped by SIGINT (Ctrl-C) and {ScgApp.Terminated} by SIGTERM, both after writing a checkpoint", stdout);
+        Assert.Equal((130, 75), (ScgApp.Interrupted, ScgApp.Terminated));
     }
 
     /// <summary>Asks the program to stop, as SIGTERM would, once a line of stderr holds <paramref name="trigger"/>.</summary>
