@@ -234,6 +234,18 @@ static class Experiment
         };
     }
 
+    /// <summary>
+    /// Trains the rest of the run; a trainer already at its end (a finished run resumed) is only evaluated, its
+    /// metrics file prepared as for training.
+    /// </summary>
+    public static RunResult Continue(Ui ui, RunPlan plan, Trainer trainer)
+    {
+        if (trainer.StepCount < plan.Steps) return Train(ui, plan, trainer);
+        ui.Note($"the checkpoint is at step {trainer.StepCount}, not before --steps {plan.Steps}: evaluating only.");
+        if (plan.OutDir is not null) OpenMetrics(ui, plan, trainer.StepCount).Dispose();
+        return new RunResult { Plan = plan, Trainer = trainer, Rows = [], FinalTrainBound = double.NaN, StepsPerSecond = double.NaN };
+    }
+
     /// <summary>L_10 on (up to) the first 2,000 validation rows, on the discrete graph.</summary>
     static double ValidBound(RunPlan plan, Trainer trainer, long step)
     {

@@ -71,16 +71,12 @@ static class ReproduceCommand
         double? truth = Experiment.TrueNll(dataName);
 
         string cellsDir = CellsFolder(outFile);
-        var runs = new List<(Cell Cell, int Estimator, RunPlan Plan)>();
-        foreach (var cell in cells)
-            for (int e = 0; e < 2; e++)
-                if (estimatorFilter[e]) runs.Add((cell, e, default!));
-        for (int i = 0; i < runs.Count; i++)
+        var selected = cells.SelectMany(c => new[] { 0, 1 }.Where(e => estimatorFilter[e]).Select(e => (Cell: c, Estimator: e))).ToList();
+        var runs = selected.Select((r, i) =>
         {
-            var (cell, e, _) = runs[i];
-            var plan = Plan(cell, e == 0, data, dataName, steps, cell.Task == Task.Density ? k : kSp, batchSize, seed, i + 1, runs.Count);
-            runs[i] = (cell, e, plan with { OutDir = Path.Combine(cellsDir, $"{cell.Model}-m{cell.M}-{plan.Choice.Name}"), ResumeCommand = ui.CommandLine });
-        }
+            var plan = Plan(r.Cell, r.Estimator == 0, data, dataName, steps, r.Cell.Task == Task.Density ? k : kSp, batchSize, seed, i + 1, selected.Count);
+            return (r.Cell, r.Estimator, Plan: plan with { OutDir = Path.Combine(cellsDir, $"{r.Cell.Model}-m{r.Cell.M}-{plan.Choice.Name}"), ResumeCommand = ui.CommandLine });
+        }).ToList();
         // A rerun with the same --out continues: every run found there is checked before anything is written.
         var earlier = runs.ToDictionary(r => r.Plan, r => Earlier(r.Plan));
 
@@ -125,13 +121,7 @@ static class ReproduceCommand
             {
                 var trainer = checkpoint is null ? Experiment.NewTrainer(plan) : TrainCommand.CreateTrainer(checkpoint, plan.Seed);
                 if (checkpoint is not null) ui.Note($"{plan.Label}: resuming at step {checkpoint.Header.Step} ({plan.OutDir}).");
-                RunResult run;
-                if (trainer.StepCount < plan.Steps) run = Experiment.Train(ui, plan, trainer);
-                else
-                {
-                    Experiment.OpenMetrics(ui, plan, trainer.StepCount).Dispose();
-                    run = new RunResult { Plan = plan, Trainer = trainer, Rows = [] };
-                }
+                var run = Experiment.Continue(ui, plan, trainer);
                 Experiment.Evaluate(ui, run);
                 nll = -run.TestBound;
             }

@@ -86,17 +86,7 @@ static class TrainCommand
         if (checkpoint is null) File.Delete(Path.Combine(outDir, Experiment.MetricsFile));
         ui.Note($"train: {Experiment.Describe(plan)}, {plan.Label}, {plan.Steps} steps of {plan.Settings.BatchSize} (run folder {outDir})" +
             (checkpoint is null ? "" : $", resuming at step {checkpoint.Header.Step}"));
-        RunResult result;
-        if (trainer.StepCount >= plan.Steps)
-        {
-            ui.Note($"the checkpoint is at step {trainer.StepCount}, not before --steps {plan.Steps}: evaluating only.");
-            Experiment.OpenMetrics(ui, plan, trainer.StepCount).Dispose();
-            result = new RunResult { Plan = plan, Trainer = trainer, Rows = [], FinalTrainBound = double.NaN, StepsPerSecond = double.NaN };
-        }
-        else
-        {
-            result = Experiment.Train(ui, plan, trainer);
-        }
+        var result = Experiment.Continue(ui, plan, trainer);
         Experiment.Evaluate(ui, result);
 
         var history = MetricsCsv.Read(Path.Combine(outDir, Experiment.MetricsFile));
