@@ -57,7 +57,7 @@ static class CompareCommand
             var data = TrainOptions.LoadData(ToySbn.Name, Binarization.Fixed);
             var common = new TrainOptions.Common(ToySbn.Name, data, TrainOptions.ParseSpec(ToySbn.Spec), new Models.Sbn.SbnOptions(),
                 new Models.Sbn.TrainSettings { LearningRate = 3e-3 }, s, p.GetValue(seed), k, Math.Max(1, s / 10));
-            ui.Line($"demo: {ToySbn.Spec} on the embedded sbn-toy data ({data.Train.Rows} train / {data.Test.Rows} test rows of {data.Train.Features} bits, " +
+            ui.Note($"demo: {ToySbn.Spec} on the embedded sbn-toy data ({data.Train.Rows} train / {data.Test.Rows} test rows of {data.Train.Features} bits, " +
                 $"drawn from a fixed SBN whose exact NLL is known); {s} steps of 64 per estimator, Adam lr 3e-3.");
             return Run(ui, common, DefaultEstimators, d, p.GetValue(outDir)!, "demo");
         };
@@ -92,18 +92,20 @@ static class CompareCommand
             .ToList();
 
         // Everything is valid: from here on files are written (a previous comparison in the same folder is replaced).
+        using var folderLock = RunFolderLock.Acquire(outDir);
         var clock = Stopwatch.StartNew();
         var results = new List<RunResult>();
         bool reconstructions = false;
-        foreach (var plan in plans)
+        foreach (var estimatorPlan in plans)
         {
-            Directory.CreateDirectory(plan.OutDir!);
+            var plan = estimatorPlan with { ResumeCommand = Shell.Join([Shell.Program, "train", "--resume", estimatorPlan.OutDir!]) + $" (this estimator's run alone; {what} starts over)" };
+            using var runLock = RunFolderLock.Acquire(plan.OutDir!);
             foreach (string f in (string[])[Experiment.MetricsFile, Experiment.CheckpointFile]) File.Delete(Path.Combine(plan.OutDir!, f));
             var result = Experiment.Train(ui, plan, Experiment.NewTrainer(plan));
             Experiment.Evaluate(ui, result);
             if (draws > 0) result.GradientVariance = Experiment.GradientVariance(plan, result.Trainer, draws);
-            Experiment.WriteSampleGrid(Path.Combine(plan.OutDir!, "samples.png"), result.Trainer.Model, plan.Data.Test, plan.Seed);
-            reconstructions = Experiment.WriteReconstructionGrid(Path.Combine(plan.OutDir!, Experiment.ReconstructionsFile), result.Trainer.Model, plan.Data.Test, plan.Seed);
+            Experiment.WriteSampleGrid(Path.Combine(plan.OutDir!, "samples.png"), result.Trainer, plan.Data.Test, plan.Seed);
+            reconstructions = Experiment.WriteReconstructionGrid(Path.Combine(plan.OutDir!, Experiment.ReconstructionsFile), result.Trainer, plan.Data.Test, plan.Seed);
             results.Add(result);
         }
         var first = plans[0];
@@ -117,7 +119,7 @@ static class CompareCommand
             $"Adam lr {first.Settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, λ1 {first.Settings.PosteriorTemperature}, λ2 {first.Settings.PriorTemperature}; " +
             $"{clock.Elapsed.TotalSeconds:F0} s in all.\n\n";
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.md"), header + table.Markdown());
-        ui.Line($"wrote {outDir}/: curves.svg (bound per step, one line per estimator), data.png, summary.md, and per estimator " +
+        ui.Note($"wrote {outDir}/: curves.svg (bound per step, one line per estimator), data.png, summary.md, and per estimator " +
             $"{string.Join(", ", plans.Select(p => Path.GetFileName(p.OutDir!)))}/ with metrics.csv, checkpoint.scg" +
             (reconstructions ? $", samples.png and {Experiment.ReconstructionsFile}" : " and samples.png") + $"  ({clock.Elapsed.TotalSeconds:F1} s)");
         return ScgApp.Ok;

@@ -15,7 +15,8 @@ static class EvalCommand
         var rows = new Option<int>("--rows") { Description = "Evaluate only the first N rows of the split (0 = all)", DefaultValueFactory = _ => 0 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the evaluation samples", DefaultValueFactory = _ => 1UL };
         var dataDir = TrainOptions.DataDirOption();
-        var command = new Command("eval", "Evaluate a checkpoint: L_k on the discrete graph over a data split (a lower bound on log p(x); -L_k estimates the NLL).");
+        var command = new Command("eval", "Evaluate a checkpoint: L_k on the discrete graph over a data split (a lower bound on log p(x); -L_k estimates the NLL), " +
+            "with the settings the model was trained with. The table goes to stdout and progress to stderr, so `scg eval run > result.md` holds the result alone.");
         command.Arguments.Add(checkpointArg);
         foreach (Option o in (Option[])[split, samples, rows, seed, dataDir]) command.Options.Add(o);
         command.SetAction(p => ScgApp.Guard(ui, "scg eval", () =>
@@ -38,8 +39,8 @@ static class EvalCommand
             var set = splitName switch { "train" => data.Train, "valid" => data.Valid, _ => data.Test };
             int n = limit > 0 ? Math.Min(limit, set.Rows) : set.Rows;
 
-            ui.Line($"eval: {path}: {h.Spec} on {h.DataDescription}, trained with {h.Estimator} (m = {h.Samples}) for {h.Step} steps.");
-            double bound = Experiment.Bound(ui, $"{splitName} L_{k}", model, set, k, Seeds.For(p.GetValue(seed), Seeds.Test), n);
+            ui.Note($"eval: {path}: {h.Spec} on {h.DataDescription}, trained with {h.Estimator} (m = {h.Samples}) for {h.Step} steps.");
+            double bound = Experiment.Bound(ui, $"{splitName} L_{k}", model, set, k, Seeds.For(p.GetValue(seed), Seeds.Test), h.Settings.IgrAt(h.Step), n);
             var table = new TextTable(["split", "rows", "k", $"L_{k}", "NLL estimate (-L_k)", "model NLL (exact)", "true NLL"]);
             string exact = Experiment.IsEnumerable(model) && n == set.Rows ? Experiment.Num(-Evaluation.ExactLogLikelihood(model, set.Values, set.Features), "F3") : "—";
             string truth = h.Data == ToySbn.Name && !spec.IsConditional && n == set.Rows ? Experiment.Num(ToySbn.TrueNll(set), "F3") : "—";

@@ -88,12 +88,15 @@ sealed record RunPlan
     public string? OutDir { get; init; }
     /// <summary>Name in tables and progress lines, e.g. "vimco m=5".</summary>
     public required string Label { get; init; }
+    /// <summary>The command that continues this run after it was stopped (null: a stopped run is not resumed).</summary>
+    public string? ResumeCommand { get; init; }
 
     public int Features => Data.Train.Features;
     /// <summary>How the training split is binarized (valid and test always hold the fixed bits).</summary>
     public Binarization Binarization => Data.Train.Binarization;
     public string CheckpointPath => Path.Combine(OutDir!, Experiment.CheckpointFile);
-    public CheckpointHeader Header => CheckpointHeader.Of(Spec, Options, Choice.Name, Settings, DataName, Seed, binarization: Binarization);
+    public RunSchedule Schedule => new() { Steps = Steps, EvalEvery = EvalEvery, EvalSamples = EvalSamples };
+    public CheckpointHeader Header => CheckpointHeader.Of(Spec, Options, Choice.Name, Settings, DataName, Seed, binarization: Binarization) with { Schedule = Schedule };
 }
 
 /// <summary>A training step failed (a non-finite bound, or values a distribution rejects); the message names the step and the kept checkpoint.</summary>
@@ -131,16 +134,43 @@ static class Experiment
     public static Trainer NewTrainer(RunPlan plan) => new(NewModel(plan), plan.Choice, plan.Settings, Seeds.For(plan.Seed, Seeds.Step));
 
     /// <summary>
+    /// Opens the run's metrics.csv for appending after the trainer's step: rows logged after it (by a run stopped before
+    /// its next checkpoint) and an unfinished last line are dropped, each with a note.
+    /// </summary>
+    public static MetricsCsv OpenMetrics(Ui ui, RunPlan plan, long step)
+    {
+        try { return MetricsCsv.Open(Path.Combine(plan.OutDir!, MetricsFile), step, ui.Note); }
+        catch (InvalidDataException e)
+        {
+            throw new UsageException($"{e.Message} Repair or delete it to resume: the checkpoint alone resumes the run, with a metrics file that starts at step {step}.");
+        }
+    }
+
+    /// <summary>Writes the trainer's state to the run's checkpoint, atomically (the fault-injection tests may pause halfway).</summary>
+    static void SaveCheckpoint(Ui ui, RunPlan plan, Trainer trainer)
+    {
+        var header = CheckpointHeader.Of(trainer, plan.DataName, plan.Seed, plan.Binarization) with { Schedule = plan.Schedule };
+        AtomicFile.Write(plan.CheckpointPath, file => Checkpoint.Write(FaultInjection.CheckpointStream(ui, file, trainer.StepCount), trainer, header));
+    }
+
+    /// <summary>How a run stopped at <paramref name="step"/> continues: its checkpoint and the resume command.</summary>
+    static string Saved(RunPlan plan, long step) => plan.OutDir is null
+        ? "nothing was saved."
+        : $"checkpoint '{plan.CheckpointPath}' holds step {step} of {plan.Steps}." + (plan.ResumeCommand is null ? "" : $" Resume with: {plan.ResumeCommand}");
+
+    /// <summary>
     /// Trains until <see cref="RunPlan.Steps"/> steps are done (from the trainer's current step), logging metrics,
     /// validating and checkpointing every <see cref="RunPlan.EvalEvery"/> steps and at the end. A failed step (e.g. a
-    /// non-finite bound) throws <see cref="TrainingFailedException"/>, with the last good checkpoint left in place.
+    /// non-finite bound) throws <see cref="TrainingFailedException"/>, with the last good checkpoint left in place. A
+    /// caught SIGINT or SIGTERM ends the run after the current step with a checkpoint of it
+    /// (<see cref="RunInterruptedException"/>).
     /// </summary>
     public static RunResult Train(Ui ui, RunPlan plan, Trainer trainer, List<MetricsRow>? earlier = null)
     {
         long start = trainer.StepCount;
         var rows = earlier ?? [];
-        using var csv = plan.OutDir is null ? null : MetricsCsv.Open(Path.Combine(plan.OutDir, MetricsFile), start > 0 ? start : null);
-        if (plan.OutDir is not null && start == 0) Checkpoint.Save(plan.CheckpointPath, trainer, plan.DataName, plan.Seed, plan.Binarization);
+        using var csv = plan.OutDir is null ? null : OpenMetrics(ui, plan, start);
+        if (plan.OutDir is not null && start == 0) SaveCheckpoint(ui, plan, trainer);
         long saved = start;
         var schedule = new BatchSchedule(plan.Data.Train, plan.Settings.BatchSize, plan.Seed);
         var batch = new float[plan.Settings.BatchSize * plan.Features];
@@ -171,20 +201,28 @@ static class Experiment
                 sum += bound; count++;
                 long done = step + 1;
                 bool eval = done % evalEvery == 0 || done == plan.Steps;
-                if (done % logEvery != 0 && !eval) continue;
-                double valid = eval ? ValidBound(plan, trainer.Model, done) : double.NaN;
-                if (eval) lastValid = valid;
-                double rate = count / Math.Max(intervalSeconds, 1e-9);
-                totalSteps += count; totalSeconds += intervalSeconds;
-                lastBound = sum / count;
-                var row = new MetricsRow(done, lastBound, valid, plan.Settings.PosteriorTemperature.At(step), plan.Settings.PriorTemperature.At(step), rate);
-                rows.Add(row);
-                csv?.Append(row);
-                if (eval && plan.OutDir is not null) { Checkpoint.Save(plan.CheckpointPath, trainer, plan.DataName, plan.Seed, plan.Binarization); saved = done; }
-                progress.Report(done, FormattableString.Invariant($"bound {lastBound:F3}") +
-                    (double.IsNaN(lastValid) ? "" : FormattableString.Invariant($"  valid {lastValid:F3}")) +
-                    FormattableString.Invariant($"  {rate:F0} steps/s"));
-                sum = 0; count = 0; intervalSeconds = 0;
+                if (done % logEvery == 0 || eval)
+                {
+                    double valid = eval ? ValidBound(plan, trainer, done) : double.NaN;
+                    if (eval) lastValid = valid;
+                    double rate = count / Math.Max(intervalSeconds, 1e-9);
+                    totalSteps += count; totalSeconds += intervalSeconds;
+                    lastBound = sum / count;
+                    var row = new MetricsRow(done, lastBound, valid, plan.Settings.PosteriorTemperature.At(step), plan.Settings.PriorTemperature.At(step), rate);
+                    rows.Add(row);
+                    csv?.Append(row);
+                    if (eval && plan.OutDir is not null) { SaveCheckpoint(ui, plan, trainer); saved = done; }
+                    progress.Report(done, FormattableString.Invariant($"bound {lastBound:F3}") +
+                        (double.IsNaN(lastValid) ? "" : FormattableString.Invariant($"  valid {lastValid:F3}")) +
+                        FormattableString.Invariant($"  {rate:F0} steps/s"));
+                    sum = 0; count = 0; intervalSeconds = 0;
+                }
+                FaultInjection.AfterStep(ui, done);
+                if (ui.Stop.Requested is not null)
+                {
+                    if (plan.OutDir is not null && saved != done) { SaveCheckpoint(ui, plan, trainer); saved = done; }
+                    throw ScgApp.Stopped(ui, $"after step {done} of {plan.Label}", Saved(plan, done));
+                }
             }
             return 0;
         });
@@ -196,16 +234,35 @@ static class Experiment
         };
     }
 
+    /// <summary>
+    /// Trains the rest of the run; a trainer already at its end (a finished run resumed) is only evaluated, its
+    /// metrics file prepared as for training.
+    /// </summary>
+    public static RunResult Continue(Ui ui, RunPlan plan, Trainer trainer)
+    {
+        if (trainer.StepCount < plan.Steps) return Train(ui, plan, trainer);
+        ui.Note($"the checkpoint is at step {trainer.StepCount}, not before --steps {plan.Steps}: evaluating only.");
+        if (plan.OutDir is not null) OpenMetrics(ui, plan, trainer.StepCount).Dispose();
+        return new RunResult { Plan = plan, Trainer = trainer, Rows = [], FinalTrainBound = double.NaN, StepsPerSecond = double.NaN };
+    }
+
     /// <summary>L_10 on (up to) the first 2,000 validation rows, on the discrete graph.</summary>
-    static double ValidBound(RunPlan plan, SigmoidBeliefNet model, long step)
+    static double ValidBound(RunPlan plan, Trainer trainer, long step)
     {
         var valid = plan.Data.Valid;
         int rows = Math.Min(valid.Rows, ValidRows);
-        return Evaluation.Bound(model, valid.Values[..(rows * valid.Features)], valid.Features, ValidSamples, Seeds.For(plan.Seed, Seeds.Valid, step));
+        return Evaluation.Bound(trainer.Model, valid.Values[..(rows * valid.Features)], valid.Features, ValidSamples, Seeds.For(plan.Seed, Seeds.Valid, step), Igr(trainer));
     }
 
-    /// <summary>L_k over every row of <paramref name="data"/>, in chunks of rows so the progress bar moves.</summary>
-    public static double Bound(Ui ui, string title, SigmoidBeliefNet model, BinaryDataset data, int k, Rng rng, int rowLimit = 0)
+    /// <summary>The IGR settings a trainer's model is evaluated and sampled with: those of its training at its current step.</summary>
+    public static IgrSettings Igr(Trainer trainer) => trainer.Settings.IgrAt(trainer.StepCount);
+
+    /// <summary>
+    /// L_k over every row of <paramref name="data"/>, in chunks of rows so the progress bar moves. A caught SIGINT or
+    /// SIGTERM stops it between chunks (<see cref="RunInterruptedException"/>; <paramref name="saved"/> says what is kept).
+    /// </summary>
+    public static double Bound(Ui ui, string title, SigmoidBeliefNet model, BinaryDataset data, int k, Rng rng, IgrSettings igr, int rowLimit = 0,
+        string saved = "nothing was saved.")
     {
         int n = rowLimit > 0 ? Math.Min(rowLimit, data.Rows) : data.Rows, features = data.Features;
         int chunk = Math.Clamp(262_144 / k, 1, n);
@@ -215,7 +272,8 @@ static class Experiment
             for (int start = 0; start < n; start += chunk)
             {
                 int rows = Math.Min(chunk, n - start);
-                double bound = Evaluation.Bound(model, data.Values.Slice(start * features, rows * features), features, k, rng);
+                if (ui.Stop.Requested is not null) throw ScgApp.Stopped(ui, $"during {title}", saved);
+                double bound = Evaluation.Bound(model, data.Values.Slice(start * features, rows * features), features, k, rng, igr);
                 total += bound * rows;
                 progress.Report(start + rows, FormattableString.Invariant($"L_{k} so far {total / (start + rows):F3}"));
             }
@@ -229,7 +287,8 @@ static class Experiment
         var plan = result.Plan;
         var model = result.Trainer.Model;
         result.TestSamples = plan.EvalSamples;
-        result.TestBound = Bound(ui, $"{plan.Label}: test L_{plan.EvalSamples}", model, plan.Data.Test, plan.EvalSamples, Seeds.For(plan.Seed, Seeds.Test));
+        result.TestBound = Bound(ui, $"{plan.Label}: test L_{plan.EvalSamples}", model, plan.Data.Test, plan.EvalSamples, Seeds.For(plan.Seed, Seeds.Test),
+            Igr(result.Trainer), saved: "training had finished: " + Saved(plan, result.Trainer.StepCount));
         if (IsEnumerable(model))
             result.ExactModelNll = -Evaluation.ExactLogLikelihood(model, plan.Data.Test.Values, plan.Data.Test.Features);
     }
@@ -298,16 +357,17 @@ static class Experiment
     /// 64 ancestral samples of a density model; for a conditional model, 64 test contexts with the predicted
     /// probabilities of the output half filled in.
     /// </summary>
-    public static void WriteSampleGrid(string path, SigmoidBeliefNet model, BinaryDataset test, ulong seed)
+    public static void WriteSampleGrid(string path, Trainer trainer, BinaryDataset test, ulong seed)
     {
         var rng = Seeds.For(seed, Seeds.Samples);
+        var model = trainer.Model;
         if (!model.Spec.IsConditional)
         {
-            WriteGrid(path, model.Generate(64, rng).ToArray(), model.OutputFeatures, test);
+            WriteGrid(path, model.Generate(64, rng, Igr(trainer)).ToArray(), model.OutputFeatures, test);
             return;
         }
         int n = Math.Min(64, test.Rows);
-        WriteGrid(path, Reconstruction.Means(model, test.Values[..(n * test.Features)], rng), test.Features, test);
+        WriteGrid(path, Reconstruction.Means(model, test.Values[..(n * test.Features)], rng, Igr(trainer)), test.Features, test);
     }
 
     /// <summary>
@@ -315,14 +375,14 @@ static class Experiment
     /// model's reconstructions, or a conditional model's given input half with its predicted output half
     /// (<see cref="Reconstruction.Means"/>). Returns false, writing nothing, for data without image dimensions.
     /// </summary>
-    public static bool WriteReconstructionGrid(string path, SigmoidBeliefNet model, BinaryDataset test, ulong seed)
+    public static bool WriteReconstructionGrid(string path, Trainer trainer, BinaryDataset test, ulong seed)
     {
         if (test.ImageHeight is null) return false;
         int n = Math.Min(ReconstructedImages, test.Rows), size = n * test.Features;
         var originals = test.Values[..size];
         var grid = new float[2 * size];
         originals.CopyTo(grid);
-        Reconstruction.Means(model, originals, Seeds.For(seed, Seeds.Reconstructions)).CopyTo(grid, size);
+        Reconstruction.Means(trainer.Model, originals, Seeds.For(seed, Seeds.Reconstructions), Igr(trainer)).CopyTo(grid, size);
         WriteGrid(path, grid, test.Features, test, columns: n);
         return true;
     }

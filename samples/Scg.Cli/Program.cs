@@ -1,3 +1,4 @@
 using Scg.Cli;
 
-return ScgApp.Run(args, Console.Out, Console.Error, Ui.DetectInteractive());
+using var stop = StopSignal.Catch();
+return ScgApp.Run(args, Console.Out, Console.Error, Ui.IsTerminal(stderr: false), Ui.IsTerminal(stderr: true), stop);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using Scg.Models.Data;
 using Scg.Models.Reporting;
 using Scg.Models.Sbn;
@@ -69,46 +70,118 @@ static class ReproduceCommand
         foreach (var c in cells) TrainOptions.ValidateSpecFitsData(TrainOptions.ParseSpec(c.Model), data);
         double? truth = Experiment.TrueNll(dataName);
 
+        string cellsDir = CellsFolder(outFile);
+        var selected = cells.SelectMany(c => new[] { 0, 1 }.Where(e => estimatorFilter[e]).Select(e => (Cell: c, Estimator: e))).ToList();
+        var runs = selected.Select((r, i) =>
+        {
+            var plan = Plan(r.Cell, r.Estimator == 0, data, dataName, steps, r.Cell.Task == Task.Density ? k : kSp, batchSize, seed, i + 1, selected.Count);
+            return (r.Cell, r.Estimator, Plan: plan with { OutDir = Path.Combine(cellsDir, $"{r.Cell.Model}-m{r.Cell.M}-{plan.Choice.Name}"), ResumeCommand = ui.CommandLine });
+        }).ToList();
+        // A rerun with the same --out continues: every run found there is checked before anything is written.
+        var earlier = runs.ToDictionary(r => r.Plan, r => Earlier(r.Plan));
+
         // Everything is valid: from here on the table is written.
         string? folder = Path.GetDirectoryName(Path.GetFullPath(outFile));
         if (folder is not null) Directory.CreateDirectory(folder);
-        var clock = Stopwatch.StartNew();
+        using var folderLock = RunFolderLock.Acquire(cellsDir);
         var outcomes = cells.ToDictionary(c => c, _ => new Outcome());
-        string Write(bool finished = false) { string md = Markdown(dataName, binarization, steps, k, kSp, batchSize, seed, cells, outcomes, truth, clock.Elapsed, finished, estimatorFilter); AtomicFile.WriteAllText(outFile, md); return md; }
-        Write();
-        int run = 0, runs = cells.Count * estimatorFilter.Count(x => x);
-        foreach (var cell in cells)
+        int done = 0;
+        string Write(string status)
         {
-            for (int e = 0; e < 2; e++)
-            {
-                if (!estimatorFilter[e]) continue;
-                run++;
-                var plan = Plan(cell, e == 0, data, dataName, steps, cell.Task == Task.Density ? k : kSp, batchSize, seed, run, runs);
-                var sw = Stopwatch.StartNew();
-                double nll = double.NaN;
-                string? note = null;
-                try
-                {
-                    var result = Experiment.Train(ui, plan, Experiment.NewTrainer(plan));
-                    Experiment.Evaluate(ui, result);
-                    nll = -result.TestBound;
-                }
-                catch (TrainingFailedException ex)
-                {
-                    note = "diverged";
-                    ui.Error.WriteLine($"scg reproduce: {ScgApp.OneLine(ex.Message)}");
-                }
-                var o = outcomes[cell];
-                if (e == 0) { o.Concrete = nll; o.ConcreteSeconds = sw.Elapsed.TotalSeconds; o.ConcreteNote = note; }
-                else { o.Score = nll; o.ScoreSeconds = sw.Elapsed.TotalSeconds; o.ScoreNote = note; }
-                Write();
-            }
+            double minutes = outcomes.Values.Sum(o => o.ConcreteSeconds + o.ScoreSeconds) / 60;
+            string md = Markdown(dataName, binarization, steps, k, kSp, batchSize, seed, cells, outcomes, truth,
+                FormattableString.Invariant($"{minutes:F1} min of run time{(status.Length > 0 ? ", " + status : " in all")}"), estimatorFilter);
+            AtomicFile.WriteAllText(outFile, md);
+            return md;
         }
-        string markdown = Write(finished: true);
+        string Running() => $"{done} of {runs.Count} runs done when this was written; if no scg process is working on it, rerun the same command to continue";
+        void Record(Cell cell, int e, CellResult r)
+        {
+            var o = outcomes[cell];
+            if (e == 0) { o.Concrete = r.TestNll ?? double.NaN; o.ConcreteSeconds = r.Seconds; o.ConcreteNote = r.Note; }
+            else { o.Score = r.TestNll ?? double.NaN; o.ScoreSeconds = r.Seconds; o.ScoreNote = r.Note; }
+            done++;
+        }
+        foreach (var (cell, e, plan) in runs)
+            if (earlier[plan].Result is { } finished)
+            {
+                Record(cell, e, finished);
+                ui.Note($"{plan.Label}: finished in an earlier run ({plan.OutDir}).");
+            }
+        Write(Running());
+        foreach (var (cell, e, plan) in runs)
+        {
+            var (checkpoint, result) = earlier[plan];
+            if (result is not null) continue;
+            using var runLock = RunFolderLock.Acquire(plan.OutDir!);
+            var sw = Stopwatch.StartNew();
+            double nll = double.NaN;
+            string? note = null;
+            try
+            {
+                var trainer = checkpoint is null ? Experiment.NewTrainer(plan) : TrainCommand.CreateTrainer(checkpoint, plan.Seed);
+                if (checkpoint is not null) ui.Note($"{plan.Label}: resuming at step {checkpoint.Header.Step} ({plan.OutDir}).");
+                var run = Experiment.Continue(ui, plan, trainer);
+                Experiment.Evaluate(ui, run);
+                nll = -run.TestBound;
+            }
+            catch (TrainingFailedException ex)
+            {
+                note = "diverged";
+                ui.Error.WriteLine($"scg reproduce: {ScgApp.OneLine(ex.Message)}");
+            }
+            catch (RunInterruptedException)
+            {
+                Write($"stopped by {ui.Stop.Requested} after {done} of {runs.Count} runs; rerun the same command to continue");
+                throw;
+            }
+            var cellResult = new CellResult { Steps = plan.Steps, EvalSamples = plan.EvalSamples, TestNll = double.IsNaN(nll) ? null : nll, Note = note, Seconds = sw.Elapsed.TotalSeconds };
+            AtomicFile.WriteAllText(Path.Combine(plan.OutDir!, ResultFile), JsonSerializer.Serialize(cellResult));
+            Record(cell, e, cellResult);
+            Write(Running());
+        }
+        string markdown = Write("");
         ui.Line();
         ui.Line(markdown);
-        ui.Line($"wrote {outFile} ({clock.Elapsed.TotalSeconds:F0} s)");
+        ui.Note($"wrote {outFile} and the runs in {cellsDir}/");
         return ScgApp.Ok;
+    }
+
+    /// <summary>Where the runs of a reproduction live: runs/reproduce.md keeps them in runs/reproduce-runs/.</summary>
+    static string CellsFolder(string outFile) => Path.Combine(Path.GetDirectoryName(outFile) ?? "", Path.GetFileNameWithoutExtension(outFile) + "-runs");
+
+    const string ResultFile = "result.json";
+
+    /// <summary>A finished run of a reproduction: its test NLL (null when it diverged) and the seconds its last session took.</summary>
+    sealed record CellResult
+    {
+        public int Steps { get; init; }
+        public int EvalSamples { get; init; }
+        public double? TestNll { get; init; }
+        public string? Note { get; init; }
+        public double Seconds { get; init; }
+    }
+
+    /// <summary>
+    /// What an earlier invocation left of a run: nothing, a checkpoint to resume, or (with its checkpoint) a result of
+    /// the same budget. A run of other settings, or further than --steps, is bad input.
+    /// </summary>
+    static (Checkpoint? Checkpoint, CellResult? Result) Earlier(RunPlan plan)
+    {
+        if (!File.Exists(plan.CheckpointPath)) return (null, null);
+        var checkpoint = TrainCommand.ReadCheckpoint(plan.CheckpointPath);
+        const string hint = " Rerun with the options it was begun with, or choose another --out.";
+        try { checkpoint.RequireSameModel(plan.Header); }
+        catch (InvalidDataException e) { throw new UsageException(e.Message + hint); }
+        TrainCommand.RequireSameSettings(checkpoint, plan.Header);
+        if (checkpoint.Header.Step > plan.Steps)
+            throw new UsageException($"checkpoint '{checkpoint.Path}' is at step {checkpoint.Header.Step}, past --steps {plan.Steps}.{hint}");
+        string resultPath = Path.Combine(plan.OutDir!, ResultFile);
+        if (!File.Exists(resultPath)) return (checkpoint, null);
+        CellResult? result;
+        try { result = JsonSerializer.Deserialize<CellResult>(File.ReadAllText(resultPath)); }
+        catch (JsonException e) { throw new UsageException($"'{resultPath}' is not a run's result: {e.Message} Delete it to evaluate the run again."); }
+        return result is not null && result.Steps == plan.Steps && result.EvalSamples == plan.EvalSamples ? (checkpoint, result) : (checkpoint, null);
     }
 
     static IEnumerable<Cell> AllCells(bool toy)
@@ -179,12 +252,12 @@ static class ReproduceCommand
     }
 
     static string Markdown(string dataName, Binarization binarization, int steps, int k, int kSp, int batchSize, ulong seed, List<Cell> cells,
-        Dictionary<Cell, Outcome> outcomes, double? truth, TimeSpan elapsed, bool finished, bool[] estimators)
+        Dictionary<Cell, Outcome> outcomes, double? truth, string status, bool[] estimators)
     {
         bool toy = dataName == ToySbn.Name;
         var sb = new StringBuilder();
         sb.Append("# The Concrete paper's MNIST results, re-run at a small budget\n\n");
-        sb.Append(FormattableString.Invariant($"Written by `scg reproduce` on {DateTime.Now:yyyy-MM-dd HH:mm} ({Environment.ProcessorCount} cores, {elapsed.TotalMinutes:F1} min{(finished ? " in all" : " so far, still running")}). "));
+        sb.Append(FormattableString.Invariant($"Written by `scg reproduce` on {DateTime.Now:yyyy-MM-dd HH:mm} ({Environment.ProcessorCount} cores; {status}). "));
         string bits = binarization == Binarization.Dynamic ? "dynamic binarization of the training images (fixed bits for validation and test)" : "fixed binarization";
         sb.Append(FormattableString.Invariant($"Data: **{dataName}**{(toy ? " (the embedded stand-in: every model is shrunk to its sbn-toy analogue, so our numbers are NOT comparable with the paper's MNIST numbers, which are shown for reference)" : (dataName == "fashion-mnist" ? " (the paper's numbers are for MNIST: not comparable)" : "") + $", {bits}, 50,000/10,000/10,000")}. "));
         sb.Append(FormattableString.Invariant($"Budget per run: **{steps} steps** of batch {batchSize} (the paper: 10^7 steps), seed {seed}, no early stopping. "));

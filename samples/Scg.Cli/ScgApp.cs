@@ -5,15 +5,26 @@ namespace Scg.Cli;
 /// <summary>Bad input: the command stops before writing anything and exits with code 2.</summary>
 sealed class UsageException(string message) : Exception(message);
 
-/// <summary>The scg program: commands, their options, and how failures map to exit codes (2 bad input, 1 failed run).</summary>
+/// <summary>
+/// The scg program: commands, their options, and how failures map to exit codes (2 bad input, 1 failed run, 130 and
+/// 75 a run stopped by SIGINT or SIGTERM after writing a checkpoint it resumes from).
+/// </summary>
 public static class ScgApp
 {
     public const int Ok = 0, Failed = 1, BadInput = 2;
+    /// <summary>Stopped by SIGINT (Ctrl-C) with a checkpoint written: 128 + 2, as a shell reports an interrupted program.</summary>
+    public const int Interrupted = 130;
+    /// <summary>Stopped by SIGTERM with a checkpoint written: EX_TEMPFAIL, "try again", the code a requeueing batch script tests for.</summary>
+    public const int Terminated = 75;
 
-    /// <summary>Runs the program on <paramref name="args"/>, writing to the given streams (the entry point tests call).</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool interactive = false)
+    /// <summary>
+    /// Runs the program on <paramref name="args"/>, writing results to <paramref name="stdout"/> (drawn tables when
+    /// <paramref name="interactive"/>) and progress and errors to <paramref name="stderr"/> (a live display when
+    /// <paramref name="liveProgress"/>); <paramref name="stop"/> carries SIGINT and SIGTERM (the entry point tests call).
+    /// </summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool interactive = false, bool liveProgress = false, StopSignal? stop = null)
     {
-        var ui = new Ui(stdout, stderr, interactive);
+        var ui = new Ui(stdout, stderr, interactive, liveProgress, stop, Shell.Join([Shell.Program, .. args]));
         var root = BuildCommands(ui);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -29,7 +40,9 @@ public static class ScgApp
     {
         var root = new RootCommand(
             "scg: discrete-latent sigmoid belief networks trained with Concrete relaxations and score-function estimators " +
-            "(the Concrete paper's experiments). Without a command it runs `demo`.");
+            "(the Concrete paper's experiments). Without a command it runs `demo`. Results go to stdout, progress and errors to stderr. " +
+            $"Exit codes: {Ok} done, {BadInput} bad input (an option, a file, a folder in use), {Failed} a failed run or an internal error, " +
+            $"{Interrupted} stopped by SIGINT (Ctrl-C) and {Terminated} by SIGTERM, both after writing a checkpoint that the printed command resumes.");
         var train = TrainCommand.Create(ui);
         var eval = EvalCommand.Create(ui);
         var compare = CompareCommand.CreateCompare(ui);
@@ -61,12 +74,21 @@ public static class ScgApp
             ui.Error.WriteLine($"{command}: {OneLine(e.Message)}");
             return Failed;
         }
+        catch (RunInterruptedException e)
+        {
+            ui.Error.WriteLine($"{command}: {OneLine(e.Message)}");
+            return e.ExitCode;
+        }
         catch (Exception e) when (Environment.GetEnvironmentVariable("SCG_DEBUG") is null or "" or "0")
         {
             ui.Error.WriteLine($"{command}: failed: {e.GetType().Name}: {OneLine(e.Message)} (set SCG_DEBUG=1 for the stack trace)");
             return Failed;
         }
     }
+
+    /// <summary>Turns a run stopped by a signal during <paramref name="work"/> into the exception that says how to resume it.</summary>
+    internal static RunInterruptedException Stopped(Ui ui, string work, string whatWasSaved) =>
+        new($"stopped by {ui.Stop.Requested} {work}; {whatWasSaved}", ui.Stop.ExitCode);
 
     internal static string OneLine(string message) =>
         string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -18,10 +18,13 @@ static class TrainCommand
         var outDir = new Option<string?>("--out", "-o") { Description = "Run folder for metrics.csv, checkpoint.scg, curves.svg, samples.png, data.png, reconstructions.png (image data) [default: runs/<time>-<estimator>]" };
         var resume = new Option<string?>("--resume")
         {
-            Description = "Continue from a checkpoint (a checkpoint.scg or its run folder; alone, the --out folder's). Model, estimator, data and settings come from the checkpoint; --steps is the new total",
+            Description = "Continue from a checkpoint (a checkpoint.scg or its run folder; alone, the --out folder's), as the run was begun: model, estimator, data, " +
+                "settings, --steps, --eval-every and --eval-samples come from the checkpoint. Of these only --steps (a new total), --eval-every and --eval-samples may be changed. " +
+                $"A run stopped by SIGINT or SIGTERM (exit codes {ScgApp.Interrupted} and {ScgApp.Terminated}) writes a checkpoint first and prints the command that resumes it",
             Arity = ArgumentArity.ZeroOrOne,
         };
-        var command = new Command("train", "Train one sigmoid belief network with one estimator; writes metrics, a checkpoint and pictures into a run folder.");
+        var command = new Command("train", "Train one sigmoid belief network with one estimator; writes metrics, a checkpoint and pictures into a run folder, " +
+            "which is locked while it runs (a second process writing to it is refused).");
         options.AddTo(command);
         command.Options.Add(estimator);
         command.Options.Add(outDir);
@@ -65,7 +68,7 @@ static class TrainCommand
             try { checkpoint.RequireSameModel(plan.Header); }
             catch (InvalidDataException e) { throw new UsageException(e.Message + " Resume it with matching options, or start a new run with another --out."); }
             RequireSameSettings(checkpoint, plan.Header);
-            trainer = checkpoint.CreateTrainer(Seeds.For(plan.Seed, Seeds.Step, checkpoint.Header.Step));
+            trainer = CreateTrainer(checkpoint, plan.Seed);
         }
         else
         {
@@ -74,34 +77,29 @@ static class TrainCommand
             trainer = Experiment.NewTrainer(plan);
         }
 
+        string? dataDir = p.GetValue(options.DataDir);
+        plan = plan with { ResumeCommand = Shell.Join([Shell.Program, "train", "--resume", outDir, .. dataDir is null ? [] : (string[])["--data-dir", dataDir]]) };
+
         // Everything is valid: from here on files are written.
-        Directory.CreateDirectory(outDir);
+        using var runLock = RunFolderLock.Acquire(outDir);
+        if (checkpoint is not null) NoteRunLength(ui, p, options, checkpoint, common);
         if (checkpoint is null) File.Delete(Path.Combine(outDir, Experiment.MetricsFile));
-        ui.Line($"train: {Experiment.Describe(plan)}, {plan.Label}, {plan.Steps} steps of {plan.Settings.BatchSize} (run folder {outDir})" +
+        ui.Note($"train: {Experiment.Describe(plan)}, {plan.Label}, {plan.Steps} steps of {plan.Settings.BatchSize} (run folder {outDir})" +
             (checkpoint is null ? "" : $", resuming at step {checkpoint.Header.Step}"));
-        RunResult result;
-        if (trainer.StepCount >= plan.Steps)
-        {
-            ui.Line($"the checkpoint is at step {trainer.StepCount}, not before --steps {plan.Steps}: evaluating only.");
-            result = new RunResult { Plan = plan, Trainer = trainer, Rows = [], FinalTrainBound = double.NaN, StepsPerSecond = double.NaN };
-        }
-        else
-        {
-            result = Experiment.Train(ui, plan, trainer);
-        }
+        var result = Experiment.Continue(ui, plan, trainer);
         Experiment.Evaluate(ui, result);
 
         var history = MetricsCsv.Read(Path.Combine(outDir, Experiment.MetricsFile));
         double? truth = Experiment.TrueNll(plan);
         Experiment.WriteCurves(Path.Combine(outDir, "curves.svg"), $"{Experiment.Describe(plan)}: {plan.Label}", [(plan.Label, history)],
             truth is double t ? -t : null, "true log-likelihood");
-        Experiment.WriteSampleGrid(Path.Combine(outDir, "samples.png"), trainer.Model, plan.Data.Test, plan.Seed);
+        Experiment.WriteSampleGrid(Path.Combine(outDir, "samples.png"), trainer, plan.Data.Test, plan.Seed);
         Experiment.WriteDataGrid(Path.Combine(outDir, "data.png"), plan.Data.Test);
-        bool reconstructions = Experiment.WriteReconstructionGrid(Path.Combine(outDir, Experiment.ReconstructionsFile), trainer.Model, plan.Data.Test, plan.Seed);
+        bool reconstructions = Experiment.WriteReconstructionGrid(Path.Combine(outDir, Experiment.ReconstructionsFile), trainer, plan.Data.Test, plan.Seed);
         var summary = Report.Summary([result], truth, gradientDraws: 0);
         Report.Print(ui, summary);
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.md"), summary.Markdown());
-        ui.Line($"wrote {outDir}/: {Experiment.MetricsFile}, {Experiment.CheckpointFile}, curves.svg, samples.png, data.png, " +
+        ui.Note($"wrote {outDir}/: {Experiment.MetricsFile}, {Experiment.CheckpointFile}, curves.svg, samples.png, data.png, " +
             (reconstructions ? $"{Experiment.ReconstructionsFile}, " : "") + "summary.md");
         return ScgApp.Ok;
     }
@@ -115,7 +113,28 @@ static class TrainCommand
         }
     }
 
-    static void RequireSameSettings(Checkpoint checkpoint, CheckpointHeader wanted)
+    /// <summary>A trainer in the checkpoint's state; a checkpoint whose tensors do not fit its model is bad input.</summary>
+    internal static Trainer CreateTrainer(Checkpoint checkpoint, ulong seed)
+    {
+        try { return checkpoint.CreateTrainer(Seeds.For(seed, Seeds.Step, checkpoint.Header.Step)); }
+        catch (InvalidDataException e) { throw new UsageException(e.Message); }
+    }
+
+    /// <summary>Says where the resumed run's length comes from: what the command line changes, or that the checkpoint predates its record.</summary>
+    static void NoteRunLength(Ui ui, ParseResult p, TrainOptions options, Checkpoint checkpoint, TrainOptions.Common common)
+    {
+        if (checkpoint.Header.Schedule is not { } s)
+        {
+            ui.Note($"checkpoint '{checkpoint.Path}' does not record its run's length (an older scg wrote it): --steps {common.Steps}, " +
+                $"--eval-every {common.EvalEvery} and --eval-samples {common.EvalSamples} come from the command line.");
+            return;
+        }
+        foreach (var (option, was, now) in (ReadOnlySpan<(Option<int>, int, int)>)[(options.Steps, s.Steps, common.Steps), (options.EvalEvery, s.EvalEvery, common.EvalEvery), (options.EvalSamples, s.EvalSamples, common.EvalSamples)])
+            if (TrainOptions.IsExplicit(p, option) && was != now)
+                ui.Note($"resume: {option.Name} {now} replaces the run's {was}.");
+    }
+
+    internal static void RequireSameSettings(Checkpoint checkpoint, CheckpointHeader wanted)
     {
         var h = checkpoint.Header;
         var differences = new List<string>();

@@ -29,7 +29,7 @@ sealed class TrainOptions
     };
     public readonly Option<double> LearningRate = new("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 3e-4 };
     public readonly Option<double> WeightDecay = new("--weight-decay") { Description = "L2 weight decay added to the gradient", DefaultValueFactory = _ => 0.0 };
-    public readonly Option<int> Steps = new("--steps") { Description = "Training steps (total, counting steps of a resumed run)", DefaultValueFactory = _ => 10_000 };
+    public readonly Option<int> Steps = new("--steps") { Description = "Training steps (total, counting steps of a resumed run, which keeps its checkpoint's total unless this is given)", DefaultValueFactory = _ => 10_000 };
     public readonly Option<int> BatchSize = new("--batch-size") { Description = "Data points per minibatch", DefaultValueFactory = _ => 64 };
     public readonly Option<ulong> Seed = new("--seed") { Description = "Seed of every random choice (initialization, batches, samples)", DefaultValueFactory = _ => 1UL };
     public readonly Option<string> Data = new("--data") { Description = $"Data set: {string.Join(", ", DataSets.Names)} (sbn-toy is embedded; its true NLL is known)", DefaultValueFactory = _ => ToySbn.Name };
@@ -69,12 +69,14 @@ sealed class TrainOptions
 
     /// <summary>
     /// Validates the options; with <paramref name="resume"/>, options not given on the command line take the
-    /// checkpoint's values (steps, eval samples and eval interval always come from the command line).
+    /// checkpoint's values (steps, eval samples and eval interval too, when the checkpoint records them).
     /// </summary>
     public Common Validate(ParseResult p, CheckpointHeader? resume = null)
     {
         T Get<T>(Option<T> o, Func<CheckpointHeader, T> fromCheckpoint) =>
             resume is not null && !IsExplicit(p, o) ? fromCheckpoint(resume) : p.GetValue(o)!;
+        int GetRun(Option<int> o, Func<RunSchedule, int> fromCheckpoint) =>
+            resume?.Schedule is { } s && !IsExplicit(p, o) ? fromCheckpoint(s) : p.GetValue(o);
 
         string dataName = Get(Data, h => h.Data);
         if (!DataSets.Names.Contains(dataName))
@@ -96,7 +98,7 @@ sealed class TrainOptions
         if (!(lr > 0 && double.IsFinite(lr))) throw new UsageException($"--lr must be a number > 0, got {Inv(lr)}.");
         if (!(wd >= 0 && double.IsFinite(wd))) throw new UsageException($"--weight-decay must be a number ≥ 0, got {Inv(wd)}.");
         int batch = Get(BatchSize, h => h.BatchSize);
-        int steps = p.GetValue(Steps), k = p.GetValue(EvalSamples), every = p.GetValue(EvalEvery);
+        int steps = GetRun(Steps, s => s.Steps), k = GetRun(EvalSamples, s => s.EvalSamples), every = GetRun(EvalEvery, s => s.EvalEvery);
         if (steps < 1) throw new UsageException($"--steps must be ≥ 1, got {steps}.");
         if (batch < 1) throw new UsageException($"--batch-size must be ≥ 1, got {batch}.");
         ValidateEvalSamples("--eval-samples", k);

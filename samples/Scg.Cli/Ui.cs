@@ -13,44 +13,71 @@ interface IProgressReporter
 }
 
 /// <summary>
-/// Where the program talks: a Spectre console on stdout (live progress bars and rounded tables when interactive;
-/// plain progress lines and markdown tables when the output is redirected, in CI or under test) and stderr for errors.
+/// Where the program talks. Results (tables, the reproduction's markdown) go to stdout: a Spectre console with rounded
+/// tables when stdout is a terminal, markdown otherwise. Progress, notes and errors go to stderr: live progress bars
+/// when stderr is a terminal, plain progress lines otherwise (in CI, under test, or redirected to a log).
 /// </summary>
 sealed class Ui
 {
     public IAnsiConsole Console { get; }
+    IAnsiConsole ErrorConsole { get; }
     public TextWriter Out { get; }
     public TextWriter Error { get; }
+    /// <summary>stdout is a terminal: tables are drawn.</summary>
     public bool Interactive { get; }
+    /// <summary>stderr is a terminal: progress is a live display.</summary>
+    public bool LiveProgress { get; }
+    /// <summary>SIGINT and SIGTERM, as far as they were caught.</summary>
+    public StopSignal Stop { get; }
+    /// <summary>The command line that started the program, quoted for a shell (for "rerun the same command" hints).</summary>
+    public string CommandLine { get; }
 
-    public Ui(TextWriter stdout, TextWriter stderr, bool interactive)
+    public Ui(TextWriter stdout, TextWriter stderr, bool interactive, bool liveProgress = false, StopSignal? stop = null, string commandLine = "scg")
     {
         Out = stdout;
         Error = stderr;
         Interactive = interactive;
-        Console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(stdout),
-            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
-        });
-        if (!interactive) Console.Profile.Width = 160;
+        LiveProgress = liveProgress;
+        Stop = stop ?? new StopSignal();
+        CommandLine = commandLine;
+        Console = CreateConsole(stdout, interactive);
+        ErrorConsole = CreateConsole(stderr, liveProgress);
     }
 
-    /// <summary>True when stdout is a terminal and CI is not set: live progress bars are safe.</summary>
-    public static bool DetectInteractive()
+    static IAnsiConsole CreateConsole(TextWriter writer, bool terminal)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = terminal ? InteractionSupport.Yes : InteractionSupport.No,
+        });
+        if (!terminal) console.Profile.Width = 160;
+        return console;
+    }
+
+    /// <summary>True when stdout (or stderr) is a terminal and CI is not set: drawn tables and live progress bars are safe there.</summary>
+    public static bool IsTerminal(bool stderr)
     {
         string? ci = Environment.GetEnvironmentVariable("CI");
         bool inCi = !string.IsNullOrEmpty(ci) && !ci.Equals("false", StringComparison.OrdinalIgnoreCase) && ci != "0";
-        return !System.Console.IsOutputRedirected && !inCi && Environment.GetEnvironmentVariable("TERM") != "dumb";
+        bool redirected = stderr ? System.Console.IsErrorRedirected : System.Console.IsOutputRedirected;
+        return !redirected && !inCi && Environment.GetEnvironmentVariable("TERM") != "dumb";
     }
 
-    /// <summary>A line of plain text (wrapped to the terminal when interactive, as is otherwise).</summary>
+    /// <summary>A line of the results on stdout (wrapped to the terminal when interactive, as is otherwise).</summary>
     public void Line(string text = "")
     {
         if (Interactive) Console.WriteLine(text, Style.Plain);
         else { Out.WriteLine(text); Out.Flush(); }
+    }
+
+    /// <summary>A line about what the program does (settings, files written) on stderr.</summary>
+    public void Note(string text)
+    {
+        if (LiveProgress) ErrorConsole.WriteLine(text, Style.Plain);
+        else { Error.WriteLine(text); Error.Flush(); }
     }
 
     public void Write(IRenderable renderable) => Console.Write(renderable);
@@ -65,7 +92,7 @@ sealed class Ui
     /// <summary>Runs <paramref name="work"/> with a progress bar over <paramref name="total"/> units.</summary>
     public T Progress<T>(string title, long total, Func<IProgressReporter, T> work)
     {
-        if (!Interactive)
+        if (!LiveProgress)
         {
             var plain = new PlainReporter(this, title, total);
             T result = work(plain);
@@ -73,7 +100,7 @@ sealed class Ui
             return result;
         }
         var status = new StatusColumn();
-        return Console.Progress()
+        return ErrorConsole.Progress()
             .AutoClear(false)
             .HideCompleted(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 24 }, new PercentageColumn(),
@@ -108,7 +135,7 @@ sealed class Ui
             new Text(Status, Style.Plain) { Overflow = Overflow.Ellipsis };
     }
 
-    /// <summary>One line at every tenth of the work (and at least every 15 s), with the status and an ETA.</summary>
+    /// <summary>One line on stderr at every tenth of the work (and at least every 15 s), with the status and an ETA.</summary>
     sealed class PlainReporter(Ui ui, string title, long total) : IProgressReporter
     {
         readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -135,8 +162,8 @@ sealed class Ui
             _lastPrint = now;
             string eta = done > _firstDone && done < total ? $"  ETA {Duration(now / (done - _firstDone) * (total - done))}" : "";
             string pct = total > 0 ? (100.0 * done / total).ToString("0", CultureInfo.InvariantCulture) : "100";
-            ui.Out.WriteLine($"{title}: {done}/{total} ({pct}%)  {_status}{eta}".TrimEnd());
-            ui.Out.Flush();
+            ui.Error.WriteLine($"{title}: {done}/{total} ({pct}%)  {_status}{eta}".TrimEnd());
+            ui.Error.Flush();
         }
 
         public void Finish() => Print(total);

@@ -18,14 +18,18 @@ public sealed class MetricsCsv : IDisposable
     MetricsCsv(StreamWriter writer) => _writer = writer;
 
     /// <summary>
-    /// Opens <paramref name="path"/> for appending. A new file gets the header; when resuming, rows after
-    /// <paramref name="keepThroughStep"/> (logged after the checkpoint being resumed from) are dropped first.
+    /// Opens <paramref name="path"/> for appending. A new file gets the header. When resuming, rows after
+    /// <paramref name="keepThroughStep"/> (logged after the checkpoint being resumed from) are dropped first, and so is
+    /// an unfinished last line (a process killed while writing it); <paramref name="note"/> hears of each.
     /// </summary>
-    public static MetricsCsv Open(string path, long? keepThroughStep = null)
+    public static MetricsCsv Open(string path, long? keepThroughStep = null, Action<string>? note = null)
     {
         if (keepThroughStep is long keep && File.Exists(path))
         {
-            var kept = Read(path).Where(r => r.Step <= keep).ToList();
+            var (all, torn) = ReadUpToTornEnd(path);
+            if (torn is not null) note?.Invoke($"'{path}': dropped the unfinished last line {torn.Value.Line} ('{torn.Value.Text}').");
+            var kept = all.Where(r => r.Step <= keep).ToList();
+            if (kept.Count < all.Count) note?.Invoke($"'{path}': dropped {all.Count - kept.Count} rows logged after step {keep}, where the checkpoint is.");
             var text = new StringBuilder(Header).Append('\n');
             foreach (var r in kept) text.Append(Format(r)).Append('\n');
             AtomicFile.WriteAllText(path, text.ToString());
@@ -60,17 +64,52 @@ public sealed class MetricsCsv : IDisposable
             line++;
             if (line == 1)
             {
-                if (text != Header) throw new InvalidDataException($"'{path}' is not a metrics file: line 1 is '{text}', expected '{Header}'.");
+                RequireHeader(path, text);
                 continue;
             }
             if (text.Length == 0) continue;
-            var cells = text.Split(',');
-            if (cells.Length != 6 || !long.TryParse(cells[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out long step))
-                throw new InvalidDataException($"'{path}' line {line}: expected 6 comma-separated cells starting with a step, got '{text}'.");
-            rows.Add(new MetricsRow(step, Parse(cells[1]), Parse(cells[2]), Parse(cells[3]), Parse(cells[4]), Parse(cells[5])));
+            rows.Add(ParseRow(text) ?? throw BadRow(path, line, text));
         }
         return rows;
     }
 
-    static double Parse(string cell) => cell.Length == 0 ? double.NaN : double.Parse(cell, NumberStyles.Float, CultureInfo.InvariantCulture);
+    /// <summary>
+    /// As <see cref="Read"/>, except that a last line without its line break, or that is not a whole row, is returned
+    /// as torn instead of read (a missing file, or one holding only a torn header, has no rows).
+    /// </summary>
+    static (List<MetricsRow> Rows, (int Line, string Text)? Torn) ReadUpToTornEnd(string path)
+    {
+        string all = File.ReadAllText(path);
+        var lines = all.Split('\n');   // the last element is what follows the last line break
+        int count = lines.Length - 1;
+        (int, string)? torn = null;
+        if (lines[^1].Length > 0) { torn = (count + 1, lines[^1]); }
+        else if (count > 1 && lines[count - 1].Length > 0 && ParseRow(lines[count - 1]) is null) { torn = (count, lines[count - 1]); count--; }
+        var rows = new List<MetricsRow>();
+        if (count == 0) return (rows, torn);
+        RequireHeader(path, lines[0]);
+        for (int i = 1; i < count; i++)
+            if (lines[i].Length > 0) rows.Add(ParseRow(lines[i]) ?? throw BadRow(path, i + 1, lines[i]));
+        return (rows, torn);
+    }
+
+    static void RequireHeader(string path, string line)
+    {
+        if (line != Header) throw new InvalidDataException($"'{path}' is not a metrics file: line 1 is '{line}', expected '{Header}'.");
+    }
+
+    static InvalidDataException BadRow(string path, int line, string text) =>
+        new($"'{path}' line {line}: expected 6 comma-separated cells starting with a step, got '{text}'.");
+
+    /// <summary>One row, or null when the text is not 6 cells of a step and numbers.</summary>
+    static MetricsRow? ParseRow(string text)
+    {
+        var cells = text.Split(',');
+        if (cells.Length != 6 || !long.TryParse(cells[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out long step)) return null;
+        var values = new double[5];
+        for (int i = 0; i < 5; i++)
+            if (cells[i + 1].Length == 0) values[i] = double.NaN;
+            else if (!double.TryParse(cells[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i])) return null;
+        return new MetricsRow(step, values[0], values[1], values[2], values[3], values[4]);
+    }
 }

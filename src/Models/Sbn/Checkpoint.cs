@@ -10,6 +10,17 @@ using Scg.Stochastic.Graph;
 
 namespace Scg.Models.Sbn;
 
+/// <summary>How long a run trains and how it is checked: what a resumed run continues with.</summary>
+public sealed record RunSchedule
+{
+    /// <summary>The total number of training steps.</summary>
+    public int Steps { get; init; }
+    /// <summary>Steps between validation passes and checkpoints.</summary>
+    public int EvalEvery { get; init; }
+    /// <summary>k of the final test bound L_k.</summary>
+    public int EvalSamples { get; init; }
+}
+
 /// <summary>What a checkpoint says about its run: model, estimator, settings, data and where it stopped.</summary>
 public sealed record CheckpointHeader
 {
@@ -31,6 +42,8 @@ public sealed record CheckpointHeader
     public ulong Seed { get; init; }
     /// <summary>Training steps taken when the checkpoint was written.</summary>
     public long Step { get; init; }
+    /// <summary>The run's length and checks (null in checkpoints written before these were recorded, and outside a run).</summary>
+    public RunSchedule? Schedule { get; init; }
 
     [JsonIgnore]
     public TrainSettings Settings => new()
@@ -62,6 +75,63 @@ public sealed record CheckpointHeader
     /// <summary>"mnist" or "mnist (dynamic binarization)": the training data.</summary>
     [JsonIgnore]
     public string DataDescription => Binarization == Binarization.Fixed ? Data : $"{Data} (dynamic binarization)";
+
+    /// <summary>
+    /// Throws an <see cref="InvalidDataException"/> naming the first field that no run could have written (e.g. a
+    /// crafted or damaged file whose CRC still matches): what was found and what was expected.
+    /// </summary>
+    internal void Validate(string path)
+    {
+        void Require(bool ok, string field, object? found, string expected)
+        {
+            if (!ok) throw new InvalidDataException($"checkpoint '{path}' is malformed: {field} is {found ?? "missing"}; expected {expected}.");
+        }
+        Require(Data is not null && Scg.Models.Data.DataSets.Names.Contains(Data), "the data set", $"'{Data}'", $"one of {string.Join(", ", Scg.Models.Data.DataSets.Names)}");
+        Require(Enum.IsDefined(Binarization), "the binarization", Binarization, "Fixed or Dynamic");
+        var choice = EstimatorChoice.All.FirstOrDefault(e => e.Name == Estimator);
+        Require(choice is not null, "the estimator", $"'{Estimator}'", $"one of {string.Join(", ", EstimatorChoice.All.Select(e => e.Name))}");
+        LayerSpec spec;
+        try { spec = LayerSpec.Parse(Spec ?? ""); }
+        catch (FormatException e) { throw new InvalidDataException($"checkpoint '{path}' is malformed: {e.Message}", e); }
+        Require(Options is not null, "the model options", null, "an object");
+        Require(Enum.IsDefined(Options!.Encoding), "the encoding", Options.Encoding, "Corners or OneHot");
+        if (Options.Encoding == NodeEncoding.Corners)
+            Require(Options.Arity >= 2 && (Options.Arity & (Options.Arity - 1)) == 0, "the arity", Options.Arity, "a power of two ≥ 2 with corners encoding");
+        else
+            Require(Options.Arity >= 2, "the arity", Options.Arity, "≥ 2 categories per one-hot node");
+        foreach (var layer in spec.Layers.Where(l => !l.Visible))
+            if (Options.Encoding == NodeEncoding.Corners)
+                Require(layer.Units % Corners.Bits(Options.Arity) == 0, $"layer {layer} of '{Spec}'", $"{layer.Units} units",
+                    $"a multiple of the {Corners.Bits(Options.Arity)} units of an {Options.Arity}-ary node");
+        Require(Options.HiddenUnits >= 0, "the hidden units", Options.HiddenUnits, "≥ 0");
+        if (Options.UniformPrior && Options.GaussianParameters)
+            Require(Options.Encoding == NodeEncoding.OneHot || Options.Arity == 2, "the arity", Options.Arity, "2, or one-hot nodes, for a uniform IGR prior");
+        Require(Options.GaussianParameters == choice!.GaussianParameters, "Gaussian node parameters", Options.GaussianParameters, $"{choice.GaussianParameters} for {Estimator}");
+        Require(choice.NeedsBaseline ? Options.BaselineUnits > 0 : Options.BaselineUnits >= 0, "the baseline units", Options.BaselineUnits, choice.NeedsBaseline ? $"> 0 for {Estimator}" : "≥ 0");
+        Require(Options.IgrDelta > 0 && double.IsFinite(Options.IgrDelta), "the model's IGR δ", Options.IgrDelta, "a number > 0");
+        Require(Options.PriorFitTemperature > 0 && double.IsFinite(Options.PriorFitTemperature), "the prior-fit temperature", Options.PriorFitTemperature, "a number > 0");
+        Require(Options.CenteringDecay is >= 0 and <= 1, "the centering decay", Options.CenteringDecay, "a number in [0, 1]");
+        Require(Samples >= (Estimator == "vimco" ? 2 : 1), "m (samples)", Samples, Estimator == "vimco" ? "≥ 2 for vimco" : "≥ 1");
+        Require(BatchSize >= 1, "the batch size", BatchSize, "≥ 1");
+        Require(LearningRate > 0 && double.IsFinite(LearningRate), "the learning rate", LearningRate, "a number > 0");
+        Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), "the weight decay", WeightDecay, "a number ≥ 0");
+        Require(IgrDelta > 0 && double.IsFinite(IgrDelta), "IGR's δ", IgrDelta, "a number > 0");
+        foreach (var (field, text) in (ReadOnlySpan<(string, string)>)[("the posterior temperature", PosteriorTemperature), ("the prior temperature", PriorTemperature)])
+            Require(IsSchedule(text), field, $"'{text}'", "a number > 0 or exp:λ0,k,λmin");
+        Require(Step >= 0, "the step", Step, "≥ 0");
+        if (Schedule is { } s)
+        {
+            Require(s.Steps >= 1, "the run's total steps", s.Steps, "≥ 1");
+            Require(s.EvalEvery >= 1, "the steps between validations", s.EvalEvery, "≥ 1");
+            Require(s.EvalSamples is >= 1 and <= 50_000, "the test bound's k", s.EvalSamples, "1 to 50000");
+        }
+    }
+
+    static bool IsSchedule(string? text)
+    {
+        try { TemperatureSchedule.Parse(text ?? ""); return true; }
+        catch (Exception e) when (e is FormatException or ArgumentException) { return false; }
+    }
 }
 
 /// <summary>
@@ -77,14 +147,18 @@ public sealed record CheckpointHeader
 /// byte has-statistics, float64 running mean, float64 running variance   (score-function estimators)
 /// uint32 CRC-32 of every byte before it
 /// </code>
-/// <see cref="Save"/> writes &lt;path&gt;.tmp and renames it over &lt;path&gt;, so a crash never leaves a corrupt checkpoint.
-/// The random generator is not stored: a run re-seeds from (seed, step).
+/// Checkpoints are streamed in both directions, a tensor at a time, so their size is bounded by the disk, not by one
+/// buffer. <see cref="Save"/> writes &lt;path&gt;.tmp and renames it over &lt;path&gt;, so a crash never leaves a corrupt
+/// checkpoint. The random generator is not stored: a run re-seeds from (seed, step).
 /// </summary>
 public sealed class Checkpoint
 {
     public const int Version = 1;
     static ReadOnlySpan<byte> Magic => "SCGCKPT\0"u8;
     static readonly JsonSerializerOptions Json = new() { WriteIndented = false, Converters = { new JsonStringEnumConverter() } };   // enums by name; numbers still read
+    /// <summary>Floats per read or write call: spans of bytes stay far below 2 GB.</summary>
+    const int Chunk = 1 << 18;
+    const int BufferBytes = 1 << 20;
 
     public CheckpointHeader Header { get; }
     public IReadOnlyDictionary<string, (int[] Shape, float[] Values)> Tensors { get; }
@@ -98,40 +172,40 @@ public sealed class Checkpoint
     }
 
     /// <summary>Writes the trainer's full state to <paramref name="path"/> atomically.</summary>
-    public static void Save(string path, Trainer trainer, string data, ulong seed, Binarization binarization = Binarization.Fixed)
+    public static void Save(string path, Trainer trainer, string data, ulong seed, Binarization binarization = Binarization.Fixed, RunSchedule? schedule = null) =>
+        Save(path, trainer, CheckpointHeader.Of(trainer, data, seed, binarization) with { Schedule = schedule });
+
+    /// <summary>Writes the trainer's full state with <paramref name="header"/> to <paramref name="path"/> atomically.</summary>
+    public static void Save(string path, Trainer trainer, CheckpointHeader header) => AtomicFile.Write(path, stream => Write(stream, trainer, header));
+
+    /// <summary>
+    /// Streams the trainer's full state with <paramref name="header"/> (whose step must be the trainer's) to
+    /// <paramref name="destination"/>, which stays open.
+    /// </summary>
+    public static void Write(Stream destination, Trainer trainer, CheckpointHeader header)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("checkpoints are written on little-endian machines only.");
-        var header = CheckpointHeader.Of(trainer, data, seed, binarization);
-        var tensors = new List<(string Name, int[] Shape, float[] Values)>();
+        if (header.Step != trainer.StepCount) throw new ArgumentException($"checkpoint header is at step {header.Step}, the trainer at step {trainer.StepCount}.", nameof(header));
         var optimized = trainer.Optimizer.Parameters.Items;
-        foreach (var p in optimized) tensors.Add(("param/" + NameOf(p), p.Shape.ToArray(), p.ToArray()));
-        foreach (var p in trainer.Model.Parameters().Concat(trainer.Model.BaselineParameters()).Where(p => !optimized.Contains(p)))
-            tensors.Add(("param/" + NameOf(p), p.Shape.ToArray(), p.ToArray()));
-        for (int i = 0; i < optimized.Count; i++)
-        {
-            var (m, v) = trainer.Optimizer.Moments(i);
-            tensors.Add(("adam.m/" + NameOf(optimized[i]), optimized[i].Shape.ToArray(), (float[])m.Clone()));
-            tensors.Add(("adam.v/" + NameOf(optimized[i]), optimized[i].Shape.ToArray(), (float[])v.Clone()));
-        }
-        for (int k = 0; k < trainer.Model.Centering.Count; k++)
-            tensors.Add(($"centering/{k}", [trainer.Model.Centering[k].Length], (float[])trainer.Model.Centering[k].Clone()));
-
-        using var buffer = new MemoryStream();
-        using (var w = new BinaryWriter(buffer, Encoding.UTF8, leaveOpen: true))
+        var fixedParameters = trainer.Model.Parameters().Concat(trainer.Model.BaselineParameters()).Where(p => !optimized.Contains(p)).ToList();
+        var crc = new CrcStream(destination);
+        using (var w = new BinaryWriter(new BufferedStream(crc, BufferBytes), Encoding.UTF8))
         {
             w.Write(Magic);
             w.Write(Version);
             byte[] json = JsonSerializer.SerializeToUtf8Bytes(header, Json);
             w.Write(json.Length);
             w.Write(json);
-            w.Write(tensors.Count);
-            foreach (var (name, shape, values) in tensors)
+            w.Write(3 * optimized.Count + fixedParameters.Count + trainer.Model.Centering.Count);
+            foreach (var p in optimized.Concat(fixedParameters)) WriteTensor(w, "param/" + NameOf(p), p.Shape.ToArray(), p.Span);
+            for (int i = 0; i < optimized.Count; i++)
             {
-                w.Write(name);
-                w.Write(shape.Length);
-                foreach (int d in shape) w.Write(d);
-                w.Write(MemoryMarshal.AsBytes(values.AsSpan()));
+                var (m, v) = trainer.Optimizer.Moments(i);
+                WriteTensor(w, "adam.m/" + NameOf(optimized[i]), optimized[i].Shape.ToArray(), m);
+                WriteTensor(w, "adam.v/" + NameOf(optimized[i]), optimized[i].Shape.ToArray(), v);
             }
+            for (int k = 0; k < trainer.Model.Centering.Count; k++)
+                WriteTensor(w, $"centering/{k}", [trainer.Model.Centering[k].Length], trainer.Model.Centering[k]);
             w.Write(trainer.Optimizer.StepCount);
             if (trainer.Estimator is ReinforceEstimator<float> r && trainer.StepCount > 0)
             {
@@ -142,56 +216,118 @@ public sealed class Checkpoint
                 w.Write((byte)0); w.Write(0.0); w.Write(1.0);
             }
         }
-        uint crc = Crc32.Compute(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
-        buffer.Write(BitConverter.GetBytes(crc));
-        AtomicFile.WriteAllBytes(path, buffer.ToArray());
+        Span<byte> stored = stackalloc byte[4];
+        BitConverter.TryWriteBytes(stored, crc.Crc);
+        destination.Write(stored);
+    }
+
+    static void WriteTensor(BinaryWriter w, string name, int[] shape, ReadOnlySpan<float> values)
+    {
+        w.Write(name);
+        w.Write(shape.Length);
+        foreach (int d in shape) w.Write(d);
+        for (int i = 0; i < values.Length; i += Chunk) w.Write(MemoryMarshal.AsBytes(values.Slice(i, Math.Min(Chunk, values.Length - i))));
     }
 
     static string NameOf(Tensor<float> p) => p.Name ?? throw new InvalidOperationException($"checkpoint: a parameter of shape {p.Shape} has no name.");
 
-    /// <summary>Reads and verifies a checkpoint; a file that is not one, of another version, or damaged gives an <see cref="InvalidDataException"/> naming it.</summary>
+    /// <summary>
+    /// Reads and verifies a checkpoint; a file that is not one, of another version, damaged, or holding values no run
+    /// writes gives an <see cref="InvalidDataException"/> naming it and what was expected.
+    /// </summary>
     public static Checkpoint Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint '{path}' does not exist.", path);
-        byte[] bytes = File.ReadAllBytes(path);
-        if (bytes.Length < Magic.Length + 8 || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferBytes);
+        long length = file.Length;
+        Span<byte> start = stackalloc byte[12];
+        if (length < Magic.Length + 8 || file.ReadAtLeast(start, start.Length, throwOnEndOfStream: false) < start.Length || !start[..Magic.Length].SequenceEqual(Magic))
             throw new InvalidDataException($"'{path}' is not an scg checkpoint (it does not start with SCGCKPT).");
-        int version = BitConverter.ToInt32(bytes, Magic.Length);
+        int version = BitConverter.ToInt32(start[Magic.Length..]);
         if (version != Version)
             throw new InvalidDataException($"checkpoint '{path}' has format version {version}; this program reads version {Version}.");
-        uint stored = BitConverter.ToUInt32(bytes, bytes.Length - 4);
-        if (Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4)) != stored)
-            throw new InvalidDataException($"checkpoint '{path}' is damaged: its CRC-32 does not match its contents.");
+        VerifyCrc(file, path);
+
+        file.Position = start.Length;
+        long end = length - 4;
+        long Left() => end - file.Position;
         try
         {
-            using var r = new BinaryReader(new MemoryStream(bytes, Magic.Length + 4, bytes.Length - Magic.Length - 8), Encoding.UTF8);
+            using var r = new BinaryReader(file, Encoding.UTF8, leaveOpen: true);
             int jsonLength = r.ReadInt32();
+            if (jsonLength < 2 || jsonLength > Left())
+                throw new InvalidDataException($"the header is {jsonLength} bytes long; expected 2 to {Left()} (the bytes left in the file)");
             var header = JsonSerializer.Deserialize<CheckpointHeader>(r.ReadBytes(jsonLength), Json)
-                ?? throw new InvalidDataException("empty header");
+                ?? throw new InvalidDataException("the header is null; expected a JSON object");
+            header.Validate(path);
             int count = r.ReadInt32();
-            var tensors = new Dictionary<string, (int[], float[])>(count);
+            const int smallestTensor = 1 + 4;   // an empty name and rank 0
+            if (count < 0 || count > Left() / smallestTensor)
+                throw new InvalidDataException($"the tensor count is {count}; expected 0 to {Left() / smallestTensor} for the {Left()} bytes left in the file");
+            var tensors = new Dictionary<string, (int[], float[])>();
             for (int t = 0; t < count; t++)
             {
-                string name = r.ReadString();
+                string name = ReadName(r, Left());
                 int rank = r.ReadInt32();
-                if (rank is < 0 or > 8) throw new InvalidDataException($"tensor '{name}' has rank {rank}");
+                if (rank is < 0 or > 8) throw new InvalidDataException($"tensor '{name}' has rank {rank}; expected 0 to 8");
                 var shape = new int[rank];
                 long size = 1;
-                for (int d = 0; d < rank; d++) { shape[d] = r.ReadInt32(); size *= shape[d]; }
-                if (size < 0 || size * 4 > r.BaseStream.Length - r.BaseStream.Position) throw new InvalidDataException($"tensor '{name}' is truncated");
+                for (int d = 0; d < rank; d++)
+                {
+                    shape[d] = r.ReadInt32();
+                    if (shape[d] < 0) throw new InvalidDataException($"tensor '{name}' has dimension {shape[d]}; expected ≥ 0");
+                    size *= shape[d];
+                    if (size * 4 > Left()) throw new InvalidDataException($"tensor '{name}' of shape [{string.Join(", ", shape[..(d + 1)])}…] needs {size * 4} bytes; {Left()} are left in the file");
+                }
+                if (size > Array.MaxLength) throw new InvalidDataException($"tensor '{name}' has {size} values; at most {Array.MaxLength} fit in one tensor");
+                if (tensors.ContainsKey(name)) throw new InvalidDataException($"tensor '{name}' appears twice");
                 var values = new float[size];
-                r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+                for (int i = 0; i < values.Length; i += Chunk)
+                    file.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan(i, Math.Min(Chunk, values.Length - i))));
                 tensors.Add(name, (shape, values));
             }
             long adamSteps = r.ReadInt64();
+            if (adamSteps < 0) throw new InvalidDataException($"Adam's step count is {adamSteps}; expected ≥ 0");
             bool hasStats = r.ReadByte() == 1;
             double mean = r.ReadDouble(), variance = r.ReadDouble();
+            if (Left() != 0) throw new InvalidDataException($"{Left()} bytes follow the last field; expected none");
             return new Checkpoint(path, header, tensors, adamSteps, hasStats ? (mean, variance) : null);
         }
-        catch (Exception e) when (e is EndOfStreamException or JsonException or ArgumentException or InvalidDataException or NotSupportedException)
+        catch (InvalidDataException e) when (e.Message.StartsWith("checkpoint '", StringComparison.Ordinal)) { throw; }
+        catch (Exception e) when (e is EndOfStreamException or JsonException or ArgumentException or InvalidDataException or NotSupportedException or FormatException)
         {
             throw new InvalidDataException($"checkpoint '{path}' is malformed: {e.Message}", e);
         }
+    }
+
+    /// <summary>A tensor name as <see cref="BinaryWriter.Write(string)"/> writes it: a 7-bit encoded length, then UTF-8.</summary>
+    static string ReadName(BinaryReader r, long left)
+    {
+        const int longest = 1024;
+        int length = r.Read7BitEncodedInt();
+        if (length < 0 || length > Math.Min(longest, left))
+            throw new InvalidDataException($"a tensor name is {length} bytes long; expected 0 to {Math.Min(longest, left)}");
+        return Encoding.UTF8.GetString(r.ReadBytes(length));
+    }
+
+    /// <summary>Reads the whole file once, comparing the CRC-32 of all but its last 4 bytes with those bytes.</summary>
+    static void VerifyCrc(FileStream file, string path)
+    {
+        file.Position = 0;
+        long body = file.Length - 4;
+        var buffer = new byte[BufferBytes];
+        uint crc = 0;
+        for (long done = 0; done < body;)
+        {
+            int n = file.Read(buffer, 0, (int)Math.Min(buffer.Length, body - done));
+            if (n == 0) throw new InvalidDataException($"checkpoint '{path}' is damaged: it ended while being read.");
+            crc = Crc32.Append(crc, buffer.AsSpan(0, n));
+            done += n;
+        }
+        Span<byte> stored = stackalloc byte[4];
+        file.ReadExactly(stored);
+        if (crc != BitConverter.ToUInt32(stored))
+            throw new InvalidDataException($"checkpoint '{path}' is damaged: its CRC-32 does not match its contents.");
     }
 
     /// <summary>A model of the checkpoint's spec with its parameters and centering means restored.</summary>
@@ -252,5 +388,26 @@ public sealed class Checkpoint
             throw new InvalidDataException(Mismatch());
         if (Header.DataDescription != expected.DataDescription)
             throw new InvalidDataException($"checkpoint '{Path}' was trained on {Header.DataDescription}, not {expected.DataDescription}.");
+    }
+
+    /// <summary>Passes writes through to a stream while keeping the CRC-32 of every byte written.</summary>
+    sealed class CrcStream(Stream inner) : Stream
+    {
+        public uint Crc { get; private set; }
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            Crc = Crc32.Append(Crc, buffer);
+            inner.Write(buffer);
+        }
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

@@ -13,8 +13,9 @@ public static class Evaluation
     /// <summary>
     /// Mean over the rows of <paramref name="data"/> of L_k = log (1/k) Σ_i w_i on the discrete graph, drawing the k
     /// samples in chunks so that at most <paramref name="maxRows"/> rows are in flight (k up to 50,000 fits in memory).
+    /// A model trained with IGR needs <paramref name="igr"/>, the settings it was trained with (<see cref="SigmoidBeliefNet.DiscreteGraph"/>).
     /// </summary>
-    public static double Bound(SigmoidBeliefNet model, ReadOnlySpan<float> data, int features, int k, Rng rng, int maxRows = 8192, double igrTemperature = 2.0 / 3, double igrDelta = Scg.Stochastic.Distributions.Igr.PaperDelta)
+    public static double Bound(SigmoidBeliefNet model, ReadOnlySpan<float> data, int features, int k, Rng rng, IgrSettings? igr = null, int maxRows = 8192)
     {
         if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), $"k (evaluation samples) must be ≥ 1, got {k}.");
         if (features <= 0 || data.Length % features != 0) throw new ArgumentException($"data of {data.Length} values is not rows of {features} features.", nameof(data));
@@ -35,7 +36,7 @@ public static class Evaluation
                 int c = Math.Min(chunk, k - done);
                 using (arena.Begin())
                 {
-                    var graph = new StochasticGraph<float>(rng, Relaxation.None, igrTemperature, igrTemperature, igrDelta, model.Options.GaussianParameters);
+                    var graph = model.DiscreteGraph(rng, igr);
                     var lse = model.LogWeights(graph, x, updateCentering: false, samples: c).Reshape(c, rows).LogSumExp(0).Span;
                     for (int r = 0; r < rows; r++) running[r] = LogAddExp(running[r], lse[r]);
                 }

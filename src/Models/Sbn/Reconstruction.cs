@@ -12,9 +12,10 @@ public static class Reconstruction
     /// <item>a density model: sigmoid(logits of p(x | h)) with h ~ q(h | x), the latent layer next to x, drawn discretely;</item>
     /// <item>a conditional model: [x_in | sigmoid(logits of p(x_out | h))] with h ~ p(h | x_in) drawn layer by layer.</item>
     /// </list>
-    /// Returns n × RowFeatures values; the same rows and generator state give the same values.
+    /// Returns n × RowFeatures values; the same rows and generator state give the same values. <paramref name="igr"/>: see
+    /// <see cref="SigmoidBeliefNet.DiscreteGraph"/>.
     /// </summary>
-    public static float[] Means(SigmoidBeliefNet model, ReadOnlySpan<float> rows, Rng rng)
+    public static float[] Means(SigmoidBeliefNet model, ReadOnlySpan<float> rows, Rng rng, IgrSettings? igr = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(rng);
@@ -24,7 +25,7 @@ public static class Reconstruction
         int n = rows.Length / features, last = model.Spec.Layers.Count - 2;   // the latent layer next to the output
         var options = model.Options;
         using var noGrad = Autograd.NoGrad();
-        var graph = new StochasticGraph<float>(rng, Relaxation.None, gaussianParameters: options.GaussianParameters);
+        var graph = model.DiscreteGraph(rng, igr);
         var x = Tensor<float>.FromArray(rows, n, features);
         if (!model.Spec.IsConditional)
         {

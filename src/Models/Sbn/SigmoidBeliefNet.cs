@@ -191,19 +191,19 @@ public sealed class SigmoidBeliefNet : IModule<float>
 
     /// <summary>
     /// Ancestral samples of a density model's observed layer [rows, features]: every layer drawn discretely from the
-    /// generative network, top to bottom.
+    /// generative network, top to bottom (<paramref name="igr"/>: see <see cref="DiscreteGraph"/>).
     /// </summary>
-    public Tensor<float> Generate(int rows, Rng rng) => GenerateLayers(rows, rng)[^1];
+    public Tensor<float> Generate(int rows, Rng rng, IgrSettings? igr = null) => GenerateLayers(rows, rng, igr)[^1];
 
     /// <summary>
     /// The values of every layer of one ancestral sample of a density model, top to bottom: each latent layer
     /// [rows, units] as its nodes' encoding gives it (corners, one-hot vectors), then the observed layer [rows, features].
     /// </summary>
-    public IReadOnlyList<Tensor<float>> GenerateLayers(int rows, Rng rng)
+    public IReadOnlyList<Tensor<float>> GenerateLayers(int rows, Rng rng, IgrSettings? igr = null)
     {
         if (Spec.IsConditional) throw new InvalidOperationException($"SBN '{Spec}' is conditional; Generate needs a density model.");
         using var noGrad = Autograd.NoGrad();
-        var graph = new StochasticGraph<float>(rng, Relaxation.None, gaussianParameters: Options.GaussianParameters);
+        var graph = DiscreteGraph(rng, igr);
         var layers = new List<Tensor<float>>(Layers)
         {
             graph.Sample(TopPrior!.Reshape(1, -1).Expand(new Shape(rows, TopPrior!.Size)), Options.Arity, Options.Encoding).Value,
@@ -211,6 +211,17 @@ public sealed class SigmoidBeliefNet : IModule<float>
         for (int k = 0; k + 2 < Layers; k++) layers.Add(graph.Sample(_generative[k].Forward(layers[^1]), Options.Arity, Options.Encoding).Value);
         layers.Add(new Bernoulli<float>(_generative[^1].Forward(layers[^1])).Sample(rng));
         return layers;
+    }
+
+    /// <summary>
+    /// The discrete graph the model is evaluated and sampled on. A model with IGR's Gaussian node parameters needs
+    /// <paramref name="igr"/>, the temperature and δ it was trained with (<see cref="TrainSettings.IgrAt"/>); other models ignore it.
+    /// </summary>
+    public StochasticGraph<float> DiscreteGraph(Rng rng, IgrSettings? igr)
+    {
+        if (!Options.GaussianParameters) return new StochasticGraph<float>(rng, Relaxation.None);
+        var s = igr ?? throw new ArgumentException($"SBN '{Spec}' has IGR's Gaussian node parameters: its discrete graph needs the temperature and δ it was trained with.", nameof(igr));
+        return new StochasticGraph<float>(rng, Relaxation.None, s.Temperature, s.Temperature, s.Delta, gaussianParameters: true);
     }
 
     /// <summary>Logits of stochastic layer k+1 given the values of layer k (the generative network k).</summary>

@@ -16,7 +16,16 @@ public sealed record TrainSettings
     public TemperatureSchedule PosteriorTemperature { get; init; } = TemperatureSchedule.Constant(2.0 / 3);
     public TemperatureSchedule PriorTemperature { get; init; } = TemperatureSchedule.Constant(0.5);
     public double IgrDelta { get; init; } = Scg.Stochastic.Distributions.Igr.PaperDelta;
+
+    /// <summary>The softmax++ a model trained with these settings is evaluated with on the discrete graph at <paramref name="step"/>.</summary>
+    public IgrSettings IgrAt(long step) => new(PosteriorTemperature.At(step), IgrDelta);
 }
+
+/// <summary>
+/// IGR's temperature and δ: on the discrete graph a node with Gaussian parameters takes the category softmax++ picks,
+/// so a model trained with IGR is evaluated and sampled with the settings it was trained with.
+/// </summary>
+public readonly record struct IgrSettings(double Temperature, double Delta);
 
 /// <summary>
 /// One model, one estimator, one optimizer: <see cref="Step"/> draws m samples per data point, builds the

@@ -71,4 +71,18 @@ public class BoundEvaluationTests(ITestOutputHelper output)
         Assert.Throws<ArgumentOutOfRangeException>(() => Evaluation.Bound(model, data, Features, 0, new Rng(1)));
         Assert.Throws<ArgumentException>(() => Evaluation.Bound(model, data.AsSpan(1), Features, 1, new Rng(1)));
     }
+
+    [Fact]
+    public void AnIgrModelIsEvaluatedWithTheTemperatureItWasTrainedWithAndNeverWithADefault()
+    {
+        var model = new SigmoidBeliefNet(LayerSpec.Parse("3H-6V"), new SbnOptions { GaussianParameters = true }, new Rng(11));
+        var data = TinyModelAndData().Data;
+        var e = Assert.Throws<ArgumentException>(() => Evaluation.Bound(model, data, Features, 5, new Rng(1)));
+        Assert.Contains("needs the temperature and δ it was trained with", e.Message);
+        var cold = new TrainSettings { PosteriorTemperature = Stochastic.Estimators.TemperatureSchedule.Constant(0.3) };
+        double atCold = Evaluation.Bound(model, data, Features, 5, new Rng(1), cold.IgrAt(0));
+        double atDefault = Evaluation.Bound(model, data, Features, 5, new Rng(1), new TrainSettings().IgrAt(0));
+        Assert.NotEqual(atDefault, atCold);
+        Assert.Equal(atCold, Evaluation.Bound(model, data, Features, 5, new Rng(1), new IgrSettings(0.3, Stochastic.Distributions.Igr.PaperDelta)));
+    }
 }

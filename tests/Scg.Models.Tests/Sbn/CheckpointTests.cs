@@ -183,6 +183,28 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void SaveAndReadStreamInsteadOfHoldingTheWholeFileInMemory()
+    {
+        // 1000H-784V: 1.57 million parameters, a checkpoint of about 19 MB with Adam's moments
+        var model = new SigmoidBeliefNet(LayerSpec.Parse("1000H-784V"), new SbnOptions(), new Rng(1));
+        var trainer = new Trainer(model, EstimatorChoice.Parse("concrete"), new TrainSettings(), new Rng(2));
+        string path = _dir.File("large.scg");
+        Checkpoint.Save(path, trainer, ToySbn.Name, 1);   // once before measuring: JIT and static tables
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Checkpoint.Save(path, trainer, ToySbn.Name, 1);
+        long saving = GC.GetAllocatedBytesForCurrentThread() - before;
+        long size = new FileInfo(path).Length;
+        Assert.True(saving < size / 4, $"saving a checkpoint of {size} bytes allocated {saving} bytes");
+
+        before = GC.GetAllocatedBytesForCurrentThread();
+        var read = Checkpoint.Read(path);
+        long reading = GC.GetAllocatedBytesForCurrentThread() - before;
+        long values = read.Tensors.Values.Sum(t => 4L * t.Values.Length);
+        Assert.True(reading < values + size / 4, $"reading a checkpoint of {size} bytes ({values} of tensors) allocated {reading} bytes");
+        AssertSameState(trainer, read.CreateTrainer(new Rng(0)));
+    }
+
+    [Fact]
     public void DamagedTruncatedOrForeignFilesAreRejected()
     {
         var trainer = NewTrainer("nvil");

@@ -34,10 +34,11 @@ public class DiscreteVaeTests(ITestOutputHelper output)
         var choice = EstimatorChoice.Parse(estimator);
         var model = Create(3, 3, choice);
         Assert.Equal(new SbnOptions { Arity = 3, Encoding = NodeEncoding.OneHot, UniformPrior = true, GaussianParameters = choice.GaussianParameters, BaselineUnits = model.Options.BaselineUnits }, model.Options);
-        double Bound() => Evaluation.Bound(model, Toy.Test.Values[..(rows * Features)], Features, 4, new Rng(3));
+        var settings = new TrainSettings { Samples = samples, BatchSize = batch, LearningRate = 1e-2 };
+        double Bound() => Evaluation.Bound(model, Toy.Test.Values[..(rows * Features)], Features, 4, new Rng(3), settings.IgrAt(0));
 
         double before = Bound();
-        var trainer = new Trainer(model, choice, new TrainSettings { Samples = samples, BatchSize = batch, LearningRate = 1e-2 }, new Rng(2));
+        var trainer = new Trainer(model, choice, settings, new Rng(2));
         for (int s = 0; s < steps; s++)
         {
             double objective = trainer.Step(Toy.Train.Values.Slice(s * batch * Features, batch * Features));

@@ -38,17 +38,18 @@ public sealed class ReconstructionTests
     public void DensityReconstructionsAreSeededMeanImages(string spec, SbnOptions options)
     {
         var model = Model(spec, options);
-        float[] means = Reconstruction.Means(model, TestRows, new Rng(5));
+        var igr = new TrainSettings().IgrAt(0);   // used by the Gaussian (IGR) model only
+        float[] means = Reconstruction.Means(model, TestRows, new Rng(5), igr);
 
         Assert.Equal(Rows * Features, means.Length);
         Assert.All(means, v => Assert.InRange(v, 0f, 1f));
         Assert.Contains(means, v => v is > 0f and < 1f);
-        Assert.Equal(means, Reconstruction.Means(model, TestRows, new Rng(5)));
-        Assert.NotEqual(means, Reconstruction.Means(model, TestRows, new Rng(6)));   // h is drawn, not a fixed mode
+        Assert.Equal(means, Reconstruction.Means(model, TestRows, new Rng(5), igr));
+        Assert.NotEqual(means, Reconstruction.Means(model, TestRows, new Rng(6), igr));   // h is drawn, not a fixed mode
 
         // the same h drawn here from q(h | x) on the discrete graph, with the same generator state: σ(logits of p(x | h))
         int last = model.Spec.Layers.Count - 2;
-        var graph = new StochasticGraph<float>(new Rng(5), Relaxation.None, gaussianParameters: options.GaussianParameters);
+        var graph = new StochasticGraph<float>(new Rng(5), Relaxation.None, igr.Temperature, igr.Temperature, igr.Delta, options.GaussianParameters);
         var h = graph.Sample(model.InferenceParameters(last, Tensor<float>.FromArray(TestRows, Rows, Features)), options.Arity, options.Encoding).Value;
         AssertClose(Sigmoid(model.GenerativeLogits(last, h)), means, spec);
     }
