@@ -70,7 +70,7 @@ public class StepDeterminismTests
         var trainer = new Trainer(model, choice, new TrainSettings { Samples = estimator == "vimco" ? 5 : 1, BatchSize = Rows }, new Rng(7));
         double objective = 0;
         for (int s = 0; s < Steps; s++) objective = trainer.Step(x);
-        double bound = Evaluation.Bound(model, Data(4321).AsSpan(0, 16 * Features), Features, 50, new Rng(99));
+        double bound = Evaluation.Bound(model, Data(4321).AsSpan(0, 16 * Features), Features, 50, new Rng(99), trainer.Settings.IgrAt(trainer.StepCount));
         var parameters = model.Parameters().Concat(model.BaselineParameters()).SelectMany(p => p.Span.ToArray()).ToArray();
         return (new Fingerprint(BitConverter.DoubleToInt64Bits(objective), BitConverter.DoubleToInt64Bits(bound), Fnv1a(parameters)), parameters);
     }
