@@ -142,7 +142,7 @@ public sealed class Checkpoint
                 w.Write((byte)0); w.Write(0.0); w.Write(1.0);
             }
         }
-        uint crc = Crc32.Compute(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        uint crc = System.IO.Hashing.Crc32.HashToUInt32(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
         buffer.Write(BitConverter.GetBytes(crc));
         AtomicFile.WriteAllBytes(path, buffer.ToArray());
     }
@@ -160,7 +160,7 @@ public sealed class Checkpoint
         if (version != Version)
             throw new InvalidDataException($"checkpoint '{path}' has format version {version}; this program reads version {Version}.");
         uint stored = BitConverter.ToUInt32(bytes, bytes.Length - 4);
-        if (Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4)) != stored)
+        if (System.IO.Hashing.Crc32.HashToUInt32(bytes.AsSpan(0, bytes.Length - 4)) != stored)
             throw new InvalidDataException($"checkpoint '{path}' is damaged: its CRC-32 does not match its contents.");
         try
         {
