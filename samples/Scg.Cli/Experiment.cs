@@ -314,14 +314,14 @@ static class Experiment
     }
 
     /// <summary>
-    /// For image data, images.png and .svg with labelled rows: test images ("data"), the model's mean images of them
+    /// For image data, the labelled rows of images.png: test images ("data"), the model's mean images of them
     /// ("reconstruction"; for a conditional model "prediction": the given input half with the predicted output half,
-    /// see <see cref="Reconstruction.Means"/>), and for a density model two rows of ancestral samples. Returns false,
-    /// writing nothing, for data without image dimensions (sbn-toy's rows of bits are no pictures).
+    /// see <see cref="Reconstruction.Means"/>), and for a density model two rows of ancestral samples. Null for data
+    /// without image dimensions (sbn-toy's rows of bits are no pictures).
     /// </summary>
-    public static bool WriteImages(string dir, string title, SigmoidBeliefNet model, BinaryDataset test, ulong seed)
+    public static List<ImageRow>? ImageRows(SigmoidBeliefNet model, BinaryDataset test, ulong seed)
     {
-        if (test.ImageHeight is not int height || test.ImageWidth is not int width) return false;
+        if (test.ImageHeight is null) return null;
         int n = Math.Min(ImagesPerRow, test.Rows), size = n * test.Features;
         var originals = test.Values[..size].ToArray();
         var means = Reconstruction.Means(model, originals, Seeds.For(seed, Seeds.Reconstructions));
@@ -332,7 +332,14 @@ static class Experiment
             rows.Add(new("sample", samples[..(ImagesPerRow * test.Features)]));
             rows.Add(new("sample", samples[(ImagesPerRow * test.Features)..]));
         }
-        Plots.WriteImages(Path.Combine(dir, ImagesFigure), title, rows, height, width);
+        return rows;
+    }
+
+    /// <summary>The <see cref="ImageRows"/> as images.png and .svg; false, writing nothing, for data that are not images.</summary>
+    public static bool WriteImages(string dir, string title, SigmoidBeliefNet model, BinaryDataset test, ulong seed)
+    {
+        if (ImageRows(model, test, seed) is not { } rows) return false;
+        Plots.WriteImages(Path.Combine(dir, ImagesFigure), title, rows, test.ImageHeight!.Value, test.ImageWidth!.Value);
         return true;
     }
 

@@ -299,7 +299,13 @@ static class Plots
         {
             double pad = Math.Max(0.06 * (hi - lo), panel.Log ? 0.05 : 1e-6 * Math.Max(1, Math.Abs(hi)));
             plot.Axes.SetLimitsY(lo - pad, hi + pad);
-            if (panel.Log) plot.Axes.Left.TickGenerator = LogTicks(lo - pad, hi + pad);
+            if (panel.Log)
+            {
+                var ticks = new ScottPlot.TickGenerators.NumericManual();
+                foreach (var (at, label) in LogTicks(lo - pad, hi + pad))
+                    if (label is null) ticks.AddMinor(at); else ticks.AddMajor(at, label);
+                plot.Axes.Left.TickGenerator = ticks;
+            }
         }
         if (xMin <= xMax) plot.Axes.SetLimitsX(xMin, xMax + Math.Max(1e-9, 0.01 * (xMax - xMin)));
         plot.Legend.FontSize = 12;
@@ -321,9 +327,9 @@ static class Plots
     /// Ticks of an axis that holds log10 of the values: 1, 2 and 5 × 10^k labelled with the values when the range spans
     /// at most three decades, else every decade; minor ticks at the other integers × 10^k.
     /// </summary>
-    internal static ScottPlot.TickGenerators.NumericManual LogTicks(double lo, double hi)
+    internal static List<(double Position, string? Label)> LogTicks(double lo, double hi)
     {
-        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        var ticks = new List<(double, string?)>();
         bool fine = hi - lo <= 3;
         for (int k = (int)Math.Floor(lo); k <= (int)Math.Ceiling(hi); k++)
             for (int d = 1; d <= 9; d++)
@@ -332,8 +338,8 @@ static class Plots
                 if (at < lo || at > hi) continue;
                 double v = d * Math.Pow(10, k);
                 if (d == 1 || (fine && d is 2 or 5))
-                    ticks.AddMajor(at, v.ToString(k is >= -3 and <= 3 ? "0.###" : "0E+0", System.Globalization.CultureInfo.InvariantCulture));
-                else ticks.AddMinor(at);
+                    ticks.Add((at, v.ToString(k is >= -3 and <= 3 ? "0.###" : "0E+0", System.Globalization.CultureInfo.InvariantCulture)));
+                else ticks.Add((at, null));
             }
         return ticks;
     }
