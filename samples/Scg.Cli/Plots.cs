@@ -62,12 +62,14 @@ static class Plots
         foreach (var (part, n) in trainGroups.Select((p, n) => (p, n)))
             panels.Add(new Panel(trainGroups.Count == 1 ? "training bound per step" : $"training bound per step ({n + 1} of {trainGroups.Count}: scales differ)",
                 "nats (higher is better)", part));
-        if (valid.Count > 0)
-        {
-            var line = reference is double r && valid.Count > 0
-                ? new Reference(referenceLabel ?? "reference", r) : null;
-            panels.Add(new Panel($"discrete L_{validSamples} (valid) per step", "nats (higher is better)", valid, Reference: line));
-        }
+        var validGroups = GroupByScale(valid);
+        // the reference line goes with the validation panel nearest to it
+        int nearest = reference is double y && validGroups.Count > 0
+            ? validGroups.Select((part, n) => (n, Distance: part.Select(LateRange).Min(r => y < r.Lo ? r.Lo - y : y > r.Hi ? y - r.Hi : 0))).MinBy(p => p.Distance).n
+            : -1;
+        foreach (var (part, n) in validGroups.Select((p, n) => (p, n)))
+            panels.Add(new Panel(validGroups.Count == 1 ? $"discrete L_{validSamples} (valid) per step" : $"discrete L_{validSamples} (valid) per step ({n + 1} of {validGroups.Count}: scales differ)",
+                "nats (higher is better)", part, Reference: n == nearest ? new Reference(referenceLabel ?? "reference", reference!.Value) : null));
         if (panels.Count == 0) panels.Add(new Panel("training bound per step", "nats", []));
         Write(stem, title, panels, "step", legendOnEveryPanel: true);
     }
@@ -324,20 +326,20 @@ static class Plots
     }
 
     /// <summary>
-    /// Ticks of an axis that holds log10 of the values: 1, 2 and 5 × 10^k labelled with the values when the range spans
-    /// at most three decades, else every decade; minor ticks at the other integers × 10^k.
+    /// Ticks of an axis that holds log10 of the values, labelled with the values: every integer × 10^k within one decade,
+    /// 1, 2 and 5 × 10^k within three, else every decade; minor ticks at the other integers × 10^k.
     /// </summary>
     internal static List<(double Position, string? Label)> LogTicks(double lo, double hi)
     {
         var ticks = new List<(double, string?)>();
-        bool fine = hi - lo <= 3;
+        bool fine = hi - lo <= 3, everyDigit = hi - lo <= 1;
         for (int k = (int)Math.Floor(lo); k <= (int)Math.Ceiling(hi); k++)
             for (int d = 1; d <= 9; d++)
             {
                 double at = k + Math.Log10(d);
                 if (at < lo || at > hi) continue;
                 double v = d * Math.Pow(10, k);
-                if (d == 1 || (fine && d is 2 or 5))
+                if (d == 1 || (fine && d is 2 or 5) || everyDigit)
                     ticks.Add((at, v.ToString(k is >= -3 and <= 3 ? "0.###" : "0E+0", System.Globalization.CultureInfo.InvariantCulture)));
                 else ticks.Add((at, null));
             }
@@ -365,10 +367,12 @@ static class Plots
     /// </summary>
     static string PickFont()
     {
-        var families = SKFontManager.Default.FontFamilies.ToList();
-        if (families.Count == 0)
+        var families = SKFontManager.Default.FontFamilies.Where(f => f.Length > 0).ToList();
+        string name = families.Contains("DejaVu Sans") ? "DejaVu Sans" : families.FirstOrDefault() ?? "";
+        using var typeface = SKTypeface.FromFamilyName(name);
+        if (typeface is null || typeface.GlyphCount == 0)
             throw new InvalidOperationException("plots: no fonts found under /usr/share/fonts, so no text could be drawn; install one (on Debian: apt-get install fonts-dejavu-core).");
-        return families.Contains("DejaVu Sans") ? "DejaVu Sans" : families[0];
+        return name;
     }
 
     /// <summary>Renders the figure twice, to stem.png and stem.svg, each written under a temporary name and then renamed.</summary>

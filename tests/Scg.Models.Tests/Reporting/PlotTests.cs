@@ -91,7 +91,8 @@ public sealed partial class PlotTests : IDisposable
         Plots.WriteCurves(stem, "4H~8H~32V on sbn-toy: bounds per estimator", groups, validSamples: 10, reference: -18.6, referenceLabel: "true log-likelihood");
 
         var (width, height, texts) = CheckFigure(stem);
-        Assert.Equal(Plots.TitleHeight + 3 * Plots.PanelHeight, height);   // two training panels (igr's scale apart) and the validation panel
+        Assert.Equal(Plots.TitleHeight + 4 * Plots.PanelHeight, height);   // igr's bounds on panels apart from the others'
+        Assert.Single(texts, t => t.Text == "true log-likelihood");
         Assert.True(width >= Plots.Width);
         var labels = texts.Select(t => t.Text).ToList();
         foreach (var g in groups)
@@ -101,7 +102,7 @@ public sealed partial class PlotTests : IDisposable
             Assert.Contains(g.Group.Label + mean, labels);
         }
         Assert.Contains("true log-likelihood", labels);
-        Assert.Contains("discrete L_10 (valid) per step", labels);
+        Assert.Contains("discrete L_10 (valid) per step (2 of 2: scales differ)", labels);
         Assert.Contains("training bound per step (1 of 2: scales differ)", labels);
 
         var panels = Plots.GroupByScale(groups.Select((g, i) => new Plots.Series(g.Group.Label, i,
@@ -147,7 +148,8 @@ public sealed partial class PlotTests : IDisposable
         var fine = Plots.LogTicks(Math.Log10(0.0015), Math.Log10(0.3)).Where(t => t.Label is not null).ToList();
         Assert.Equal(["0.002", "0.005", "0.01", "0.02", "0.05", "0.1", "0.2"], fine.Select(t => t.Label));
         Assert.Equal(Math.Log10(0.05), fine[4].Position, 12);
-        Assert.Contains(Plots.LogTicks(-3, -2), t => t.Label is null && Math.Abs(t.Position - Math.Log10(0.003)) < 1e-12);   // a minor tick
+        Assert.Contains(Plots.LogTicks(-3.5, -1.5), t => t.Label is null && Math.Abs(t.Position - Math.Log10(0.003)) < 1e-12);   // a minor tick
+        Assert.Equal(["0.3", "0.4", "0.5", "0.6", "0.7", "0.8"], Plots.LogTicks(Math.Log10(0.25), Math.Log10(0.85)).Select(t => t.Label));
         var wide = Plots.LogTicks(-8.5, -1.5).Where(t => t.Label is not null).Select(t => t.Label);
         Assert.Equal(["1E-8", "1E-7", "1E-6", "1E-5", "1E-4", "0.001", "0.01"], wide);
     }
