@@ -18,8 +18,8 @@ static class CompareCommand
             Description = "Comma-separated estimators, each optionally with its own m as name:m (vimco needs m ≥ 2)",
             DefaultValueFactory = _ => DefaultEstimators,
         };
-        var draws = new Option<int>("--grad-draws") { Description = "Gradient draws on one fixed batch for the gradient-variance column (0 = skip)", DefaultValueFactory = _ => 50 };
-        var outDir = new Option<string?>("--out", "-o") { Description = "Folder for one run folder per estimator, curves.svg, data.png and summary.md [default: runs/compare-<time>]" };
+        var draws = new Option<int>("--grad-draws") { Description = "Gradient draws on one fixed batch at every validation pass, for the gradient-variance column and diagnostics.png (0 = skip)", DefaultValueFactory = _ => 50 };
+        var outDir = new Option<string?>("--out", "-o") { Description = "Folder for one run folder per estimator, curves.png/.svg, diagnostics.png/.svg and summary.md [default: runs/compare-<time>]" };
         var command = new Command("compare", "Train one model with several estimators (same seed and budget) and compare them side by side.");
         options.AddTo(command);
         command.Options.Add(estimators);
@@ -88,40 +88,39 @@ static class CompareCommand
     {
         if (draws is < 0 or 1) throw new UsageException($"--grad-draws must be 0 (skip) or ≥ 2, got {draws}.");
         var plans = ParseEstimators(estimators, common.Settings.Samples)
-            .Select(e => TrainOptions.Plan(common, e.Choice, e.Samples, Path.Combine(outDir, $"{e.Choice.Name}-m{e.Samples}"), $"{e.Choice.Name} m={e.Samples}"))
+            .Select(e => TrainOptions.Plan(common, e.Choice, e.Samples, Path.Combine(outDir, $"{e.Choice.Name}-m{e.Samples}"), $"{e.Choice.Name} m={e.Samples}") with { GradientDraws = draws })
             .ToList();
 
         // Everything is valid: from here on files are written (a previous comparison in the same folder is replaced).
         using var folderLock = RunFolderLock.Acquire(outDir);
         var clock = Stopwatch.StartNew();
         var results = new List<RunResult>();
-        bool reconstructions = false;
+        bool images = false;
         foreach (var estimatorPlan in plans)
         {
             var plan = estimatorPlan with { ResumeCommand = Shell.Join([Shell.Program, "train", "--resume", estimatorPlan.OutDir!]) + $" (this estimator's run alone; {what} starts over)" };
             using var runLock = RunFolderLock.Acquire(plan.OutDir!);
-            foreach (string f in (string[])[Experiment.MetricsFile, Experiment.CheckpointFile]) File.Delete(Path.Combine(plan.OutDir!, f));
+            foreach (string f in (string[])[Experiment.MetricsFile, Experiment.CheckpointFile, Experiment.GradientsFile]) File.Delete(Path.Combine(plan.OutDir!, f));
             var result = Experiment.Train(ui, plan, Experiment.NewTrainer(plan));
             Experiment.Evaluate(ui, result);
-            if (draws > 0) result.GradientVariance = Experiment.GradientVariance(plan, result.Trainer, draws);
-            Experiment.WriteSampleGrid(Path.Combine(plan.OutDir!, "samples.png"), result.Trainer, plan.Data.Test, plan.Seed);
-            reconstructions = Experiment.WriteReconstructionGrid(Path.Combine(plan.OutDir!, Experiment.ReconstructionsFile), result.Trainer, plan.Data.Test, plan.Seed);
+            if (draws > 0) result.GradientVariance = result.Gradients[^1].Variance;   // recorded at the last step
+            images = Experiment.WriteImages(plan.OutDir!, $"{Experiment.Describe(plan)}: {plan.Label}", result.Trainer, plan.Data.Test, plan.Seed);
             results.Add(result);
         }
         var first = plans[0];
         double? truth = Experiment.TrueNll(first);
-        Experiment.WriteCurves(Path.Combine(outDir, "curves.svg"), $"{Experiment.Describe(first)}: training bound per estimator",
-            results.Select(r => (r.Plan.Label, (IReadOnlyList<MetricsRow>)r.Rows)).ToList(), truth is double t ? -t : null, "true log-likelihood");
-        Experiment.WriteDataGrid(Path.Combine(outDir, "data.png"), first.Data.Test);
+        Experiment.WriteCurves(outDir, $"{Experiment.Describe(first)}: bounds per estimator",
+            results.Select(r => Experiment.Curves(r.Plan, r.Rows)).ToList(), truth is double t ? -t : null, "true log-likelihood");
+        Experiment.WriteDiagnostics(outDir, $"{Experiment.Describe(first)}: gradient of each estimator", results);
         var table = Report.Summary(results, truth, draws);
         Report.Print(ui, table);
         string header = $"# scg {what}: {Experiment.Describe(first)}\n\n{first.Steps} steps of batch {first.Settings.BatchSize} per estimator, seed {first.Seed}, " +
             $"Adam lr {first.Settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, λ1 {first.Settings.PosteriorTemperature}, λ2 {first.Settings.PriorTemperature}; " +
             $"{clock.Elapsed.TotalSeconds:F0} s in all.\n\n";
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.md"), header + table.Markdown());
-        ui.Note($"wrote {outDir}/: curves.svg (bound per step, one line per estimator), data.png, summary.md, and per estimator " +
-            $"{string.Join(", ", plans.Select(p => Path.GetFileName(p.OutDir!)))}/ with metrics.csv, checkpoint.scg" +
-            (reconstructions ? $", samples.png and {Experiment.ReconstructionsFile}" : " and samples.png") + $"  ({clock.Elapsed.TotalSeconds:F1} s)");
+        ui.Note($"wrote {outDir}/: curves.png/.svg (bounds per step, one line per estimator), " + (draws > 0 ? "diagnostics.png/.svg, " : "") +
+            $"summary.md, and per estimator {string.Join(", ", plans.Select(p => Path.GetFileName(p.OutDir!)))}/ with metrics.csv, checkpoint.scg" +
+            (draws > 0 ? $", {Experiment.GradientsFile}" : "") + (images ? " and images.png/.svg" : "") + $"  ({clock.Elapsed.TotalSeconds:F1} s)");
         return ScgApp.Ok;
     }
 }

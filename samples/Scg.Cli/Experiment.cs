@@ -90,6 +90,8 @@ sealed record RunPlan
     public required string Label { get; init; }
     /// <summary>The command that continues this run after it was stopped (null: a stopped run is not resumed).</summary>
     public string? ResumeCommand { get; init; }
+    /// <summary>Gradient draws for the gradient statistics recorded at every validation pass (0 = none).</summary>
+    public int GradientDraws { get; init; }
 
     public int Features => Data.Train.Features;
     /// <summary>How the training split is binarized (valid and test always hold the fixed bits).</summary>
@@ -116,14 +118,18 @@ sealed class RunResult
     public int TestSamples { get; set; }
     public double? ExactModelNll { get; set; }
     public double? GradientVariance { get; set; }
+    /// <summary>Gradient statistics at every validation pass (with <see cref="RunPlan.GradientDraws"/> &gt; 0).</summary>
+    public List<GradientRow> Gradients { get; init; } = [];
 }
 
 static class Experiment
 {
     public const string CheckpointFile = "checkpoint.scg";
     public const string MetricsFile = "metrics.csv";
-    public const string ReconstructionsFile = "reconstructions.png";
-    const int ValidRows = 2000, ValidSamples = 10, ReconstructedImages = 10;
+    public const string GradientsFile = "gradients.csv";
+    /// <summary>Figures, each written as .png and .svg.</summary>
+    public const string CurvesFigure = "curves", DiagnosticsFigure = "diagnostics", ImagesFigure = "images";
+    const int ValidRows = 2000, ValidSamples = 10, ImagesPerRow = 12;
 
     public static SigmoidBeliefNet NewModel(RunPlan plan)
     {
@@ -169,6 +175,7 @@ static class Experiment
     {
         long start = trainer.StepCount;
         var rows = earlier ?? [];
+        var gradients = new List<GradientRow>();
         using var csv = plan.OutDir is null ? null : OpenMetrics(ui, plan, start);
         if (plan.OutDir is not null && start == 0) SaveCheckpoint(ui, plan, trainer);
         long saved = start;
@@ -205,6 +212,7 @@ static class Experiment
                 {
                     double valid = eval ? ValidBound(plan, trainer, done) : double.NaN;
                     if (eval) lastValid = valid;
+                    if (eval && plan.GradientDraws > 0) RecordGradients(plan, trainer, done, gradients);
                     double rate = count / Math.Max(intervalSeconds, 1e-9);
                     totalSteps += count; totalSeconds += intervalSeconds;
                     lastBound = sum / count;
@@ -228,7 +236,7 @@ static class Experiment
         });
         return new RunResult
         {
-            Plan = plan, Trainer = trainer, Rows = rows,
+            Plan = plan, Trainer = trainer, Rows = rows, Gradients = gradients,
             FinalTrainBound = double.IsNaN(lastBound) ? rows.LastOrDefault()?.TrainBound ?? double.NaN : lastBound,
             StepsPerSecond = totalSeconds > 0 ? totalSteps / totalSeconds : double.NaN,
         };
@@ -301,7 +309,26 @@ static class Experiment
     /// Mean per-element variance of the estimator's gradient over <paramref name="draws"/> draws on a fixed batch (the
     /// first training rows; under dynamic binarization one seeded draw of their bits).
     /// </summary>
-    public static double GradientVariance(RunPlan plan, Trainer trainer, int draws)
+    public static double GradientVariance(RunPlan plan, Trainer trainer, int draws) => GradientStatisticsAt(plan, trainer, draws).AverageVariance;
+
+    /// <summary>
+    /// Gradient statistics at the trainer's parameters (the draws of <see cref="GradientVariance"/>), added to
+    /// <paramref name="gradients"/> and written to the run folder's gradients.csv.
+    /// </summary>
+    static void RecordGradients(RunPlan plan, Trainer trainer, long step, List<GradientRow> gradients)
+    {
+        var stats = GradientStatisticsAt(plan, trainer, plan.GradientDraws);
+        // SNR over the elements whose gradient varies: a constant element's ratio is 0/0 or infinite.
+        var varying = stats.Mean.Zip(stats.Variance).Where(e => e.Second > 0).Select(e => Math.Abs(e.First) / Math.Sqrt(e.Second)).ToList();
+        gradients.Add(new GradientRow(step, stats.AverageVariance, varying.Count > 0 ? varying.Average() : double.NaN, stats.VanishingFraction));
+        if (plan.OutDir is null) return;
+        var text = new System.Text.StringBuilder("step,gradient_variance,gradient_snr,vanishing_fraction\n");
+        foreach (var g in gradients)
+            text.Append(FormattableString.Invariant($"{g.Step},{g.Variance:R},{g.SignalToNoise:R},{g.VanishingFraction:R}\n"));
+        AtomicFile.WriteAllText(Path.Combine(plan.OutDir, GradientsFile), text.ToString());
+    }
+
+    static GradientStatistics GradientStatisticsAt(RunPlan plan, Trainer trainer, int draws)
     {
         int rows = plan.Settings.BatchSize, features = plan.Features;
         var values = new float[rows * features];
@@ -310,12 +337,11 @@ static class Experiment
         var saved = trainer.Rng;
         try
         {
-            var stats = GradientStatistics.Collect(d =>
+            return GradientStatistics.Collect(d =>
             {
                 trainer.Reseed(Seeds.For(plan.Seed, Seeds.Gradient, d));
                 return trainer.GradientDraw(batch);
             }, draws);
-            return stats.AverageVariance;
         }
         finally { trainer.Reseed(saved); }
     }
@@ -327,71 +353,54 @@ static class Experiment
 
     // ---- pictures ----------------------------------------------------------------------------
 
-    /// <summary>Training (solid) and validation (dashed) bound per step, one color per run.</summary>
-    public static void WriteCurves(string path, string title, IReadOnlyList<(string Label, IReadOnlyList<MetricsRow> Rows)> runs, double? reference = null, string? referenceLabel = null)
-    {
-        var chart = new SvgChart { Title = title, XLabel = "step", YLabel = "bound (nats, higher is better)" };
-        for (int i = 0; i < runs.Count; i++)
-        {
-            var (label, rows) = runs[i];
-            chart.Series.Add(new ChartSeries($"{label} train", rows.Select(r => ((double)r.Step, r.TrainBound)).ToList(), ColorIndex: i));
-            var valid = rows.Where(r => !double.IsNaN(r.ValidBound)).Select(r => ((double)r.Step, r.ValidBound)).ToList();
-            if (valid.Count > 0) chart.Series.Add(new ChartSeries($"{label} valid L_10", valid, Dashed: true, ColorIndex: i));
-        }
-        if (reference is double r0 && runs.SelectMany(r => r.Rows).Any())
-        {
-            double x0 = runs.SelectMany(r => r.Rows).Min(r => r.Step), x1 = runs.SelectMany(r => r.Rows).Max(r => r.Step);
-            chart.Series.Add(new ChartSeries(referenceLabel ?? "reference", [(x0, r0), (x1, r0)], Dashed: true, ColorIndex: 7));
-        }
-        chart.Write(path);
-    }
+    /// <summary>What a run's training column holds: the relaxed bound (concrete, igr) or the discrete L_m (score-function estimators, st).</summary>
+    public static string TrainBound(RunPlan plan) => plan.Choice.Relaxation is Relaxation.Concrete or Relaxation.Igr
+        ? "relaxed bound" : $"discrete L_{plan.Settings.Samples}";
 
-    /// <summary>64 images of a data split, as a PNG grid.</summary>
-    public static void WriteDataGrid(string path, BinaryDataset data)
+    public static CurveGroup Curves(RunPlan plan, IReadOnlyList<MetricsRow> rows) => new(new(plan.Label, rows), TrainBound(plan));
+
+    /// <summary>Training and validation bounds per step (curves.png and .svg), one style per configuration.</summary>
+    public static void WriteCurves(string dir, string title, IReadOnlyList<CurveGroup> groups, double? reference = null, string? referenceLabel = null) =>
+        Plots.WriteCurves(Path.Combine(dir, CurvesFigure), title, groups, ValidSamples, reference, referenceLabel);
+
+    /// <summary>Gradient variance, SNR and vanishing share per step of the runs that recorded them (diagnostics.png and .svg).</summary>
+    public static void WriteDiagnostics(string dir, string title, IReadOnlyList<RunResult> results)
     {
-        int n = Math.Min(64, data.Rows);
-        WriteGrid(path, data.Values[..(n * data.Features)], data.Features, data);
+        var recorded = results.Where(r => r.Gradients.Count > 0).ToList();
+        if (recorded.Count == 0) return;
+        Plots.WriteDiagnostics(Path.Combine(dir, DiagnosticsFigure), title,
+            recorded.Select(r => new RunGroup<GradientRow>(r.Plan.Label, r.Gradients)).ToList(), recorded[0].Plan.GradientDraws);
     }
 
     /// <summary>
-    /// 64 ancestral samples of a density model; for a conditional model, 64 test contexts with the predicted
-    /// probabilities of the output half filled in.
+    /// For image data, the labelled rows of images.png: test images ("data"), the model's mean images of them
+    /// ("reconstruction"; for a conditional model "prediction": the given input half with the predicted output half,
+    /// see <see cref="Reconstruction.Means"/>), and for a density model two rows of ancestral samples. Null for data
+    /// without image dimensions (sbn-toy's rows of bits are no pictures).
     /// </summary>
-    public static void WriteSampleGrid(string path, Trainer trainer, BinaryDataset test, ulong seed)
+    public static List<ImageRow>? ImageRows(Trainer trainer, BinaryDataset test, ulong seed)
     {
-        var rng = Seeds.For(seed, Seeds.Samples);
         var model = trainer.Model;
+        if (test.ImageHeight is null) return null;
+        int n = Math.Min(ImagesPerRow, test.Rows), size = n * test.Features;
+        var originals = test.Values[..size].ToArray();
+        var means = Reconstruction.Means(model, originals, Seeds.For(seed, Seeds.Reconstructions), Igr(trainer));
+        var rows = new List<ImageRow> { new("data", originals), new(model.Spec.IsConditional ? "prediction" : "reconstruction", means) };
         if (!model.Spec.IsConditional)
         {
-            WriteGrid(path, model.Generate(64, rng, Igr(trainer)).ToArray(), model.OutputFeatures, test);
-            return;
+            var samples = model.Generate(2 * ImagesPerRow, Seeds.For(seed, Seeds.Samples), Igr(trainer)).ToArray();
+            rows.Add(new("sample", samples[..(ImagesPerRow * test.Features)]));
+            rows.Add(new("sample", samples[(ImagesPerRow * test.Features)..]));
         }
-        int n = Math.Min(64, test.Rows);
-        WriteGrid(path, Reconstruction.Means(model, test.Values[..(n * test.Features)], rng, Igr(trainer)), test.Features, test);
+        return rows;
     }
 
-    /// <summary>
-    /// For image data, the first 10 test images (top row) above the model's mean images of them (bottom row): a density
-    /// model's reconstructions, or a conditional model's given input half with its predicted output half
-    /// (<see cref="Reconstruction.Means"/>). Returns false, writing nothing, for data without image dimensions.
-    /// </summary>
-    public static bool WriteReconstructionGrid(string path, Trainer trainer, BinaryDataset test, ulong seed)
+    /// <summary>The <see cref="ImageRows"/> as images.png and .svg; false, writing nothing, for data that are not images.</summary>
+    public static bool WriteImages(string dir, string title, Trainer trainer, BinaryDataset test, ulong seed)
     {
-        if (test.ImageHeight is null) return false;
-        int n = Math.Min(ReconstructedImages, test.Rows), size = n * test.Features;
-        var originals = test.Values[..size];
-        var grid = new float[2 * size];
-        originals.CopyTo(grid);
-        Reconstruction.Means(trainer.Model, originals, Seeds.For(seed, Seeds.Reconstructions), Igr(trainer)).CopyTo(grid, size);
-        WriteGrid(path, grid, test.Features, test, columns: n);
+        if (ImageRows(trainer, test, seed) is not { } rows) return false;
+        Plots.WriteImages(Path.Combine(dir, ImagesFigure), title, rows, test.ImageHeight!.Value, test.ImageWidth!.Value);
         return true;
-    }
-
-    static void WriteGrid(string path, ReadOnlySpan<float> values, int features, BinaryDataset like, int columns = 8)
-    {
-        var (h, w) = like.Features == features ? ImageGrid.TileShape(features, like.ImageHeight, like.ImageWidth) : ImageGrid.TileShape(features);
-        int scale = Math.Max(1, 48 / Math.Max(h, w));
-        ImageGrid.WritePng(path, values, features, columns, h, w, scale);
     }
 
     /// <summary>"30H~784V (10-way one-hot nodes, uniform prior) on mnist (dynamic binarization)": the model and data of a run.</summary>

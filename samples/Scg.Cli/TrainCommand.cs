@@ -15,7 +15,7 @@ static class TrainCommand
             Description = $"Gradient estimator: {string.Join(", ", EstimatorChoice.All.Select(e => e.Name))}",
             DefaultValueFactory = _ => "concrete",
         };
-        var outDir = new Option<string?>("--out", "-o") { Description = "Run folder for metrics.csv, checkpoint.scg, curves.svg, samples.png, data.png, reconstructions.png (image data) [default: runs/<time>-<estimator>]" };
+        var outDir = new Option<string?>("--out", "-o") { Description = "Run folder for metrics.csv, checkpoint.scg, curves.png/.svg, images.png/.svg (image data) [default: runs/<time>-<estimator>]" };
         var resume = new Option<string?>("--resume")
         {
             Description = "Continue from a checkpoint (a checkpoint.scg or its run folder; alone, the --out folder's), as the run was begun: model, estimator, data, " +
@@ -91,16 +91,14 @@ static class TrainCommand
 
         var history = MetricsCsv.Read(Path.Combine(outDir, Experiment.MetricsFile));
         double? truth = Experiment.TrueNll(plan);
-        Experiment.WriteCurves(Path.Combine(outDir, "curves.svg"), $"{Experiment.Describe(plan)}: {plan.Label}", [(plan.Label, history)],
+        Experiment.WriteCurves(outDir, $"{Experiment.Describe(plan)}: {plan.Label}", [Experiment.Curves(plan, history)],
             truth is double t ? -t : null, "true log-likelihood");
-        Experiment.WriteSampleGrid(Path.Combine(outDir, "samples.png"), trainer, plan.Data.Test, plan.Seed);
-        Experiment.WriteDataGrid(Path.Combine(outDir, "data.png"), plan.Data.Test);
-        bool reconstructions = Experiment.WriteReconstructionGrid(Path.Combine(outDir, Experiment.ReconstructionsFile), trainer, plan.Data.Test, plan.Seed);
+        bool images = Experiment.WriteImages(outDir, $"{Experiment.Describe(plan)}: {plan.Label}", trainer, plan.Data.Test, plan.Seed);
         var summary = Report.Summary([result], truth, gradientDraws: 0);
         Report.Print(ui, summary);
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.md"), summary.Markdown());
-        ui.Note($"wrote {outDir}/: {Experiment.MetricsFile}, {Experiment.CheckpointFile}, curves.svg, samples.png, data.png, " +
-            (reconstructions ? $"{Experiment.ReconstructionsFile}, " : "") + "summary.md");
+        ui.Note($"wrote {outDir}/: {Experiment.MetricsFile}, {Experiment.CheckpointFile}, curves.png/.svg, " +
+            (images ? "images.png/.svg, " : "") + "summary.md");
         return ScgApp.Ok;
     }
 

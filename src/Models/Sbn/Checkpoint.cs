@@ -316,17 +316,17 @@ public sealed class Checkpoint
         file.Position = 0;
         long body = file.Length - 4;
         var buffer = new byte[BufferBytes];
-        uint crc = 0;
+        var crc = new System.IO.Hashing.Crc32();
         for (long done = 0; done < body;)
         {
             int n = file.Read(buffer, 0, (int)Math.Min(buffer.Length, body - done));
             if (n == 0) throw new InvalidDataException($"checkpoint '{path}' is damaged: it ended while being read.");
-            crc = Crc32.Append(crc, buffer.AsSpan(0, n));
+            crc.Append(buffer.AsSpan(0, n));
             done += n;
         }
         Span<byte> stored = stackalloc byte[4];
         file.ReadExactly(stored);
-        if (crc != BitConverter.ToUInt32(stored))
+        if (crc.GetCurrentHashAsUInt32() != BitConverter.ToUInt32(stored))
             throw new InvalidDataException($"checkpoint '{path}' is damaged: its CRC-32 does not match its contents.");
     }
 
@@ -393,7 +393,8 @@ public sealed class Checkpoint
     /// <summary>Passes writes through to a stream while keeping the CRC-32 of every byte written.</summary>
     sealed class CrcStream(Stream inner) : Stream
     {
-        public uint Crc { get; private set; }
+        readonly System.IO.Hashing.Crc32 _crc = new();
+        public uint Crc => _crc.GetCurrentHashAsUInt32();
         public override bool CanRead => false;
         public override bool CanSeek => false;
         public override bool CanWrite => true;
@@ -402,7 +403,7 @@ public sealed class Checkpoint
         public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
         public override void Write(ReadOnlySpan<byte> buffer)
         {
-            Crc = Crc32.Append(Crc, buffer);
+            _crc.Append(buffer);
             inner.Write(buffer);
         }
         public override void Flush() => inner.Flush();

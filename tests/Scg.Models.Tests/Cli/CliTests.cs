@@ -95,9 +95,9 @@ public sealed class CliTests : IDisposable
         string run = _dir.File("run");
         var (code, stdout, stderr) = Scg(["train", .. Tiny("--out", run)]);
         Assert.True(code == ScgApp.Ok, stderr);
-        foreach (string f in (string[])["metrics.csv", "checkpoint.scg", "curves.svg", "samples.png", "data.png", "summary.md"])
+        foreach (string f in (string[])["metrics.csv", "checkpoint.scg", "curves.png", "curves.svg", "summary.md"])
             Assert.True(File.Exists(Path.Combine(run, f)), f);
-        Assert.False(File.Exists(Path.Combine(run, "reconstructions.png")), "sbn-toy rows are not images");
+        Assert.False(File.Exists(Path.Combine(run, "images.png")), "sbn-toy rows are not images");
         Assert.Contains("true NLL", stdout);
         Assert.Contains("| concrete | 1 | 12 |", stdout);
         Assert.Equal(12, Reporting.MetricsCsv.Read(Path.Combine(run, "metrics.csv")).Count);
@@ -162,10 +162,13 @@ public sealed class CliTests : IDisposable
         Assert.Contains("| concrete | 1 | 30 |", stdout);
         Assert.Contains("| nvil | 1 | 30 |", stdout);
         Assert.Contains("| vimco | 5 | 30 |", stdout);
-        foreach (string f in (string[])["curves.svg", "data.png", "summary.md", "concrete-m1/samples.png", "nvil-m1/metrics.csv", "vimco-m5/checkpoint.scg"])
+        foreach (string f in (string[])["curves.png", "curves.svg", "diagnostics.png", "diagnostics.svg", "summary.md", "nvil-m1/metrics.csv", "vimco-m5/checkpoint.scg", "concrete-m1/gradients.csv"])
             Assert.True(File.Exists(Path.Combine(outDir, f)), f);
-        var svg = System.Xml.Linq.XDocument.Load(Path.Combine(outDir, "curves.svg"));
-        Assert.True(svg.Descendants().Count(e => e.Name.LocalName == "polyline") >= 3);
+        var legend = PlotTests.Texts(Path.Combine(outDir, "curves.svg"));
+        foreach (string label in (string[])["concrete m=1: relaxed bound (train)", "nvil m=1: discrete L_1 (train)", "vimco m=5: discrete L_5 (train)", "vimco m=5", "true log-likelihood"])
+            Assert.Contains(label, legend);
+        // gradient statistics at every validation pass (every 3 steps), the last one the table's gradient variance
+        Assert.Equal(11, File.ReadAllLines(Path.Combine(outDir, "concrete-m1/gradients.csv")).Length);
     }
 
     /// <summary>
@@ -327,48 +330,37 @@ public sealed class CliTests : IDisposable
         Assert.NotEqual(Bounds(whole).Skip(1).Select(l => l.Split(',')[1]), Bounds(fixedRun).Skip(1).Select(l => l.Split(',')[1]));
     }
 
-    /// <summary>Pixels [height, width] of an 8-bit grayscale PNG as the program writes it (one IDAT, filter 0 on every row).</summary>
-    static (byte[] Pixels, int Width, int Height) DecodePng(string path)
-    {
-        byte[] png = File.ReadAllBytes(path);
-        int width = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)), height = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20));
-        int idatAt = 8 + 25, length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(idatAt));
-        Assert.Equal("IDAT", System.Text.Encoding.ASCII.GetString(png, idatAt + 4, 4));
-        using var z = new System.IO.Compression.ZLibStream(new MemoryStream(png, idatAt + 8, length), System.IO.Compression.CompressionMode.Decompress);
-        using var raw = new MemoryStream();
-        z.CopyTo(raw);
-        var rows = raw.ToArray();
-        var pixels = new byte[width * height];
-        for (int y = 0; y < height; y++) rows.AsSpan(y * (width + 1) + 1, width).CopyTo(pixels.AsSpan(y * width));
-        return (pixels, width, height);
-    }
-
     [Fact]
-    public void ImageRunsWriteReconstructionsWithTheTestImagesAboveTheirMeans()
+    public void ImageRunsWriteLabelledRowsOfTheTestImagesAndTheModelsMeans()
     {
         string data = FakeMnist();
+        var test = Models.Data.Mnist.Load(Models.Data.Binarization.Fixed, data).Test;
         foreach (string model in (string[])["4H~8V", "4V-4H-4V"])
         {
             bool conditional = model == "4V-4H-4V";   // given the top row of each 2×4 image, it predicts the bottom row
             string run = _dir.File(model);
             var (code, stdout, stderr) = Scg(["train", "--data", "mnist", "--data-dir", data, "--model", model, "--batch-size", "16", .. Tiny("--out", run)]);
             Assert.True(code == ScgApp.Ok, stderr);
-            Assert.Contains("reconstructions.png", stderr);
-            var (pixels, width, height) = DecodePng(Path.Combine(run, "reconstructions.png"));
-            // 10 tiles of 2×4 pixels scaled 12 times, 1 pixel apart: 2 rows (test images, then the model's means)
-            Assert.Equal((10 * 48 + 11, 2 * 24 + 3), (width, height));
-            var test = Models.Data.Mnist.Load(Models.Data.Binarization.Fixed, data).Test;
-            var means = new List<byte>();
-            for (int i = 0; i < 10; i++)
+            Assert.Contains("images.png/.svg", stderr);
+            string[] labels = conditional ? ["data", "prediction"] : ["data", "reconstruction", "sample", "sample"];
+            var texts = PlotTests.Texts(Path.Combine(run, "images.svg"));
+            foreach (string label in labels.Distinct()) Assert.Contains(label, texts);
+            Assert.True(File.Exists(Path.Combine(run, "images.png")));
+
+            var trained = Sbn.Checkpoint.Read(Path.Combine(run, "checkpoint.scg")).CreateTrainer(new Autodiff.Rng(0));
+            var rows = Experiment.ImageRows(trained, test, seed: 1)!;
+            Assert.Equal(labels, rows.Select(r => r.Label));
+            Assert.Equal(test.Values[..(12 * 8)].ToArray(), rows[0].Values);
+            var means = new List<float>();
+            for (int i = 0; i < 12; i++)
                 for (int f = 0; f < 8; f++)
                 {
-                    int x = 1 + i * 49 + (f % 4) * 12 + 6, y = 1 + (f / 4) * 12 + 6;
-                    Assert.Equal(test.Row(i)[f] == 1f ? 255 : 0, pixels[y * width + x]);
-                    byte mean = pixels[(y + 25) * width + x];
-                    if (conditional && f < 4) Assert.Equal(test.Row(i)[f] == 1f ? 255 : 0, mean);   // the given half
+                    float mean = rows[1].Values[i * 8 + f];
+                    if (conditional && f < 4) Assert.Equal(test.Row(i)[f], mean);   // the given half
                     else means.Add(mean);
                 }
-            Assert.Contains(means, m => m is > 0 and < 255);   // probabilities, not bits
+            Assert.Contains(means, m => m is > 0 and < 1);   // probabilities, not bits
+            if (!conditional) Assert.All(rows[2].Values.Concat(rows[3].Values), v => Assert.True(v is 0 or 1));   // samples are bits
         }
     }
 
@@ -382,10 +374,10 @@ public sealed class CliTests : IDisposable
         Assert.Contains("# scg compare: 4H-8V on mnist (dynamic binarization)", File.ReadAllText(Path.Combine(outDir, "summary.md")));
         foreach (string run in (string[])["concrete-m1", "nvil-m1"])
         {
-            Assert.True(File.Exists(Path.Combine(outDir, run, "reconstructions.png")), run);
+            Assert.True(File.Exists(Path.Combine(outDir, run, "images.png")), run);
             Assert.Equal(Models.Data.Binarization.Dynamic, Sbn.Checkpoint.Read(Path.Combine(outDir, run, "checkpoint.scg")).Header.Binarization);
         }
-        Assert.Contains("samples.png and reconstructions.png", stderr);
+        Assert.Contains("and images.png/.svg", stderr);
     }
 
     [Fact]

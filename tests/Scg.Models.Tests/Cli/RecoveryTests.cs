@@ -133,7 +133,7 @@ public sealed class RecoveryTests : IDisposable
         edited.CopyTo(result, 16);
         bytes.AsSpan(16 + length).CopyTo(result.AsSpan(16 + edited.Length));
         patch?.Invoke(result);
-        BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(result.Length - 4), Crc32.Compute(result.AsSpan(0, result.Length - 4)));
+        BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(result.Length - 4), System.IO.Hashing.Crc32.HashToUInt32(result.AsSpan(0, result.Length - 4)));
         return result;
     }
 
