@@ -88,6 +88,8 @@ sealed record RunPlan
     public string? OutDir { get; init; }
     /// <summary>Name in tables and progress lines, e.g. "vimco m=5".</summary>
     public required string Label { get; init; }
+    /// <summary>Rows (data rows × samples) an evaluation holds in memory at once (<see cref="Evaluation.Bound"/>'s maxRows).</summary>
+    public int EvalRows { get; init; } = Evaluation.DefaultMaxRows;
 
     public int Features => Data.Train.Features;
     /// <summary>How the training split is binarized (valid and test always hold the fixed bits).</summary>
@@ -96,8 +98,12 @@ sealed record RunPlan
     public CheckpointHeader Header => CheckpointHeader.Of(Spec, Options, Choice.Name, Settings, DataName, Seed, binarization: Binarization);
 }
 
-/// <summary>A training step failed (a non-finite bound, or values a distribution rejects); the message names the step and the kept checkpoint.</summary>
-sealed class TrainingFailedException(string message, Exception inner) : Exception(message, inner);
+/// <summary>
+/// The run diverged numerically (a non-finite bound or parameter, or values a distribution rejects), in a training
+/// step or in validation: the settings, not the program, are at fault (exit code 2). The message names the step, the
+/// quantity and the last good checkpoint, which is kept.
+/// </summary>
+sealed class TrainingFailedException(string message, Exception? inner = null) : UsageException(message, inner);
 
 /// <summary>What a run measured.</summary>
 sealed class RunResult
@@ -132,8 +138,9 @@ static class Experiment
 
     /// <summary>
     /// Trains until <see cref="RunPlan.Steps"/> steps are done (from the trainer's current step), logging metrics,
-    /// validating and checkpointing every <see cref="RunPlan.EvalEvery"/> steps and at the end. A failed step (e.g. a
-    /// non-finite bound) throws <see cref="TrainingFailedException"/>, with the last good checkpoint left in place.
+    /// validating and checkpointing every <see cref="RunPlan.EvalEvery"/> steps and at the end. A diverged step or
+    /// validation (e.g. a non-finite bound or parameter) throws <see cref="TrainingFailedException"/>, with the last good
+    /// checkpoint left in place.
     /// </summary>
     public static RunResult Train(Ui ui, RunPlan plan, Trainer trainer, List<MetricsRow>? earlier = null)
     {
@@ -163,8 +170,10 @@ static class Experiment
                 try { bound = trainer.Step(batch); }
                 catch (Exception e) when (e is ArithmeticException or ArgumentException or InvalidOperationException)
                 {
-                    throw new TrainingFailedException($"{plan.Label}: training step {step + 1} failed: {e.Message}" +
-                        (plan.OutDir is null ? "" : $" The last good checkpoint (step {saved}) is kept in '{plan.CheckpointPath}'."), e);
+                    // a parameter that an earlier update made non-finite is the cause: name it, as validation does
+                    throw NonFiniteParameter(trainer) is string parameter
+                        ? Diverged(plan, $"training step {step}", parameter, saved, e)
+                        : Diverged(plan, $"training step {step + 1}", Reason(e), saved, e);
                 }
                 clock.Stop();
                 intervalSeconds += clock.Elapsed.TotalSeconds;
@@ -172,7 +181,7 @@ static class Experiment
                 long done = step + 1;
                 bool eval = done % evalEvery == 0 || done == plan.Steps;
                 if (done % logEvery != 0 && !eval) continue;
-                double valid = eval ? ValidBound(plan, trainer.Model, done) : double.NaN;
+                double valid = eval ? ValidBound(plan, trainer, done, saved) : double.NaN;
                 if (eval) lastValid = valid;
                 double rate = count / Math.Max(intervalSeconds, 1e-9);
                 totalSteps += count; totalSeconds += intervalSeconds;
@@ -196,16 +205,53 @@ static class Experiment
         };
     }
 
-    /// <summary>L_10 on (up to) the first 2,000 validation rows, on the discrete graph.</summary>
-    static double ValidBound(RunPlan plan, SigmoidBeliefNet model, long step)
+    /// <summary>
+    /// L_10 on (up to) the first 2,000 validation rows, on the discrete graph, after <paramref name="step"/> steps;
+    /// non-finite parameters or a bound that cannot be computed throw <see cref="TrainingFailedException"/>.
+    /// </summary>
+    static double ValidBound(RunPlan plan, Trainer trainer, long step, long saved)
     {
+        if (NonFiniteParameter(trainer) is string parameter) throw Diverged(plan, $"training step {step}", parameter, saved);
         var valid = plan.Data.Valid;
         int rows = Math.Min(valid.Rows, ValidRows);
-        return Evaluation.Bound(model, valid.Values[..(rows * valid.Features)], valid.Features, ValidSamples, Seeds.For(plan.Seed, Seeds.Valid, step));
+        try
+        {
+            return Evaluation.Bound(trainer.Model, valid.Values[..(rows * valid.Features)], valid.Features, ValidSamples, Seeds.For(plan.Seed, Seeds.Valid, step), plan.EvalRows);
+        }
+        catch (Exception e) when (e is ArithmeticException or ArgumentException)
+        {
+            throw Diverged(plan, $"validation after step {step}", Reason(e), saved, e);
+        }
     }
 
-    /// <summary>L_k over every row of <paramref name="data"/>, in chunks of rows so the progress bar moves.</summary>
-    public static double Bound(Ui ui, string title, SigmoidBeliefNet model, BinaryDataset data, int k, Rng rng, int rowLimit = 0)
+    /// <summary>"parameter 'p.0.weight' is NaN (element 3 of [8, 4])." for the first trained parameter that is not finite, else null.</summary>
+    static string? NonFiniteParameter(Trainer trainer)
+    {
+        foreach (var p in trainer.Optimizer.Parameters.Items)
+        {
+            var values = p.Span;
+            if (float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude<float>(values))) continue;
+            int i = 0;
+            while (float.IsFinite(values[i])) i++;
+            return $"parameter '{p.Name}' is {values[i].ToString(CultureInfo.InvariantCulture)} (element {i} of {p.Shape}).";
+        }
+        return null;
+    }
+
+    /// <summary>"concrete m=1: the run diverged at training step 2: the bound is NaN. The last good checkpoint (step 0) is kept in '…'."</summary>
+    static TrainingFailedException Diverged(RunPlan plan, string where, string reason, long saved, Exception? inner = null) =>
+        new($"{plan.Label}: the run diverged at {where}: {reason}" +
+            (plan.OutDir is null ? "" : $" The last good checkpoint (step {saved}) is kept in '{plan.CheckpointPath}'."), inner);
+
+    /// <summary>An exception's message without the "(Parameter 'x')" suffix of argument exceptions.</summary>
+    static string Reason(Exception e) =>
+        e is ArgumentException { ParamName: string name } ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
+
+    /// <summary>
+    /// L_k over every row of <paramref name="data"/>, in chunks of rows so the progress bar moves, holding at most
+    /// <paramref name="maxRows"/> rows × samples in memory at once.
+    /// </summary>
+    public static double Bound(Ui ui, string title, SigmoidBeliefNet model, BinaryDataset data, int k, Rng rng, int maxRows, int rowLimit = 0)
     {
         int n = rowLimit > 0 ? Math.Min(rowLimit, data.Rows) : data.Rows, features = data.Features;
         int chunk = Math.Clamp(262_144 / k, 1, n);
@@ -215,7 +261,7 @@ static class Experiment
             for (int start = 0; start < n; start += chunk)
             {
                 int rows = Math.Min(chunk, n - start);
-                double bound = Evaluation.Bound(model, data.Values.Slice(start * features, rows * features), features, k, rng);
+                double bound = Evaluation.Bound(model, data.Values.Slice(start * features, rows * features), features, k, rng, maxRows);
                 total += bound * rows;
                 progress.Report(start + rows, FormattableString.Invariant($"L_{k} so far {total / (start + rows):F3}"));
             }
@@ -229,7 +275,7 @@ static class Experiment
         var plan = result.Plan;
         var model = result.Trainer.Model;
         result.TestSamples = plan.EvalSamples;
-        result.TestBound = Bound(ui, $"{plan.Label}: test L_{plan.EvalSamples}", model, plan.Data.Test, plan.EvalSamples, Seeds.For(plan.Seed, Seeds.Test));
+        result.TestBound = Bound(ui, $"{plan.Label}: test L_{plan.EvalSamples}", model, plan.Data.Test, plan.EvalSamples, Seeds.For(plan.Seed, Seeds.Test), plan.EvalRows);
         if (IsEnumerable(model))
             result.ExactModelNll = -Evaluation.ExactLogLikelihood(model, plan.Data.Test.Values, plan.Data.Test.Features);
     }

@@ -47,6 +47,7 @@ static class TrainCommand
         string estimatorName = checkpoint is not null && !TrainOptions.IsExplicit(p, estimatorOption) ? checkpoint.Header.Estimator : p.GetValue(estimatorOption)!;
         var choice = TrainOptions.ParseEstimator(estimatorName);
         outDir ??= Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + choice.Name);
+        OutputLocation.RequireFolder("--out", outDir, RunFiles);
         var plan = TrainOptions.Plan(common, choice, common.Settings.Samples, outDir, $"{choice.Name} m={common.Settings.Samples}");
 
         Trainer trainer;
@@ -65,14 +66,17 @@ static class TrainCommand
             try { checkpoint.RequireSameModel(plan.Header); }
             catch (InvalidDataException e) { throw new UsageException(e.Message + " Resume it with matching options, or start a new run with another --out."); }
             RequireSameSettings(checkpoint, plan.Header);
+            plan = Resources.FitMemory(plan);
             trainer = checkpoint.CreateTrainer(Seeds.For(plan.Seed, Seeds.Step, checkpoint.Header.Step));
         }
         else
         {
             if (File.Exists(Path.Combine(outDir, Experiment.CheckpointFile)))
                 throw new UsageException($"'{outDir}' already holds a run ({Experiment.CheckpointFile}); continue it with --resume, or choose another --out.");
+            plan = Resources.FitMemory(plan);
             trainer = Experiment.NewTrainer(plan);
         }
+        Warnings.Temperatures(ui, "scg train", plan);
 
         // Everything is valid: from here on files are written.
         Directory.CreateDirectory(outDir);
@@ -105,6 +109,10 @@ static class TrainCommand
             (reconstructions ? $"{Experiment.ReconstructionsFile}, " : "") + "summary.md");
         return ScgApp.Ok;
     }
+
+    /// <summary>The files a run writes into its folder.</summary>
+    public static readonly string[] RunFiles =
+        [Experiment.MetricsFile, Experiment.CheckpointFile, "curves.svg", "samples.png", "data.png", Experiment.ReconstructionsFile, "summary.md"];
 
     internal static Checkpoint ReadCheckpoint(string path)
     {
