@@ -57,9 +57,9 @@ static class CompareCommand
             var data = TrainOptions.LoadData(ToySbn.Name, Binarization.Fixed);
             var common = new TrainOptions.Common(ToySbn.Name, data, TrainOptions.ParseSpec(ToySbn.Spec), new Models.Sbn.SbnOptions(),
                 new Models.Sbn.TrainSettings { LearningRate = 3e-3 }, s, p.GetValue(seed), k, Math.Max(1, s / 10));
-            ui.Line($"demo: {ToySbn.Spec} on the embedded sbn-toy data ({data.Train.Rows} train / {data.Test.Rows} test rows of {data.Train.Features} bits, " +
+            return Run(ui, common, DefaultEstimators, d, p.GetValue(outDir)!, "demo",
+                $"demo: {ToySbn.Spec} on the embedded sbn-toy data ({data.Train.Rows} train / {data.Test.Rows} test rows of {data.Train.Features} bits, " +
                 $"drawn from a fixed SBN whose exact NLL is known); {s} steps of 64 per estimator, Adam lr 3e-3.");
-            return Run(ui, common, DefaultEstimators, d, p.GetValue(outDir)!, "demo");
         };
         command.SetAction(p => ScgApp.Guard(ui, "scg demo", () => action(p)));
         return (command, action);
@@ -108,7 +108,8 @@ static class CompareCommand
 
     const string SummaryFile = "summary.md";
 
-    static int Run(Ui ui, TrainOptions.Common common, string estimators, int draws, string outDir, string what)
+    /// <summary>Trains and compares the estimators; <paramref name="intro"/> is printed once everything is validated.</summary>
+    static int Run(Ui ui, TrainOptions.Common common, string estimators, int draws, string outDir, string what, string? intro = null)
     {
         if (draws is < 0 or 1) throw new UsageException($"--grad-draws must be 0 (skip) or ≥ 2, got {draws}.");
         var plans = ParseEstimators(estimators, common.Settings.Samples)
@@ -119,6 +120,7 @@ static class CompareCommand
         foreach (var plan in plans) Warnings.Temperatures(ui, $"scg {what}", plan);
 
         // Everything is valid: from here on files are written (the demo replaces an earlier demo in the same folder).
+        if (intro is not null) ui.Line(intro);
         var clock = Stopwatch.StartNew();
         var results = new List<RunResult>();
         bool reconstructions = false;

@@ -9,7 +9,7 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    static (int Code, string Out, string Err) Scg(params string[] args)
+    internal static (int Code, string Out, string Err) Scg(params string[] args)
     {
         var stdout = new StringWriter { NewLine = "\n" };
         var stderr = new StringWriter { NewLine = "\n" };
@@ -18,7 +18,7 @@ public sealed class CliTests : IDisposable
     }
 
     /// <summary>A tiny but complete training run on sbn-toy (seconds).</summary>
-    static string[] Tiny(params string[] more) => ["--steps", "12", "--eval-every", "6", "--eval-samples", "3", .. more];
+    internal static string[] Tiny(params string[] more) => ["--steps", "12", "--eval-every", "6", "--eval-samples", "3", .. more];
 
     public static TheoryData<string[], string> BadInputs => new()
     {
