@@ -103,7 +103,7 @@ static class CompareCommand
         string listed = string.Join(", ", present.Take(4)) + (present.Count > 4 ? $" and {present.Count - 4} more" : "");
         throw new UsageException(what == "demo"
             ? $"--out '{outDir}' holds files that are not an earlier demo ({listed}); the demo replaces only its own folder: expected a new, empty or earlier demo folder (choose another --out)."
-            : $"--out '{outDir}' already holds files ({listed}); compare writes a whole folder and cannot resume one: expected a new or empty folder (choose another --out, e.g. '{outDir}-2').");
+            : $"--out '{outDir}' already holds files ({listed}); compare writes a whole folder and cannot resume one: expected a new or empty folder (choose another --out, e.g. '{Path.TrimEndingDirectorySeparator(outDir)}-2').");
     }
 
     const string SummaryFile = "summary.md";

@@ -172,8 +172,8 @@ static class Experiment
                 {
                     // a parameter that an earlier update made non-finite is the cause: name it, as validation does
                     throw NonFiniteParameter(trainer) is string parameter
-                        ? Diverged(plan, $"training step {step}", parameter, saved, e)
-                        : Diverged(plan, $"training step {step + 1}", Reason(e), saved, e);
+                        ? Diverged(plan, $"at training step {step}", parameter, saved, e)
+                        : Diverged(plan, $"at training step {step + 1}", Reason(e), saved, e);
                 }
                 clock.Stop();
                 intervalSeconds += clock.Elapsed.TotalSeconds;
@@ -211,7 +211,7 @@ static class Experiment
     /// </summary>
     static double ValidBound(RunPlan plan, Trainer trainer, long step, long saved)
     {
-        if (NonFiniteParameter(trainer) is string parameter) throw Diverged(plan, $"training step {step}", parameter, saved);
+        if (NonFiniteParameter(trainer) is string parameter) throw Diverged(plan, $"at training step {step}", parameter, saved);
         var valid = plan.Data.Valid;
         int rows = Math.Min(valid.Rows, ValidRows);
         try
@@ -220,7 +220,7 @@ static class Experiment
         }
         catch (Exception e) when (e is ArithmeticException or ArgumentException)
         {
-            throw Diverged(plan, $"validation after step {step}", Reason(e), saved, e);
+            throw Diverged(plan, $"in validation after step {step}", Reason(e), saved, e);
         }
     }
 
@@ -240,7 +240,7 @@ static class Experiment
 
     /// <summary>"concrete m=1: the run diverged at training step 2: the bound is NaN. The last good checkpoint (step 0) is kept in '…'."</summary>
     static TrainingFailedException Diverged(RunPlan plan, string where, string reason, long saved, Exception? inner = null) =>
-        new($"{plan.Label}: the run diverged at {where}: {reason}" +
+        new($"{plan.Label}: the run diverged {where}: {reason}" +
             (plan.OutDir is null ? "" : $" The last good checkpoint (step {saved}) is kept in '{plan.CheckpointPath}'."), inner);
 
     /// <summary>An exception's message without the "(Parameter 'x')" suffix of argument exceptions.</summary>
