@@ -19,7 +19,7 @@ static class CompareCommand
             DefaultValueFactory = _ => DefaultEstimators,
         };
         var draws = new Option<int>("--grad-draws") { Description = "Gradient draws on one fixed batch at every validation pass, for the gradient-variance column and diagnostics.png (0 = skip)", DefaultValueFactory = _ => 50 };
-        var outDir = new Option<string?>("--out", "-o") { Description = "Folder for one run folder per estimator, curves.png/.svg, diagnostics.png/.svg and summary.md [default: runs/compare-<time>]" };
+        var outDir = new Option<string?>("--out", "-o") { Description = "New or empty folder for one run folder per estimator, curves.png/.svg, diagnostics.png/.svg and summary.md [default: runs/compare-<time>]" };
         var command = new Command("compare", "Train one model with several estimators (same seed and budget) and compare them side by side.");
         options.AddTo(command);
         command.Options.Add(estimators);
@@ -43,7 +43,7 @@ static class CompareCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of every random choice", DefaultValueFactory = _ => 1UL };
         var evalSamples = new Option<int>("--eval-samples") { Description = "k of the final test bound L_k", DefaultValueFactory = _ => 1000 };
         var draws = new Option<int>("--grad-draws") { Description = "Gradient draws for the gradient-variance column", DefaultValueFactory = _ => 50 };
-        var outDir = new Option<string>("--out", "-o") { Description = "Output folder (replaced on every run)", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
+        var outDir = new Option<string>("--out", "-o") { Description = "Output folder: new, empty, or an earlier demo's, which is replaced", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
         var command = new Command("demo",
             $"The default command: on the embedded sbn-toy data, train the SBN {ToySbn.Spec} with concrete, nvil and vimco (m = 5), print the comparison " +
             "(bound, true NLL, gradient variance, speed) and write curves and sample grids. Well under a minute on 2 cores.");
@@ -57,9 +57,9 @@ static class CompareCommand
             var data = TrainOptions.LoadData(ToySbn.Name, Binarization.Fixed);
             var common = new TrainOptions.Common(ToySbn.Name, data, TrainOptions.ParseSpec(ToySbn.Spec), new Models.Sbn.SbnOptions(),
                 new Models.Sbn.TrainSettings { LearningRate = 3e-3 }, s, p.GetValue(seed), k, Math.Max(1, s / 10));
-            ui.Note($"demo: {ToySbn.Spec} on the embedded sbn-toy data ({data.Train.Rows} train / {data.Test.Rows} test rows of {data.Train.Features} bits, " +
+            return Run(ui, common, DefaultEstimators, d, p.GetValue(outDir)!, "demo",
+                $"demo: {ToySbn.Spec} on the embedded sbn-toy data ({data.Train.Rows} train / {data.Test.Rows} test rows of {data.Train.Features} bits, " +
                 $"drawn from a fixed SBN whose exact NLL is known); {s} steps of 64 per estimator, Adam lr 3e-3.");
-            return Run(ui, common, DefaultEstimators, d, p.GetValue(outDir)!, "demo");
         };
         command.SetAction(p => ScgApp.Guard(ui, "scg demo", () => action(p)));
         return (command, action);
@@ -84,15 +84,44 @@ static class CompareCommand
         return list;
     }
 
-    static int Run(Ui ui, TrainOptions.Common common, string estimators, int draws, string outDir, string what)
+    /// <summary>
+    /// --out of compare must be a new or empty folder: a comparison is written whole and cannot be resumed, and files of
+    /// another one beside it would mix two runs. The demo's folder may also hold the demo's own files and folders (an
+    /// earlier demo, finished or not), which it replaces.
+    /// </summary>
+    static void RequireOutFolder(string outDir, string what, List<RunPlan> plans)
+    {
+        string[] top = [Experiment.CurvesFigure + ".png", Experiment.CurvesFigure + ".svg", Experiment.DiagnosticsFigure + ".png", Experiment.DiagnosticsFigure + ".svg", SummaryFile];
+        var files = new List<string>(top);
+        foreach (var plan in plans)
+            files.AddRange(((string[])[Experiment.MetricsFile, Experiment.CheckpointFile, Experiment.GradientsFile, Experiment.ImagesFigure + ".png", Experiment.ImagesFigure + ".svg"]).Select(f => $"{Path.GetFileName(plan.OutDir)}/{f}"));
+        string full = OutputLocation.RequireFolder("--out", outDir, files);
+        if (!Directory.Exists(full)) return;
+        var present = Directory.EnumerateFileSystemEntries(full).Select(e => Path.GetFileName(e)).Order(StringComparer.Ordinal).ToList();
+        var own = top.Concat(plans.Select(p => Path.GetFileName(p.OutDir!))).ToHashSet();
+        if (present.Count == 0 || (what == "demo" && present.All(own.Contains))) return;
+        string listed = string.Join(", ", present.Take(4)) + (present.Count > 4 ? $" and {present.Count - 4} more" : "");
+        throw new UsageException(what == "demo"
+            ? $"--out '{outDir}' holds files that are not an earlier demo ({listed}); the demo replaces only its own folder: expected a new, empty or earlier demo folder (choose another --out)."
+            : $"--out '{outDir}' already holds files ({listed}); compare writes a whole folder and cannot resume one: expected a new or empty folder (choose another --out, e.g. '{Path.TrimEndingDirectorySeparator(outDir)}-2').");
+    }
+
+    const string SummaryFile = "summary.md";
+
+    /// <summary>Trains and compares the estimators; <paramref name="intro"/> is printed once everything is validated.</summary>
+    static int Run(Ui ui, TrainOptions.Common common, string estimators, int draws, string outDir, string what, string? intro = null)
     {
         if (draws is < 0 or 1) throw new UsageException($"--grad-draws must be 0 (skip) or ≥ 2, got {draws}.");
         var plans = ParseEstimators(estimators, common.Settings.Samples)
             .Select(e => TrainOptions.Plan(common, e.Choice, e.Samples, Path.Combine(outDir, $"{e.Choice.Name}-m{e.Samples}"), $"{e.Choice.Name} m={e.Samples}") with { GradientDraws = draws })
             .ToList();
+        RequireOutFolder(outDir, what, plans);
+        plans = Resources.FitMemory(plans, draws);
+        foreach (var plan in plans) Warnings.Temperatures(ui, $"scg {what}", plan);
 
-        // Everything is valid: from here on files are written (a previous comparison in the same folder is replaced).
+        // Everything is valid: from here on files are written (the demo replaces an earlier demo in the same folder).
         using var folderLock = RunFolderLock.Acquire(outDir);
+        if (intro is not null) ui.Note(intro);
         var clock = Stopwatch.StartNew();
         var results = new List<RunResult>();
         bool images = false;
@@ -117,7 +146,7 @@ static class CompareCommand
         string header = $"# scg {what}: {Experiment.Describe(first)}\n\n{first.Steps} steps of batch {first.Settings.BatchSize} per estimator, seed {first.Seed}, " +
             $"Adam lr {first.Settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, λ1 {first.Settings.PosteriorTemperature}, λ2 {first.Settings.PriorTemperature}; " +
             $"{clock.Elapsed.TotalSeconds:F0} s in all.\n\n";
-        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.md"), header + table.Markdown());
+        AtomicFile.WriteAllText(Path.Combine(outDir, SummaryFile), header + table.Markdown());
         ui.Note($"wrote {outDir}/: curves.png/.svg (bounds per step, one line per estimator), " + (draws > 0 ? "diagnostics.png/.svg, " : "") +
             $"summary.md, and per estimator {string.Join(", ", plans.Select(p => Path.GetFileName(p.OutDir!)))}/ with metrics.csv, checkpoint.scg" +
             (draws > 0 ? $", {Experiment.GradientsFile}" : "") + (images ? " and images.png/.svg" : "") + $"  ({clock.Elapsed.TotalSeconds:F1} s)");

@@ -92,6 +92,8 @@ sealed record RunPlan
     public string? ResumeCommand { get; init; }
     /// <summary>Gradient draws for the gradient statistics recorded at every validation pass (0 = none).</summary>
     public int GradientDraws { get; init; }
+    /// <summary>Rows (data rows × samples) an evaluation holds in memory at once (<see cref="Evaluation.Bound"/>'s maxRows).</summary>
+    public int EvalRows { get; init; } = Evaluation.DefaultMaxRows;
 
     public int Features => Data.Train.Features;
     /// <summary>How the training split is binarized (valid and test always hold the fixed bits).</summary>
@@ -101,8 +103,12 @@ sealed record RunPlan
     public CheckpointHeader Header => CheckpointHeader.Of(Spec, Options, Choice.Name, Settings, DataName, Seed, binarization: Binarization) with { Schedule = Schedule };
 }
 
-/// <summary>A training step failed (a non-finite bound, or values a distribution rejects); the message names the step and the kept checkpoint.</summary>
-sealed class TrainingFailedException(string message, Exception inner) : Exception(message, inner);
+/// <summary>
+/// The run diverged numerically (a non-finite bound or parameter, or values a distribution rejects), in a training
+/// step or in validation: the settings, not the program, are at fault (exit code 2). The message names the step, the
+/// quantity and the last good checkpoint, which is kept.
+/// </summary>
+sealed class TrainingFailedException(string message, Exception? inner = null) : UsageException(message, inner);
 
 /// <summary>What a run measured.</summary>
 sealed class RunResult
@@ -166,9 +172,9 @@ static class Experiment
 
     /// <summary>
     /// Trains until <see cref="RunPlan.Steps"/> steps are done (from the trainer's current step), logging metrics,
-    /// validating and checkpointing every <see cref="RunPlan.EvalEvery"/> steps and at the end. A failed step (e.g. a
-    /// non-finite bound) throws <see cref="TrainingFailedException"/>, with the last good checkpoint left in place. A
-    /// caught SIGINT or SIGTERM ends the run after the current step with a checkpoint of it
+    /// validating and checkpointing every <see cref="RunPlan.EvalEvery"/> steps and at the end. A diverged step or
+    /// validation (e.g. a non-finite bound or parameter) throws <see cref="TrainingFailedException"/>, with the last good
+    /// checkpoint left in place. A caught SIGINT or SIGTERM ends the run after the current step with a checkpoint of it
     /// (<see cref="RunInterruptedException"/>).
     /// </summary>
     public static RunResult Train(Ui ui, RunPlan plan, Trainer trainer, List<MetricsRow>? earlier = null)
@@ -200,8 +206,10 @@ static class Experiment
                 try { bound = trainer.Step(batch); }
                 catch (Exception e) when (e is ArithmeticException or ArgumentException or InvalidOperationException)
                 {
-                    throw new TrainingFailedException($"{plan.Label}: training step {step + 1} failed: {e.Message}" +
-                        (plan.OutDir is null ? "" : $" The last good checkpoint (step {saved}) is kept in '{plan.CheckpointPath}'."), e);
+                    // a parameter that an earlier update made non-finite is the cause: name it, as validation does
+                    throw NonFiniteParameter(trainer) is string parameter
+                        ? Diverged(plan, $"at training step {step}", parameter, saved, e)
+                        : Diverged(plan, $"at training step {step + 1}", Reason(e), saved, e);
                 }
                 clock.Stop();
                 intervalSeconds += clock.Elapsed.TotalSeconds;
@@ -210,7 +218,7 @@ static class Experiment
                 bool eval = done % evalEvery == 0 || done == plan.Steps;
                 if (done % logEvery == 0 || eval)
                 {
-                    double valid = eval ? ValidBound(plan, trainer, done) : double.NaN;
+                    double valid = eval ? ValidBound(plan, trainer, done, saved) : double.NaN;
                     if (eval) lastValid = valid;
                     if (eval && plan.GradientDraws > 0) RecordGradients(plan, trainer, done, gradients);
                     double rate = count / Math.Max(intervalSeconds, 1e-9);
@@ -254,22 +262,57 @@ static class Experiment
         return new RunResult { Plan = plan, Trainer = trainer, Rows = [], FinalTrainBound = double.NaN, StepsPerSecond = double.NaN };
     }
 
-    /// <summary>L_10 on (up to) the first 2,000 validation rows, on the discrete graph.</summary>
-    static double ValidBound(RunPlan plan, Trainer trainer, long step)
+    /// <summary>
+    /// L_10 on (up to) the first 2,000 validation rows, on the discrete graph, after <paramref name="step"/> steps;
+    /// non-finite parameters or a bound that cannot be computed throw <see cref="TrainingFailedException"/>.
+    /// </summary>
+    static double ValidBound(RunPlan plan, Trainer trainer, long step, long saved)
     {
+        if (NonFiniteParameter(trainer) is string parameter) throw Diverged(plan, $"at training step {step}", parameter, saved);
         var valid = plan.Data.Valid;
         int rows = Math.Min(valid.Rows, ValidRows);
-        return Evaluation.Bound(trainer.Model, valid.Values[..(rows * valid.Features)], valid.Features, ValidSamples, Seeds.For(plan.Seed, Seeds.Valid, step), Igr(trainer));
+        try
+        {
+            return Evaluation.Bound(trainer.Model, valid.Values[..(rows * valid.Features)], valid.Features, ValidSamples, Seeds.For(plan.Seed, Seeds.Valid, step), Igr(trainer), plan.EvalRows);
+        }
+        catch (Exception e) when (e is ArithmeticException or ArgumentException)
+        {
+            throw Diverged(plan, $"in validation after step {step}", Reason(e), saved, e);
+        }
     }
+
+    /// <summary>"parameter 'p.0.weight' is NaN (element 3 of [8, 4])." for the first trained parameter that is not finite, else null.</summary>
+    static string? NonFiniteParameter(Trainer trainer)
+    {
+        foreach (var p in trainer.Optimizer.Parameters.Items)
+        {
+            var values = p.Span;
+            if (float.IsFinite(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude<float>(values))) continue;
+            int i = 0;
+            while (float.IsFinite(values[i])) i++;
+            return $"parameter '{p.Name}' is {values[i].ToString(CultureInfo.InvariantCulture)} (element {i} of {p.Shape}).";
+        }
+        return null;
+    }
+
+    /// <summary>"concrete m=1: the run diverged at training step 2: the bound is NaN. The last good checkpoint (step 0) is kept in '…'."</summary>
+    static TrainingFailedException Diverged(RunPlan plan, string where, string reason, long saved, Exception? inner = null) =>
+        new($"{plan.Label}: the run diverged {where}: {reason}" +
+            (plan.OutDir is null ? "" : $" The last good checkpoint (step {saved}) is kept in '{plan.CheckpointPath}'."), inner);
+
+    /// <summary>An exception's message without the "(Parameter 'x')" suffix of argument exceptions.</summary>
+    static string Reason(Exception e) =>
+        e is ArgumentException { ParamName: string name } ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
 
     /// <summary>The IGR settings a trainer's model is evaluated and sampled with: those of its training at its current step.</summary>
     public static IgrSettings Igr(Trainer trainer) => trainer.Settings.IgrAt(trainer.StepCount);
 
     /// <summary>
-    /// L_k over every row of <paramref name="data"/>, in chunks of rows so the progress bar moves. A caught SIGINT or
-    /// SIGTERM stops it between chunks (<see cref="RunInterruptedException"/>; <paramref name="saved"/> says what is kept).
+    /// L_k over every row of <paramref name="data"/>, in chunks of rows so the progress bar moves, holding at most
+    /// <paramref name="maxRows"/> rows × samples in memory at once. A caught SIGINT or SIGTERM stops it between chunks
+    /// (<see cref="RunInterruptedException"/>; <paramref name="saved"/> says what is kept).
     /// </summary>
-    public static double Bound(Ui ui, string title, SigmoidBeliefNet model, BinaryDataset data, int k, Rng rng, IgrSettings igr, int rowLimit = 0,
+    public static double Bound(Ui ui, string title, SigmoidBeliefNet model, BinaryDataset data, int k, Rng rng, IgrSettings igr, int maxRows, int rowLimit = 0,
         string saved = "nothing was saved.")
     {
         int n = rowLimit > 0 ? Math.Min(rowLimit, data.Rows) : data.Rows, features = data.Features;
@@ -281,7 +324,7 @@ static class Experiment
             {
                 int rows = Math.Min(chunk, n - start);
                 if (ui.Stop.Requested is not null) throw ScgApp.Stopped(ui, $"during {title}", saved);
-                double bound = Evaluation.Bound(model, data.Values.Slice(start * features, rows * features), features, k, rng, igr);
+                double bound = Evaluation.Bound(model, data.Values.Slice(start * features, rows * features), features, k, rng, igr, maxRows);
                 total += bound * rows;
                 progress.Report(start + rows, FormattableString.Invariant($"L_{k} so far {total / (start + rows):F3}"));
             }
@@ -296,7 +339,7 @@ static class Experiment
         var model = result.Trainer.Model;
         result.TestSamples = plan.EvalSamples;
         result.TestBound = Bound(ui, $"{plan.Label}: test L_{plan.EvalSamples}", model, plan.Data.Test, plan.EvalSamples, Seeds.For(plan.Seed, Seeds.Test),
-            Igr(result.Trainer), saved: "training had finished: " + Saved(plan, result.Trainer.StepCount));
+            Igr(result.Trainer), plan.EvalRows, saved: "training had finished: " + Saved(plan, result.Trainer.StepCount));
         if (IsEnumerable(model))
             result.ExactModelNll = -Evaluation.ExactLogLikelihood(model, plan.Data.Test.Values, plan.Data.Test.Features);
     }

@@ -30,28 +30,27 @@ static class ReproduceCommand
     {
         var data = new Option<string>("--data") { Description = $"Data set: mnist (the paper's), fashion-mnist, or sbn-toy (a CI-sized stand-in: layer widths shrink to 8H and 32V/16V)", DefaultValueFactory = _ => "mnist" };
         var steps = new Option<int>("--steps") { Description = "Training steps per run (the paper: 10^7)", DefaultValueFactory = _ => 10_000 };
-        var rows = new Option<string>("--rows")
+        var rows = new Option<string?>("--rows")
         {
             Description = "Which cells to run: comma-separated terms, kept when they match every kind of term given — a paper model (200H~784V, 392V-240H-240H-392V, …), m=1|5|50, density|structured, concrete|vimco [default: all]",
-            DefaultValueFactory = _ => "",
         };
         var evalSamples = new Option<int>("--eval-samples") { Description = "k of the density test bound L_k (the paper: 50000)", DefaultValueFactory = _ => 1000 };
         var spEvalSamples = new Option<int>("--sp-eval-samples") { Description = "k of the structured-prediction test bound L_k^SP (the paper: 100)", DefaultValueFactory = _ => 100 };
         var batch = new Option<int>("--batch-size") { Description = "Data points per minibatch", DefaultValueFactory = _ => 64 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of every random choice", DefaultValueFactory = _ => 1UL };
-        var outFile = new Option<string>("--out", "-o") { Description = "Markdown file for the table (rewritten after every run, so partial results survive)", DefaultValueFactory = _ => Path.Combine("runs", "reproduce.md") };
+        var outFile = new Option<string>("--out", "-o") { Description = "New markdown file for the table (rewritten after every run, so partial results survive)", DefaultValueFactory = _ => Path.Combine("runs", "reproduce.md") };
         var dataDir = TrainOptions.DataDirOption();
         var binarization = TrainOptions.BinarizationOption();
         var command = new Command("reproduce",
             "Re-run the Concrete paper's Table 1 (MNIST density estimation: 4 models × m ∈ {1,5,50}, Concrete vs VIMCO/NVIL) and its structured-prediction " +
             "results (Figure 4) at a given budget; writes a markdown table with our numbers next to the paper's.");
         foreach (Option o in (Option[])[data, dataDir, binarization, steps, rows, evalSamples, spEvalSamples, batch, seed, outFile]) command.Options.Add(o);
-        command.SetAction(p => ScgApp.Guard(ui, "scg reproduce", () => Run(ui, p.GetValue(data)!, p.GetValue(binarization)!, p.GetValue(steps), p.GetValue(rows)!,
+        command.SetAction(p => ScgApp.Guard(ui, "scg reproduce", () => Run(ui, p.GetValue(data)!, p.GetValue(binarization)!, p.GetValue(steps), p.GetValue(rows),
             p.GetValue(evalSamples), p.GetValue(spEvalSamples), p.GetValue(batch), p.GetValue(seed), p.GetValue(outFile)!, p.GetValue(dataDir))));
         return command;
     }
 
-    static int Run(Ui ui, string dataName, string binarizationText, int steps, string filter, int k, int kSp, int batchSize, ulong seed, string outFile, string? dataDir)
+    static int Run(Ui ui, string dataName, string binarizationText, int steps, string? filter, int k, int kSp, int batchSize, ulong seed, string outFile, string? dataDir)
     {
         if (!DataSets.Names.Contains(dataName))
             throw new UsageException($"unknown data set '{dataName}'; expected one of: {string.Join(", ", DataSets.Names)}.");
@@ -61,10 +60,14 @@ static class ReproduceCommand
         TrainOptions.ValidateEvalSamples("--eval-samples", k);
         TrainOptions.ValidateEvalSamples("--sp-eval-samples", kSp);
         bool toy = dataName == ToySbn.Name;
-        var (cellFilter, estimatorFilter) = ParseFilter(filter);
+        if (filter is not null && string.IsNullOrWhiteSpace(filter.Replace(',', ' ')))
+            throw new UsageException($"--rows '{filter}' is empty; expected comma-separated terms such as m=1,density (leave --rows out to run every cell).");
+        var (cellFilter, estimatorFilter) = ParseFilter(filter ?? "");
         var cells = AllCells(toy).Where(cellFilter).ToList();
         if (cells.Count == 0) throw new UsageException($"--rows '{filter}' selects no cell of the tables.");
-        if (Directory.Exists(outFile)) throw new UsageException($"--out '{outFile}' is a folder; expected a markdown file name such as runs/reproduce.md.");
+        OutputLocation.RequireFile("--out", outFile);
+        if (File.Exists(outFile) && !Directory.Exists(CellsFolder(outFile)))
+            throw new UsageException($"--out '{outFile}' already exists and is not a reproduction this command can continue (it has no {Path.GetFileName(CellsFolder(outFile))}/ beside it): expected a new file name (choose another --out, e.g. '{Path.ChangeExtension(outFile, null)}-2.md', or move the old file away).");
         var data = TrainOptions.LoadData(dataName, binarization, dataDir);
         if (batchSize > data.Train.Rows) throw new UsageException($"--batch-size {batchSize} exceeds the {data.Train.Rows} training rows of {dataName}.");
         foreach (var c in cells) TrainOptions.ValidateSpecFitsData(TrainOptions.ParseSpec(c.Model), data);
@@ -74,7 +77,7 @@ static class ReproduceCommand
         var selected = cells.SelectMany(c => new[] { 0, 1 }.Where(e => estimatorFilter[e]).Select(e => (Cell: c, Estimator: e))).ToList();
         var runs = selected.Select((r, i) =>
         {
-            var plan = Plan(r.Cell, r.Estimator == 0, data, dataName, steps, r.Cell.Task == Task.Density ? k : kSp, batchSize, seed, i + 1, selected.Count);
+            var plan = Resources.FitMemory(Plan(r.Cell, r.Estimator == 0, data, dataName, steps, r.Cell.Task == Task.Density ? k : kSp, batchSize, seed, i + 1, selected.Count));
             return (r.Cell, r.Estimator, Plan: plan with { OutDir = Path.Combine(cellsDir, $"{r.Cell.Model}-m{r.Cell.M}-{plan.Choice.Name}"), ResumeCommand = ui.CommandLine });
         }).ToList();
         // A rerun with the same --out continues: every run found there is checked before anything is written.

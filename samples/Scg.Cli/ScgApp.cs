@@ -2,12 +2,15 @@ using System.CommandLine;
 
 namespace Scg.Cli;
 
-/// <summary>Bad input: the command stops before writing anything and exits with code 2.</summary>
-sealed class UsageException(string message) : Exception(message);
+/// <summary>
+/// The user's input or environment stops the command (an option, a file, the machine's memory, a diverged run): one
+/// line on stderr naming what, and exit code 2. Thrown before anything is written, unless the message says what was kept.
+/// </summary>
+class UsageException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// The scg program: commands, their options, and how failures map to exit codes (2 bad input, 1 failed run, 130 and
-/// 75 a run stopped by SIGINT or SIGTERM after writing a checkpoint it resumes from).
+/// The scg program: commands, their options, and how failures map to exit codes (2 bad input or environment, 1 internal
+/// error, 130 and 75 a run stopped by SIGINT or SIGTERM after writing a checkpoint it resumes from).
 /// </summary>
 public static class ScgApp
 {
@@ -57,22 +60,20 @@ public static class ScgApp
         return root;
     }
 
-    /// <summary>Runs a command body, turning bad input into one line on stderr and exit code 2, a diverged run into exit code 1.</summary>
+    /// <summary>
+    /// Runs a command body: the one place where failures become exit codes. The user's input or environment
+    /// (<see cref="IsUserError"/>) gives one line on stderr and exit code 2; anything else is an internal error, exit code 1.
+    /// </summary>
     internal static int Guard(Ui ui, string command, Func<int> body)
     {
         try
         {
             return body();
         }
-        catch (UsageException e)
+        catch (Exception e) when (IsUserError(e))
         {
             ui.Error.WriteLine($"{command}: {OneLine(e.Message)}");
             return BadInput;
-        }
-        catch (TrainingFailedException e)
-        {
-            ui.Error.WriteLine($"{command}: {OneLine(e.Message)}");
-            return Failed;
         }
         catch (RunInterruptedException e)
         {
@@ -81,7 +82,7 @@ public static class ScgApp
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("SCG_DEBUG") is null or "" or "0")
         {
-            ui.Error.WriteLine($"{command}: failed: {e.GetType().Name}: {OneLine(e.Message)} (set SCG_DEBUG=1 for the stack trace)");
+            ui.Error.WriteLine($"{command}: internal error (a bug in scg, not in your input): {e.GetType().Name}: {OneLine(e.Message)} (set SCG_DEBUG=1 for the stack trace)");
             return Failed;
         }
     }
@@ -89,6 +90,14 @@ public static class ScgApp
     /// <summary>Turns a run stopped by a signal during <paramref name="work"/> into the exception that says how to resume it.</summary>
     internal static RunInterruptedException Stopped(Ui ui, string work, string whatWasSaved) =>
         new($"stopped by {ui.Stop.Requested} {work}; {whatWasSaved}", ui.Stop.ExitCode);
+
+    /// <summary>
+    /// Failures of the input or environment rather than of the program: a <see cref="UsageException"/>, a file that
+    /// cannot be read or written (<see cref="IOException"/>, including a malformed IDX file and a full disk; <see
+    /// cref="UnauthorizedAccessException"/>), or a file whose contents are not what was expected (<see cref="InvalidDataException"/>).
+    /// Their messages name the file.
+    /// </summary>
+    internal static bool IsUserError(Exception e) => e is UsageException or IOException or UnauthorizedAccessException or InvalidDataException;
 
     internal static string OneLine(string message) =>
         string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

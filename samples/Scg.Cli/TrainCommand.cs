@@ -50,6 +50,7 @@ static class TrainCommand
         string estimatorName = checkpoint is not null && !TrainOptions.IsExplicit(p, estimatorOption) ? checkpoint.Header.Estimator : p.GetValue(estimatorOption)!;
         var choice = TrainOptions.ParseEstimator(estimatorName);
         outDir ??= Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + choice.Name);
+        OutputLocation.RequireFolder("--out", outDir, RunFiles);
         var plan = TrainOptions.Plan(common, choice, common.Settings.Samples, outDir, $"{choice.Name} m={common.Settings.Samples}");
 
         Trainer trainer;
@@ -68,14 +69,17 @@ static class TrainCommand
             try { checkpoint.RequireSameModel(plan.Header); }
             catch (InvalidDataException e) { throw new UsageException(e.Message + " Resume it with matching options, or start a new run with another --out."); }
             RequireSameSettings(checkpoint, plan.Header);
+            plan = Resources.FitMemory(plan);
             trainer = CreateTrainer(checkpoint, plan.Seed);
         }
         else
         {
             if (File.Exists(Path.Combine(outDir, Experiment.CheckpointFile)))
                 throw new UsageException($"'{outDir}' already holds a run ({Experiment.CheckpointFile}); continue it with --resume, or choose another --out.");
+            plan = Resources.FitMemory(plan);
             trainer = Experiment.NewTrainer(plan);
         }
+        Warnings.Temperatures(ui, "scg train", plan);
 
         string? dataDir = p.GetValue(options.DataDir);
         plan = plan with { ResumeCommand = Shell.Join([Shell.Program, "train", "--resume", outDir, .. dataDir is null ? [] : (string[])["--data-dir", dataDir]]) };
@@ -101,6 +105,11 @@ static class TrainCommand
             (images ? "images.png/.svg, " : "") + "summary.md");
         return ScgApp.Ok;
     }
+
+    /// <summary>The files a run writes into its folder.</summary>
+    public static readonly string[] RunFiles =
+        [Experiment.MetricsFile, Experiment.CheckpointFile, Experiment.CurvesFigure + ".png", Experiment.CurvesFigure + ".svg",
+            Experiment.ImagesFigure + ".png", Experiment.ImagesFigure + ".svg", "summary.md"];
 
     internal static Checkpoint ReadCheckpoint(string path)
     {

@@ -223,7 +223,7 @@ sealed class TrainOptions
     public static DataSplits LoadData(string name, Binarization binarization, string? cacheDir = null)
     {
         try { return DataSets.Load(name, binarization, cacheDir); }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or InvalidOperationException)
         {
             throw new UsageException($"data set '{name}' could not be loaded: {e.Message}");
         }

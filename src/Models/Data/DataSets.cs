@@ -39,6 +39,24 @@ public static class DataSets
         }
     }
 
+    /// <summary>
+    /// This user's own cache folder, $XDG_CACHE_HOME/scg or else ~/.cache/scg (null when neither is known): where fixed
+    /// bits go when the data folder cannot be written, e.g. a shared read-only copy of MNIST.
+    /// </summary>
+    public static string? UserCacheDir
+    {
+        get
+        {
+            string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+            if (!string.IsNullOrEmpty(xdg) && Path.IsPathRooted(xdg)) return Path.Combine(xdg, "scg");
+            string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            return string.IsNullOrEmpty(home) ? null : Path.Combine(home, ".cache", "scg");
+        }
+    }
+
+    /// <summary>The folder of fixed bits that could not be cached beside their data: &lt;<see cref="UserCacheDir"/>&gt;/binarization.</summary>
+    public static string? FallbackBinarizationDir => UserCacheDir is string dir ? Path.Combine(dir, "binarization") : null;
+
     /// <summary>Loads a data set by name; <paramref name="cacheDir"/> defaults to <see cref="DefaultCacheDir"/>.</summary>
     public static DataSplits Load(string name, Binarization binarization, string? cacheDir = null)
     {
@@ -56,10 +74,11 @@ public static class DataSets
     /// Splits a pair of IDX image files ([images, height, width] unsigned bytes): the first rows of
     /// <paramref name="trainImages"/> train, its last <paramref name="validRows"/> validate, <paramref name="testImages"/>
     /// tests. Fixed bits (seed <see cref="FixedBinarization.DefaultSeed"/>; stream 0 for the train file, 1 for the
-    /// test file) are cached in <paramref name="binarizationDir"/>.
+    /// test file) are cached in <paramref name="binarizationDir"/>, or in <paramref name="fallbackDir"/> when that cannot be
+    /// written (<see cref="FixedBinarization.LoadOrCreate"/>).
     /// </summary>
     public static DataSplits FromIdxImages(string name, string trainImages, string testImages, Binarization binarization,
-        string binarizationDir, int validRows = StandardValidRows)
+        string binarizationDir, int validRows = StandardValidRows, string? fallbackDir = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentException.ThrowIfNullOrEmpty(binarizationDir);
@@ -73,14 +92,14 @@ public static class DataSets
         if ((testHeight, testWidth) != (height, width))
             throw new InvalidDataException($"'{testImages}' holds {testHeight}×{testWidth} images but '{trainImages}' holds {height}×{width}.");
         if (validRows >= n)
-            throw new ArgumentOutOfRangeException(nameof(validRows),
-                $"validRows is {validRows} but '{trainImages}' has {n} images; at least one must be left to train on.");
+            throw new InvalidDataException(
+                $"'{trainImages}' holds {n} images, but the split validates on its last {validRows} and trains on the rest: expected more than {validRows} images, found {n}.");
 
         int features = height * width, trainRows = n - validRows;
         float[] trainFileBits = FixedBinarization.LoadOrCreate(
-            Path.Combine(binarizationDir, "binarized-train.bits"), train.Data, n, features, FixedBinarization.DefaultSeed, stream: 0);
+            Path.Combine(binarizationDir, "binarized-train.bits"), train.Data, n, features, FixedBinarization.DefaultSeed, stream: 0, fallbackDir);
         float[] testBits = FixedBinarization.LoadOrCreate(
-            Path.Combine(binarizationDir, "binarized-test.bits"), test.Data, nTest, features, FixedBinarization.DefaultSeed, stream: 1);
+            Path.Combine(binarizationDir, "binarized-test.bits"), test.Data, nTest, features, FixedBinarization.DefaultSeed, stream: 1, fallbackDir);
         var trainFile = BinaryDataset.FromBits(trainFileBits, n, features, width, height);
 
         BinaryDataset trainSet = binarization == Binarization.Fixed

@@ -20,6 +20,6 @@ public static class FashionMnist
                 throw new FileNotFoundException(
                     $"Fashion-MNIST not found: '{file}' is missing. Install it with `apt-get install dataset-fashion-mnist`.", file);
         string binarizationDir = Path.Combine(cacheDir ?? DataSets.DefaultCacheDir, "fashion-mnist");
-        return DataSets.FromIdxImages("fashion-mnist", train, test, binarization, binarizationDir);
+        return DataSets.FromIdxImages("fashion-mnist", train, test, binarization, binarizationDir, fallbackDir: DataSets.FallbackBinarizationDir);
     }
 }

@@ -35,9 +35,11 @@ public static class FixedBinarization
 
     /// <summary>
     /// The bits of <paramref name="pixels"/> (rows × features) for <paramref name="seed"/> and <paramref name="stream"/>: read from
-    /// <paramref name="cacheFile"/> when it holds exactly them, else drawn and written there atomically.
+    /// <paramref name="cacheFile"/> when it holds exactly them, else drawn and written there atomically. When that file
+    /// cannot be written (a read-only or full data folder), the bits are cached in <paramref name="fallbackDir"/> under a
+    /// name taken from the pixels' digest; when neither can be written they are used uncached (they are the same bits).
     /// </summary>
-    public static float[] LoadOrCreate(string cacheFile, ReadOnlySpan<byte> pixels, int rows, int features, ulong seed, int stream = 0)
+    public static float[] LoadOrCreate(string cacheFile, ReadOnlySpan<byte> pixels, int rows, int features, ulong seed, int stream = 0, string? fallbackDir = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(cacheFile);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
@@ -47,11 +49,23 @@ public static class FixedBinarization
             throw new ArgumentException($"pixels has {pixels.Length} bytes; {rows} rows × {features} features need {(long)rows * features}.", nameof(pixels));
 
         byte[] pixelHash = SHA256.HashData(pixels);
-        if (TryLoad(cacheFile, pixels.Length, rows, features, seed, stream, pixelHash) is float[] cached)
-            return cached;
+        string? fallback = fallbackDir is null ? null
+            : Path.Combine(fallbackDir, $"{Path.GetFileNameWithoutExtension(cacheFile)}-{Convert.ToHexStringLower(pixelHash, 0, 8)}.bits");
+        foreach (string? file in (string?[])[cacheFile, fallback])
+            if (file is not null && TryLoad(file, pixels.Length, rows, features, seed, stream, pixelHash) is float[] cached)
+                return cached;
 
         float[] bits = Draw(pixels, seed, stream);
-        Write(cacheFile, bits, rows, features, seed, stream, pixelHash);
+        foreach (string? file in (string?[])[cacheFile, fallback])
+        {
+            if (file is null) continue;
+            try
+            {
+                Write(file, bits, rows, features, seed, stream, pixelHash);
+                break;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }   // not writable here: try the next place
+        }
         return bits;
     }
 
@@ -60,7 +74,9 @@ public static class FixedBinarization
     {
         var info = new FileInfo(path);
         if (!info.Exists || info.Length != HeaderLength + PackedLength(count)) return null;
-        byte[] file = File.ReadAllBytes(path);
+        byte[] file;
+        try { file = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }   // unreadable: as if absent
         ReadOnlySpan<byte> f = file;
         ReadOnlySpan<byte> packed = f[HeaderLength..];
         bool valid = f[..8].SequenceEqual(Magic)
@@ -112,7 +128,8 @@ static class AtomicFile
         }
         finally
         {
-            File.Delete(tmp); // no-op after a successful move
+            try { File.Delete(tmp); }   // no-op after a successful move
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }   // a read-only folder, where nothing was written
         }
     }
 }

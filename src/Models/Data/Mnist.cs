@@ -10,7 +10,7 @@ public static class Mnist
     public const string TrainImagesFile = "train-images-idx3-ubyte";
     public const string TestImagesFile = "t10k-images-idx3-ubyte";
 
-    /// <summary>The folder holding the IDX files (and their fixed bits): &lt;cacheDir&gt;/mnist.</summary>
+    /// <summary>The folder holding the IDX files (and their fixed bits, unless it is read-only): &lt;cacheDir&gt;/mnist.</summary>
     public static string Folder(string? cacheDir = null) => Path.Combine(cacheDir ?? DataSets.DefaultCacheDir, "mnist");
 
     public static DataSplits Load(Binarization binarization, string? cacheDir = null)
@@ -22,6 +22,6 @@ public static class Mnist
                 throw new FileNotFoundException(
                     $"MNIST not found: '{file}' is missing. Run scripts/fetch-mnist.sh to fetch it into '{folder}' " +
                     "(set SCG_DATA to use another cache folder).", file);
-        return DataSets.FromIdxImages("mnist", train, test, binarization, folder);
+        return DataSets.FromIdxImages("mnist", train, test, binarization, folder, fallbackDir: DataSets.FallbackBinarizationDir);
     }
 }

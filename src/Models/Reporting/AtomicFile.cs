@@ -22,9 +22,10 @@ public static class AtomicFile
             }
             File.Move(tmp, path, overwrite: true);
         }
-        catch
+        catch (Exception e)
         {
             try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            if (e is IOException) throw new IOException($"could not write '{path}': {e.Message}", e);   // e.g. a full disk: name the file being written
             throw;
         }
     }

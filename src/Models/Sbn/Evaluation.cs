@@ -10,14 +10,18 @@ public static class Evaluation
     /// <summary>Memory of the chunks, kept per thread so that repeated evaluations (validation during training) reuse it.</summary>
     [ThreadStatic] static StepArena<float>? t_arena;
 
+    /// <summary>Rows × samples an evaluation holds at once unless memory asks for fewer (<see cref="MemoryEstimate.EvaluationRows"/>).</summary>
+    public const int DefaultMaxRows = 8192;
+
     /// <summary>
     /// Mean over the rows of <paramref name="data"/> of L_k = log (1/k) Σ_i w_i on the discrete graph, drawing the k
-    /// samples in chunks so that at most <paramref name="maxRows"/> rows are in flight (k up to 50,000 fits in memory).
+    /// samples in chunks so that at most <paramref name="maxRows"/> rows × samples are in flight (k up to 50,000 fits in memory).
     /// A model trained with IGR needs <paramref name="igr"/>, the settings it was trained with (<see cref="SigmoidBeliefNet.DiscreteGraph"/>).
     /// </summary>
-    public static double Bound(SigmoidBeliefNet model, ReadOnlySpan<float> data, int features, int k, Rng rng, IgrSettings? igr = null, int maxRows = 8192)
+    public static double Bound(SigmoidBeliefNet model, ReadOnlySpan<float> data, int features, int k, Rng rng, IgrSettings? igr = null, int maxRows = DefaultMaxRows)
     {
         if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), $"k (evaluation samples) must be ≥ 1, got {k}.");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxRows);
         if (features <= 0 || data.Length % features != 0) throw new ArgumentException($"data of {data.Length} values is not rows of {features} features.", nameof(data));
         int n = data.Length / features;
         int batch = Math.Clamp(maxRows / Math.Min(k, maxRows), 1, Math.Max(n, 1));

@@ -60,11 +60,8 @@ public sealed class SigmoidBeliefNet : IModule<float>
 
         if (!spec.IsConditional)
             TopPrior = options.UniformPrior ? UniformPriorParameters(spec.Layers[0].Units) : Tensor<float>.Zeros(Width(spec.Layers[0])).AsParameter("prior.top");
-        for (int k = 0; k + 1 < Layers; k++)
-            _generative.Add(Conditional(rng, ValueWidth(spec.Layers[k]), Width(spec.Layers[k + 1]), spec.Connections[k], $"p.{k}"));
-        if (!spec.IsConditional)
-            for (int k = 0; k + 1 < Layers; k++)
-                _inference.Add(Conditional(rng, ValueWidth(spec.Layers[k + 1]), Width(spec.Layers[k]), spec.Connections[k], $"q.{k}"));
+        foreach (var (name, generative, sizes) in Networks(spec, options))
+            (generative ? _generative : _inference).Add(new Mlp<float>(rng, sizes.Select(s => checked((int)s)).ToArray(), Activation.Tanh, name));
         _centering = _inference.Select(n => new float[n.Layers[0].In]).ToArray();
 
         if (!outputBaseRate.IsEmpty)
@@ -83,10 +80,36 @@ public sealed class SigmoidBeliefNet : IModule<float>
     }
 
     /// <summary>Number of parameters a layer's distribution takes.</summary>
-    int Width(StochasticLayer layer) => layer.Visible ? layer.Units : StochasticGraph<float>.ParameterWidth(layer.Units, Options.Arity, Options.GaussianParameters, Options.Encoding);
+    int Width(StochasticLayer layer) => checked((int)Width(layer, Options));
+
+    /// <summary>Number of parameters a layer's distribution takes (64-bit: the layer may be too wide to build).</summary>
+    internal static long Width(StochasticLayer layer, SbnOptions options) =>
+        layer.Visible ? layer.Units : StochasticGraph<float>.ParameterWidth(layer.Units, options.Arity, options.GaussianParameters, options.Encoding);
 
     /// <summary>Width of the value a layer passes to the next.</summary>
-    int ValueWidth(StochasticLayer layer) => !layer.Visible && Options.Encoding == NodeEncoding.OneHot ? layer.Units * Options.Arity : layer.Units;
+    internal static long ValueWidth(StochasticLayer layer, SbnOptions options) =>
+        !layer.Visible && options.Encoding == NodeEncoding.OneHot ? (long)layer.Units * options.Arity : layer.Units;
+
+    /// <summary>
+    /// The widths, input to output, of every network the model builds, in the order it builds them: the generative
+    /// networks p.k (layer k → parameters of layer k+1), then for a density model the inference networks q.k (layer
+    /// k+1 → parameters of layer k). A '~' connection has two tanh layers of <see cref="SbnOptions.HiddenUnits"/> (0 =
+    /// the input's width). 64-bit, so that a model too large to build can still be sized.
+    /// </summary>
+    internal static IEnumerable<(string Name, bool Generative, long[] Sizes)> Networks(LayerSpec spec, SbnOptions options)
+    {
+        long[] Sizes(long inUnits, long outWidth, Connection c)
+        {
+            long hidden = options.HiddenUnits > 0 ? options.HiddenUnits : inUnits;
+            return c == Connection.Linear ? [inUnits, outWidth] : [inUnits, hidden, hidden, outWidth];
+        }
+        var layers = spec.Layers;
+        for (int k = 0; k + 1 < layers.Count; k++)
+            yield return ($"p.{k}", true, Sizes(ValueWidth(layers[k], options), Width(layers[k + 1], options), spec.Connections[k]));
+        if (spec.IsConditional) yield break;
+        for (int k = 0; k + 1 < layers.Count; k++)
+            yield return ($"q.{k}", false, Sizes(ValueWidth(layers[k + 1], options), Width(layers[k], options), spec.Connections[k]));
+    }
 
     /// <summary>Seed of the Monte Carlo fit of a uniform IGR prior, so that the prior depends on the options alone.</summary>
     const ulong UniformPriorFitSeed = 20;
@@ -112,13 +135,6 @@ public sealed class SigmoidBeliefNet : IModule<float>
                 s[nodes * d + i * d + j] = (float)Math.Log(scale[j]);
             }
         return p;
-    }
-
-    Mlp<float> Conditional(Rng rng, int inUnits, int outWidth, Connection c, string name)
-    {
-        int hidden = Options.HiddenUnits > 0 ? Options.HiddenUnits : inUnits;
-        int[] sizes = c == Connection.Linear ? [inUnits, outWidth] : [inUnits, hidden, hidden, outWidth];
-        return new Mlp<float>(rng, sizes, Activation.Tanh, name);
     }
 
     public IEnumerable<Tensor<float>> Parameters()

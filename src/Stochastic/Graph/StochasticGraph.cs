@@ -69,11 +69,12 @@ public sealed class StochasticGraph<T> where T : unmanaged, IBinaryFloatingPoint
     public Tensor<T>? Score => _score;
 
     /// <summary>
-    /// Number of node parameters for <paramref name="nodes"/> n-ary nodes (Corners: a layer of that many units, log2(n) units per node).
+    /// Number of node parameters for <paramref name="nodes"/> n-ary nodes (Corners: a layer of that many units, log2(n) units per node),
+    /// in 64 bits so that a layer too wide to build can still be sized.
     /// </summary>
-    public static int ParameterWidth(int nodes, int arity, bool gaussian, NodeEncoding encoding = NodeEncoding.Corners)
+    public static long ParameterWidth(int nodes, int arity, bool gaussian, NodeEncoding encoding = NodeEncoding.Corners)
     {
-        int groups = nodes;
+        long groups = nodes;
         if (encoding == NodeEncoding.Corners)
         {
             int bits = Corners.Bits(arity);

@@ -18,7 +18,7 @@ public sealed class CliTests : IDisposable
     }
 
     /// <summary>A tiny but complete training run on sbn-toy (seconds).</summary>
-    static string[] Tiny(params string[] more) => ["--steps", "12", "--eval-every", "6", "--eval-samples", "3", .. more];
+    internal static string[] Tiny(params string[] more) => ["--steps", "12", "--eval-every", "6", "--eval-samples", "3", .. more];
 
     public static TheoryData<string[], string> BadInputs => new()
     {
@@ -140,15 +140,17 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public void AFailedTrainingStepExitsWithCodeOneNamingTheStepAndKeepsTheLastGoodCheckpoint()
+    public void ADivergedTrainingStepExitsWithCodeTwoNamingTheStepAndKeepsTheLastGoodCheckpoint()
     {
         // a posterior temperature of 1e-300 makes the relaxed samples infinite at the first step
         string run = _dir.File("bad");
         var (code, _, stderr) = Scg(["train", "--temperature", "1e-300", "--prior-temperature", "1e300", .. Tiny("--out", run)]);
-        Assert.Equal(ScgApp.Failed, code);
-        Assert.Contains("training step 1 failed", stderr);
-        Assert.Contains("last good checkpoint (step 0)", stderr);
-        Assert.Single(stderr.TrimEnd('\n').Split('\n'), l => l.StartsWith("scg train: "));   // one line of error below the progress lines
+        Assert.Equal(ScgApp.BadInput, code);
+        var lines = stderr.TrimEnd('\n').Split('\n');
+        Assert.Equal(2, lines.Count(l => l.StartsWith("scg train: warning: ", StringComparison.Ordinal)));   // both temperatures are out of range
+        string error = Assert.Single(lines, l => l.StartsWith("scg train: ", StringComparison.Ordinal) && !l.StartsWith("scg train: warning: ", StringComparison.Ordinal));   // one line of error below the progress lines
+        Assert.StartsWith("scg train: concrete m=1: the run diverged at training step 1: ", error);
+        Assert.Contains("last good checkpoint (step 0)", error);
         Assert.Equal(0, Sbn.Checkpoint.Read(Path.Combine(run, "checkpoint.scg")).Header.Step);
     }
 

@@ -64,8 +64,8 @@ public sealed class DataSetsTests : IDisposable
         Assert.Contains($"'{odd}' holds 2×3 images but '{_train}' holds 3×2", e.Message);
         e = Assert.Throws<InvalidDataException>(() => DataSets.FromIdxImages("fake", flat, _test, Binarization.Fixed, _dir.Path, ValidRows));
         Assert.Contains($"'{flat}' has dims [4, 6]; expected images as [count, height, width]", e.Message);
-        var r = Assert.Throws<ArgumentOutOfRangeException>("validRows", () => DataSets.FromIdxImages("fake", _train, _test, Binarization.Fixed, _dir.Path, TrainImages));
-        Assert.Contains($"'{_train}' has {TrainImages} images", r.Message);
+        e = Assert.Throws<InvalidDataException>(() => DataSets.FromIdxImages("fake", _train, _test, Binarization.Fixed, _dir.Path, TrainImages));
+        Assert.Contains($"'{_train}' holds {TrainImages} images, but the split validates on its last {TrainImages} and trains on the rest: expected more than {TrainImages} images, found {TrainImages}.", e.Message);
     }
 
     [Fact]
@@ -103,7 +103,7 @@ public sealed class DataSetsTests : IDisposable
         TestFiles.WriteIdx(Path.Combine(mnist, Mnist.TestImagesFile), [TestImages, Height, Width], _testPixels);
 
         // 12 training images cannot give up the standard 10,000 for validation.
-        var e = Assert.Throws<ArgumentOutOfRangeException>("validRows", () => DataSets.Load("mnist", Binarization.Fixed, _dir.Path));
+        var e = Assert.Throws<InvalidDataException>(() => DataSets.Load("mnist", Binarization.Fixed, _dir.Path));
         Assert.Contains(Path.Combine(mnist, Mnist.TrainImagesFile), e.Message);
     }
 }

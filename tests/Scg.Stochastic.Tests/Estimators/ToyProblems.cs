@@ -108,7 +108,7 @@ sealed class TinySbn : ToyProblem
     public TinySbn(ulong seed, int top = 2, int middle = 3, int arity = 2)
     {
         Top = top; Middle = middle; Arity = arity;
-        int topWidth = StochasticGraph<double>.ParameterWidth(top, arity, false), middleWidth = StochasticGraph<double>.ParameterWidth(middle, arity, false);
+        int topWidth = (int)StochasticGraph<double>.ParameterWidth(top, arity, false), middleWidth = (int)StochasticGraph<double>.ParameterWidth(middle, arity, false);
         var rng = new Rng(seed);
         Tensor<double> P(string name, params int[] dims)
         {
