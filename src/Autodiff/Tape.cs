@@ -38,6 +38,9 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 
     public static Tape<T> Current => t_current ??= new Tape<T>();
 
+    /// <summary>Counts the times the tape was freed (by Backward or Clear): a pass's tensors belong to one generation.</summary>
+    public int Generation => _generation;
+
     /// <summary>Number of recorded entries not yet freed.</summary>
     public int Count => _count;
 

@@ -56,6 +56,11 @@ public interface IRelaxed<T, out TDiscrete> : IReparameterizable<T>
     /// </summary>
     Tensor<T> LogProb(Tensor<T> value, double temperature);
 
+    /// <summary>
+    /// <see cref="LogProb(Tensor{T}, double)"/> summed over the last batch axis: the log-density of a layer of nodes per row.
+    /// </summary>
+    Tensor<T> LogProbSum(Tensor<T> value, double temperature) => LogProb(value, temperature).Sum(-1);
+
     /// <summary>The discrete distribution of the same graph with argmax/step in place of softmax/sigmoid.</summary>
     TDiscrete ToDiscrete();
 

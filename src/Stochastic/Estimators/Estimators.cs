@@ -21,6 +21,19 @@ public interface IEstimator<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     Surrogate<T> Build(Tensor<T> logWeights, Tensor<T>? score, Tensor<T>? baseline = null);
 }
 
+/// <summary>
+/// An estimator that keeps running statistics between steps (moving averages of the signal). Checkpoints and
+/// gradient-variance draws save and restore them through this interface.
+/// </summary>
+public interface IStatefulEstimator<T> : IEstimator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    /// <summary>The running statistics as numbers; <see cref="RestoreState"/> of them continues exactly.</summary>
+    IReadOnlyList<double> SaveState();
+
+    /// <summary>Restores statistics from <see cref="SaveState"/>; throws on a state of the wrong length or range.</summary>
+    void RestoreState(IReadOnlyList<double> state);
+}
+
 /// <summary>Reparameterization: the bound's own gradient (relaxed or straight-through nodes).</summary>
 public sealed class PathwiseEstimator<T>(string name = "pathwise") : IEstimator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
@@ -29,6 +42,10 @@ public sealed class PathwiseEstimator<T>(string name = "pathwise") : IEstimator<
 
     public Surrogate<T> Build(Tensor<T> logWeights, Tensor<T>? score, Tensor<T>? baseline = null)
     {
+        if (score is not null)
+            throw new ArgumentException(
+                $"{Name}: the graph drew score-function nodes, and a pathwise estimator gives them no gradient; use a score-function estimator (reinforce, nvil, vimco) or relaxed nodes.",
+                nameof(score));
         var objective = MultiSampleBound.PerDataPoint(logWeights).Mean();
         return new Surrogate<T>(objective, -objective, null);
     }
@@ -50,7 +67,7 @@ public enum BaselineKind
 /// its value is L̂ and its gradient the estimator. For NVIL, c and s² are running mean and variance of the
 /// centred signal (decay <see cref="Decay"/>) and b(x) is trained by squared error on L̂ - c.
 /// </summary>
-public sealed class ReinforceEstimator<T> : IEstimator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+public sealed class ReinforceEstimator<T> : IStatefulEstimator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     public BaselineKind Baseline { get; }
     public double Decay { get; }
@@ -69,19 +86,11 @@ public sealed class ReinforceEstimator<T> : IEstimator<T> where T : unmanaged, I
         Decay = decay;
     }
 
-    /// <summary>Restores the running statistics (checkpoints).</summary>
-    public void Restore(double mean, double variance)
-    {
-        RunningMean = mean; RunningVariance = variance; _started = true;
-    }
-
     public Surrogate<T> Build(Tensor<T> logWeights, Tensor<T>? score, Tensor<T>? baseline = null)
     {
         var bound = MultiSampleBound.PerDataPoint(logWeights);
         var objective = bound.Mean();
-        if (score is null) return new Surrogate<T>(objective, -objective, null);
-        if (score.Shape != logWeights.Shape)
-            throw new ShapeMismatchException($"{Name}: score {score.Shape} must have the log-weights' shape {logWeights.Shape}.");
+        RequireScore(score, logWeights, Name);
         if (Baseline == BaselineKind.Nvil && baseline is null)
             throw new ArgumentNullException(nameof(baseline), "nvil: needs the input-dependent baseline prediction b(x) of shape [batch].");
         if (baseline is not null && (baseline.Shape.Rank != 1 || baseline.Shape[0] != bound.Shape[0]))
@@ -113,6 +122,26 @@ public sealed class ReinforceEstimator<T> : IEstimator<T> where T : unmanaged, I
     }
 
     static double Average(double[] v) => v.Length == 0 ? 0 : v.Average();
+
+    /// <summary>A score-function estimator needs the score of the nodes it differentiates, shaped like the log-weights.</summary>
+    internal static void RequireScore([System.Diagnostics.CodeAnalysis.NotNull] Tensor<T>? score, Tensor<T> logWeights, string name)
+    {
+        if (score is null)
+            throw new ArgumentNullException(nameof(score),
+                $"{name}: the graph drew no score-function nodes, so there is no score to weight; sample the nodes with ScoreFunctionNodes, or use the pathwise estimator for relaxed nodes.");
+        if (score.Shape != logWeights.Shape)
+            throw new ShapeMismatchException($"{name}: score {score.Shape} must have the log-weights' shape {logWeights.Shape}.");
+    }
+
+    public IReadOnlyList<double> SaveState() => [RunningMean, RunningVariance, _started ? 1 : 0];
+
+    public void RestoreState(IReadOnlyList<double> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Count != 3 || !state.All(double.IsFinite) || state[1] < 0 || state[2] is not (0 or 1))
+            throw new ArgumentException($"{Name}: state must be [running mean, running variance ≥ 0, started 0|1], got [{string.Join(", ", state)}].", nameof(state));
+        RunningMean = state[0]; RunningVariance = state[1]; _started = state[2] == 1;
+    }
 }
 
 /// <summary>
@@ -132,9 +161,7 @@ public sealed class VimcoEstimator<T> : IEstimator<T> where T : unmanaged, IBina
         if (m < 2) throw new ArgumentOutOfRangeException(nameof(logWeights), $"vimco: needs m ≥ 2 samples per data point, got m = {m}.");
         var bound = MultiSampleBound.PerDataPoint(logWeights);
         var objective = bound.Mean();
-        if (score is null) return new Surrogate<T>(objective, -objective, null);
-        if (score.Shape != logWeights.Shape)
-            throw new ShapeMismatchException($"vimco: score {score.Shape} must have the log-weights' shape {logWeights.Shape}.");
+        ReinforceEstimator<T>.RequireScore(score, logWeights, Name);
 
         var signal = LearningSignals(logWeights.ReadOnlySpan, bound.ReadOnlySpan, m, logWeights.Shape[1]);
         var scoreTerm = (signal * score).Sum(0);

@@ -24,11 +24,12 @@ public class PathwiseTests(ITestOutputHelper output)
     public void FixedNoisePathwiseGradientEqualsFiniteDifferencesOfTheRelaxedBound(int arity, int top, int middle, double posterior, double prior, int m)
     {
         const ulong seed = 21;
-        var problem = new TinySbn(seed: 8, top, middle, arity);
+        var family = new ConcreteNodes<double>(new NodeLayout(arity), TemperatureSchedule.Constant(posterior), TemperatureSchedule.Constant(prior));
+        var problem = new TinySbn(seed: 8, top, middle, arity, family);
         var estimator = new PathwiseEstimator<double>();
         Surrogate<double> Build()
         {
-            var graph = new StochasticGraph<double>(new Rng(seed), Relaxation.Concrete, posterior, prior);
+            var graph = new StochasticGraph<double>(new Rng(seed));
             var (logWeights, score) = problem.SampleWith(graph, m);
             Assert.Null(score);   // relaxed nodes add nothing to the score
             return estimator.Build(logWeights, score);
@@ -78,12 +79,14 @@ public class PathwiseTests(ITestOutputHelper output)
     {
         const int draws = 10_000;
         var parameter = Tensor<double>.FromDoubles([theta], 1).AsParameter("θ");
-        var graph = new StochasticGraph<double>(new Rng(77), Relaxation.Concrete, temperature, temperature);
+        var rng = new Rng(77);
+        var family = new ConcreteNodes<double>(new NodeLayout(2), TemperatureSchedule.Constant(temperature), TemperatureSchedule.Constant(temperature));
         var estimator = new PathwiseEstimator<double>();
         double[] Draw(int _)
         {
             parameter.ZeroGrad();
-            var node = graph.Sample(parameter.Reshape(1, 1), 2);
+            var graph = new StochasticGraph<double>(rng);
+            var node = graph.Sample(family, parameter.Reshape(1, 1));
             var x = (node.Value + 1.0) / 2.0;                      // σ(Y)
             var logWeights = (x - BernoulliLoss.Target).Square();  // m = 1: L_1 = E[f]
             estimator.Build(logWeights, graph.Score).Loss.Backward();

@@ -100,15 +100,15 @@ sealed class TinySbn : ToyProblem
     public Tensor<double> Wq1 { get; }
     public Tensor<double> Bq1 { get; }
 
-    /// <summary>How latent nodes are drawn: discrete (score function) or relaxed.</summary>
-    public Relaxation Relaxation { get; init; } = Relaxation.None;
-    public double PosteriorTemperature { get; init; } = 2.0 / 3;
-    public double PriorTemperature { get; init; } = 0.5;
+    /// <summary>How latent nodes are drawn: discrete (score function, the default) or relaxed.</summary>
+    public NodeFamily<double> Family { get; }
 
-    public TinySbn(ulong seed, int top = 2, int middle = 3, int arity = 2)
+    public TinySbn(ulong seed, int top = 2, int middle = 3, int arity = 2, NodeFamily<double>? family = null)
     {
         Top = top; Middle = middle; Arity = arity;
-        int topWidth = (int)StochasticGraph<double>.ParameterWidth(top, arity, false), middleWidth = (int)StochasticGraph<double>.ParameterWidth(middle, arity, false);
+        Family = family ?? new ScoreFunctionNodes<double>(new NodeLayout(arity));
+        if (Family.Layout.Arity != arity) throw new ArgumentException($"TinySbn: the family's arity {Family.Layout.Arity} differs from {arity}.", nameof(family));
+        int topWidth = (int)Family.ParameterWidth(top), middleWidth = (int)Family.ParameterWidth(middle);
         var rng = new Rng(seed);
         Tensor<double> P(string name, params int[] dims)
         {
@@ -133,7 +133,7 @@ sealed class TinySbn : ToyProblem
 
     public override (Tensor<double>, Tensor<double>) Sample(Rng rng, int m)
     {
-        var (logWeights, score) = SampleWith(new StochasticGraph<double>(rng, Relaxation, PosteriorTemperature, PriorTemperature), m);
+        var (logWeights, score) = SampleWith(new StochasticGraph<double>(rng), m);
         return (logWeights, score ?? throw new InvalidOperationException("TinySbn: a discrete graph has a score."));
     }
 
@@ -141,8 +141,8 @@ sealed class TinySbn : ToyProblem
     public (Tensor<double> LogWeights, Tensor<double>? Score) SampleWith(StochasticGraph<double> graph, int m)
     {
         var x = Input(m);
-        var h2 = graph.Sample(Ops.Linear(x, Wq2, Bq2), Arity);
-        var h1 = graph.Sample(Ops.Linear(h2.Value, Wq1, Bq1), Arity);
+        var h2 = graph.Sample(Family, Ops.Linear(x, Wq2, Bq2));
+        var h1 = graph.Sample(Family, Ops.Linear(h2.Value, Wq1, Bq1));
         var logP = h1.LogPrior(Prior)
                  + h2.LogPrior(Ops.Linear(h1.Value, Wp1, Bp1))
                  - Ops.BinaryCrossEntropyWithLogits(Ops.Linear(h2.Value, Wp2, Bp2), x).Sum(-1);
@@ -186,6 +186,9 @@ static class Harness
     /// </summary>
     public const double BiasThreshold = 5;
 
+    /// <summary>The first 12 values of a gradient, for messages.</summary>
+    public static string Format(double[] v) => "[" + string.Join(", ", v.Take(12).Select(x => x.ToString("G3"))) + (v.Length > 12 ? ", …" : "") + "]";
+
     public static void ZeroGrad(IEnumerable<Tensor<double>> parameters)
     {
         foreach (var p in parameters) p.ZeroGrad();
@@ -214,7 +217,7 @@ static class Harness
     {
         ZeroGrad(problem.Parameters);
         var (logWeights, score) = problem.Sample(rng, m);
-        var surrogate = estimator.Build(logWeights, use switch { ScoreUse.Negated => -score, ScoreUse.Dropped => null, _ => score }, baseline);
+        var surrogate = estimator.Build(logWeights, use switch { ScoreUse.Negated => -score, ScoreUse.Dropped => score.Detach(), _ => score }, baseline);
         if (!surrogate.Loss.RequiresGrad) return new double[problem.ParameterCount];   // nothing depends on θ in this draw
         surrogate.Loss.Backward();
         return Gradient(problem.Parameters, -1);

@@ -156,5 +156,4 @@ public class UnbiasednessTests(ITestOutputHelper output)
         Assert.True(stats.MaxStandardizedBias > BiasThreshold, $"max |bias|/se against ∇L_1 = {stats.MaxStandardizedBias:F2}");
     }
 
-    static string Format(double[] v) => "[" + string.Join(", ", v.Take(12).Select(x => x.ToString("G3"))) + (v.Length > 12 ? ", …" : "") + "]";
 }

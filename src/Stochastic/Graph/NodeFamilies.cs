@@ -1,0 +1,215 @@
+using System.Numerics;
+using Scg.Autodiff;
+using Scg.Stochastic.Distributions;
+using Scg.Stochastic.Estimators;
+
+namespace Scg.Stochastic.Graph;
+
+/// <summary>
+/// Discrete nodes (Bernoulli units or categorical nodes) whose gradient comes from the score function: their log-mass
+/// is differentiable in the logits, and a score-function estimator weights it by the costs downstream.
+/// </summary>
+public sealed class ScoreFunctionNodes<T>(NodeLayout layout) : NodeFamily<T>(layout) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public override string Name => "discrete";
+    public override NodeGradient Gradient => NodeGradient.ScoreFunction;
+    public override NodeFamily<T> Discrete => this;
+
+    public override Node<T> Sample(Tensor<T> parameters, Rng rng, long step)
+    {
+        CheckParameters(parameters);
+        var state = NodeDistributions<T>.Discrete(Layout, parameters).Sample(rng);
+        return new DiscreteNode<T>(this, state, NodeDistributions<T>.LogMass(Layout, parameters, state), prior => prior);
+    }
+}
+
+/// <summary>A discrete draw: the state (bits or one-hot), scored under the logits it was drawn from and under prior logits.</summary>
+sealed class DiscreteNode<T>(NodeFamily<T> family, Tensor<T> state, Tensor<T> logProb, Func<Tensor<T>, Tensor<T>> priorLogits)
+    : Node<T>(family, NodeDistributions<T>.Encode(family.Layout, state), logProb) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    protected override Tensor<T> LogPriorOfRows(Tensor<T> priorParameters) =>
+        NodeDistributions<T>.LogMass(Family.Layout, priorLogits(priorParameters), state);
+}
+
+/// <summary>
+/// The Concrete relaxation (Maddison et al. 2017): logit-space Binary Concrete units or ExpConcrete nodes, drawn at the
+/// posterior temperature λ1 and scored under the prior at λ2 (the relaxed bound of Eq. 25 and 27). Pathwise gradients.
+/// </summary>
+public sealed class ConcreteNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public ConcreteNodes(NodeLayout layout, TemperatureSchedule posteriorTemperature, TemperatureSchedule priorTemperature) : base(layout)
+    {
+        PosteriorTemperature = posteriorTemperature ?? throw new ArgumentNullException(nameof(posteriorTemperature));
+        PriorTemperature = priorTemperature ?? throw new ArgumentNullException(nameof(priorTemperature));
+        Discrete = new ScoreFunctionNodes<T>(layout);
+    }
+
+    /// <summary>λ1: the temperature nodes are sampled at.</summary>
+    public TemperatureSchedule PosteriorTemperature { get; }
+    /// <summary>λ2: the temperature of prior densities in the relaxed bound.</summary>
+    public TemperatureSchedule PriorTemperature { get; }
+
+    public override string Name => "concrete";
+    public override NodeGradient Gradient => NodeGradient.Pathwise;
+    public override NodeFamily<T> Discrete { get; }
+
+    public override Node<T> Sample(Tensor<T> parameters, Rng rng, long step)
+    {
+        CheckParameters(parameters);
+        double posterior = PosteriorTemperature.At(step), prior = PriorTemperature.At(step);
+        var q = NodeDistributions<T>.Concrete(Layout, parameters, posterior);
+        var y = q.RSample(rng);
+        return new RelaxedNode(this, y, q.LogProbSum(y, posterior), prior);
+    }
+
+    sealed class RelaxedNode(ConcreteNodes<T> family, Tensor<T> y, Tensor<T> logProb, double priorTemperature)
+        : Node<T>(family, NodeDistributions<T>.Encode(family.Layout, NodeDistributions<T>.OnDiscreteScale(family.Layout, y)), logProb)
+    {
+        protected override Tensor<T> LogPriorOfRows(Tensor<T> priorParameters) =>
+            NodeDistributions<T>.Concrete(Family.Layout, priorParameters, priorTemperature).LogProbSum(y, priorTemperature);
+    }
+}
+
+/// <summary>
+/// Straight-through Concrete (Bengio et al. 2013; Jang et al. 2017): the discrete state forward, the gradient of the
+/// relaxed value at λ1 backward; the bound uses discrete log-masses.
+/// </summary>
+public sealed class StraightThroughNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public StraightThroughNodes(NodeLayout layout, TemperatureSchedule temperature) : base(layout)
+    {
+        Temperature = temperature ?? throw new ArgumentNullException(nameof(temperature));
+        Discrete = new ScoreFunctionNodes<T>(layout);
+    }
+
+    /// <summary>λ1: the temperature of the relaxed value whose gradient is passed through.</summary>
+    public TemperatureSchedule Temperature { get; }
+
+    public override string Name => "st";
+    public override NodeGradient Gradient => NodeGradient.Pathwise;
+    public override NodeFamily<T> Discrete { get; }
+
+    public override Node<T> Sample(Tensor<T> parameters, Rng rng, long step)
+    {
+        CheckParameters(parameters);
+        var q = NodeDistributions<T>.Concrete(Layout, parameters, Temperature.At(step));
+        var hard = q.StraightThrough(q.RSample(rng));
+        var state = hard.Detach();
+        return new StraightThroughNode(this, hard, state, NodeDistributions<T>.LogMass(Layout, parameters, state));
+    }
+
+    sealed class StraightThroughNode(StraightThroughNodes<T> family, Tensor<T> hard, Tensor<T> state, Tensor<T> logProb)
+        : Node<T>(family, NodeDistributions<T>.Encode(family.Layout, hard), logProb)
+    {
+        protected override Tensor<T> LogPriorOfRows(Tensor<T> priorParameters) => NodeDistributions<T>.LogMass(Family.Layout, priorParameters, state);
+    }
+}
+
+/// <summary>
+/// The Invertible Gaussian Reparameterization with softmax++ (Potapczynski et al. 2020, Eq. 21): node parameters are
+/// [μ | log σ] of K−1 Gaussian coordinates per node, y = μ + σε, and the value is softmax++(y/τ) with δ. log p − log q of
+/// y equals that of the relaxed value (both go through the same invertible map), so the node's log-density is the
+/// Gaussian's. On the discrete graph the node is the argmax, with its exact mass (<see cref="IgrArgMaxNodes{T}"/>).
+/// </summary>
+public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public IgrNodes(NodeLayout layout, TemperatureSchedule temperature, double delta = Igr.PaperDelta) : base(layout)
+    {
+        Temperature = temperature ?? throw new ArgumentNullException(nameof(temperature));
+        if (!(delta > 0 && double.IsFinite(delta))) throw new ArgumentOutOfRangeException(nameof(delta), $"IGR nodes: δ must be a positive finite number, got {delta}.");
+        Delta = delta;
+        Discrete = new IgrArgMaxNodes<T>(this);
+    }
+
+    /// <summary>τ of softmax++(y/τ).</summary>
+    public TemperatureSchedule Temperature { get; }
+    /// <summary>δ &gt; 0 of softmax++.</summary>
+    public double Delta { get; }
+
+    public override string Name => "igr";
+    public override NodeGradient Gradient => NodeGradient.Pathwise;
+    public override NodeFamily<T> Discrete { get; }
+
+    /// <summary>2·(n−1) per node: the means and log-scales of its Gaussian.</summary>
+    public override long ParameterWidth(int units) => 2L * Layout.Nodes(units) * (Layout.Arity - 1);
+
+    public override Node<T> Sample(Tensor<T> parameters, Rng rng, long step)
+    {
+        CheckParameters(parameters);
+        var q = Gaussian(parameters);
+        var y = q.RSample(rng);
+        var logits = SoftmaxPlusPlusLogits(y, Temperature.At(step));
+        var value = Layout.IsBinary ? Layout.EncodeBits(logits.Sigmoid()) : Layout.Encode(logits.Softmax());
+        return new GaussianNode(this, y, value, q.LogProb(y));
+    }
+
+    sealed class GaussianNode(IgrNodes<T> family, Tensor<T> y, Tensor<T> value, Tensor<T> logProb) : Node<T>(family, value, logProb)
+    {
+        protected override Tensor<T> LogPriorOfRows(Tensor<T> priorParameters) => Gaussian(priorParameters).LogProb(y);
+    }
+
+    /// <summary>The logits whose softmax is softmax++(y/τ): [y/τ, log δ] per node (binary: y/τ − log δ, a sigmoid's logit).</summary>
+    public Tensor<T> SoftmaxPlusPlusLogits(Tensor<T> y, double temperature)
+    {
+        if (Layout.IsBinary) return y / temperature - Math.Log(Delta);
+        int rows = y.Shape[0], nodes = y.Shape[1] / (Layout.Arity - 1);
+        var scaled = (y / temperature).Reshape(rows, nodes, Layout.Arity - 1);
+        var last = Tensor<T>.Full(new Shape(rows, nodes, 1), T.CreateChecked(Math.Log(Delta)));
+        return Ops.Concat(2, scaled, last);
+    }
+
+    /// <summary>IGR parameters [rows, 2w] → means and log-scales [rows, w].</summary>
+    public static (Tensor<T> Mean, Tensor<T> LogScale) SplitGaussian(Tensor<T> parameters)
+    {
+        int w = parameters.Shape[1] / 2;
+        return (parameters.Narrow(1, 0, w), parameters.Narrow(1, w, w));
+    }
+
+    /// <summary>The diagonal Gaussian N(μ, σ²) of IGR node parameters [μ | log σ].</summary>
+    static Normal<T> Gaussian(Tensor<T> parameters)
+    {
+        var (mean, logScale) = SplitGaussian(parameters);
+        return new Normal<T>(mean, logScale.Exp());
+    }
+}
+
+/// <summary>
+/// The discrete graph of <see cref="IgrNodes{T}"/>: each node is the argmax of softmax++(y/τ), drawn from its exact mass
+/// (a one-dimensional integral per category, <see cref="Igr{T}.ToDiscrete"/>). That mass is computed in double
+/// precision as a constant of the parameters, so these nodes carry no gradient: they exist for evaluation only, and
+/// a training graph refuses them (a score-function estimator over IGR's Gaussian parameters cannot be built).
+/// </summary>
+public sealed class IgrArgMaxNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    internal IgrArgMaxNodes(IgrNodes<T> relaxed) : base(relaxed.Layout) => Relaxed = relaxed;
+
+    /// <summary>The IGR family whose argmax these nodes are (τ and δ).</summary>
+    public IgrNodes<T> Relaxed { get; }
+
+    public override string Name => "igr-argmax";
+    public override NodeGradient Gradient => NodeGradient.None;
+    public override NodeFamily<T> Discrete => this;
+    public override long ParameterWidth(int units) => Relaxed.ParameterWidth(units);
+
+    public override Node<T> Sample(Tensor<T> parameters, Rng rng, long step)
+    {
+        CheckParameters(parameters);
+        double temperature = Relaxed.Temperature.At(step);
+        var logits = Logits(parameters, temperature);
+        var state = NodeDistributions<T>.Discrete(Layout, logits).Sample(rng);
+        return new DiscreteNode<T>(this, state, NodeDistributions<T>.LogMass(Layout, logits, state), prior => Logits(prior, temperature));
+    }
+
+    /// <summary>
+    /// IGR parameters [rows, 2w] → logits [rows, logit width] of the argmax: the exact log-mass of each category, or for a
+    /// binary unit the logit of its first state winning.
+    /// </summary>
+    public Tensor<T> Logits(Tensor<T> parameters, double temperature)
+    {
+        var (mean, logScale) = IgrNodes<T>.SplitGaussian(parameters);
+        int rows = parameters.Shape[0], d = Layout.Arity - 1;
+        var igr = new Igr<T>(mean.Reshape(rows, -1, d), logScale.Exp().Reshape(rows, -1, d), temperature, IgrMap.SoftmaxPlusPlus, Relaxed.Delta);
+        var logMass = igr.ToDiscrete().Logits;
+        return Layout.IsBinary ? (logMass.Narrow(2, 0, 1) - logMass.Narrow(2, 1, 1)).Reshape(rows, -1) : logMass.Reshape(rows, -1);
+    }
+}

@@ -1,0 +1,114 @@
+using System.Numerics;
+using Scg.Autodiff;
+using Scg.Stochastic.Distributions;
+
+namespace Scg.Stochastic.Graph;
+
+/// <summary>How a node's gradient reaches its parameters.</summary>
+public enum NodeGradient
+{
+    /// <summary>Through the sampled value itself: a reparameterized (relaxed) or straight-through node.</summary>
+    Pathwise,
+    /// <summary>Through the score ∇ log q of a discrete draw, which a score-function estimator weights by the downstream cost.</summary>
+    ScoreFunction,
+    /// <summary>None: a discrete node for evaluation whose log-mass is not a differentiable function of its parameters.</summary>
+    None,
+}
+
+/// <summary>
+/// A family of stochastic nodes: it owns what its nodes need (layout, temperatures, IGR's δ), says how many parameters a
+/// layer takes, samples a layer from its parameters, and names the discrete family that evaluation uses in its place.
+/// Adding a relaxation is one new subclass.
+/// </summary>
+public abstract class NodeFamily<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    protected NodeFamily(NodeLayout layout) => Layout = layout.Arity >= 2 ? layout : throw new ArgumentException("NodeFamily: the layout is empty (default).", nameof(layout));
+
+    /// <summary>The nodes' arity and the map from their values to what the next layer sees.</summary>
+    public NodeLayout Layout { get; }
+
+    /// <summary>A short name for messages and checkpoints, e.g. "concrete".</summary>
+    public abstract string Name { get; }
+
+    /// <summary>How the nodes' gradient reaches their parameters.</summary>
+    public abstract NodeGradient Gradient { get; }
+
+    /// <summary>
+    /// Parameters a layer of <paramref name="units"/> units takes per row (logits by default: one per binary unit, n per
+    /// categorical node); a long, since an over-large layer is refused by the caller with its size rather than overflowing.
+    /// </summary>
+    public virtual long ParameterWidth(int units) => Layout.IsBinary ? Layout.Nodes(units) : (long)Layout.Nodes(units) * Layout.Arity;
+
+    /// <summary>The family that replaces this one on the discrete graph of evaluation; the same parameters feed it.</summary>
+    public abstract NodeFamily<T> Discrete { get; }
+
+    /// <summary>Samples a layer of nodes from parameters [rows, ParameterWidth] at training step <paramref name="step"/> (temperature schedules).</summary>
+    public abstract Node<T> Sample(Tensor<T> parameters, Rng rng, long step);
+
+    /// <summary>Checks parameters [rows, k·ParameterWidth-per-node] and returns their row count.</summary>
+    protected void CheckParameters(Tensor<T> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (parameters.Shape.Rank != 2)
+            throw new ShapeMismatchException($"{Name} nodes: parameters must be [rows, width], got {parameters.Shape}.");
+    }
+
+    public override string ToString() => $"{Name} ({Layout})";
+}
+
+/// <summary>
+/// A sampled layer of nodes: the value the rest of the graph sees, the log-probability of the draw under the
+/// distribution it came from, and the log-probability of the same draw under a prior. The stored draw is the
+/// numerically safe variable of its family (the discrete state, the logit-space Binary Concrete Y, the ExpConcrete Y
+/// or IGR's Gaussian y), so relaxed log-densities stay finite at low temperature (Concrete paper appendix C.3).
+/// </summary>
+public abstract class Node<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    protected Node(NodeFamily<T> family, Tensor<T> value, Tensor<T> logProb)
+    {
+        Family = family; Value = value; LogProb = logProb;
+    }
+
+    /// <summary>The family that drew this node.</summary>
+    public NodeFamily<T> Family { get; }
+
+    /// <summary>Downstream value: hypercube corners [rows, units] in [-1, 1], or one-hot/simplex rows [rows, nodes·n].</summary>
+    public Tensor<T> Value { get; }
+
+    /// <summary>Log-probability of the draw under its sampling distribution, summed over the layer [rows].</summary>
+    public Tensor<T> LogProb { get; }
+
+    /// <summary>Log-probability of the same draw under prior parameters (shaped like the sampling parameters, or one row of them).</summary>
+    public Tensor<T> LogPrior(Tensor<T> priorParameters)
+    {
+        ArgumentNullException.ThrowIfNull(priorParameters);
+        int rows = Value.Shape[0];
+        var p = priorParameters.Shape.Rank == 1 ? priorParameters.Reshape(1, priorParameters.Shape[0]) : priorParameters;
+        if (p.Shape[0] != rows) p = p.Expand(new Shape(rows, p.Shape[1]));
+        return LogPriorOfRows(p);
+    }
+
+    /// <summary>The prior's log-probability with prior parameters [rows, width].</summary>
+    protected abstract Tensor<T> LogPriorOfRows(Tensor<T> priorParameters);
+}
+
+/// <summary>The distributions of binary and categorical nodes of a layout, in one place.</summary>
+static class NodeDistributions<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    /// <summary>Bernoulli per binary unit, or Categorical per node over [rows, nodes, n] logits.</summary>
+    public static IDistribution<T> Discrete(NodeLayout layout, Tensor<T> logits) =>
+        layout.IsBinary ? new Bernoulli<T>(logits) : new Categorical<T>(NodeLayout.Groups(logits, layout.Arity));
+
+    /// <summary>The logit-space Binary Concrete node, or the ExpConcrete node on the log-simplex.</summary>
+    public static IRelaxed<T, IDistribution<T>> Concrete(NodeLayout layout, Tensor<T> logits, double temperature) =>
+        layout.IsBinary ? new LogitBinaryConcrete<T>(logits, temperature) : new ExpConcrete<T>(NodeLayout.Groups(logits, layout.Arity), temperature);
+
+    /// <summary>A relaxed node's value on the discrete scale: σ(Y) of the logit node, exp(Y) of the log-simplex node.</summary>
+    public static Tensor<T> OnDiscreteScale(NodeLayout layout, Tensor<T> node) => layout.IsBinary ? node.Sigmoid() : node.Exp();
+
+    /// <summary>Bits, or one-hot/simplex rows [rows, nodes, n], → the downstream value.</summary>
+    public static Tensor<T> Encode(NodeLayout layout, Tensor<T> state) => layout.IsBinary ? layout.EncodeBits(state) : layout.Encode(state);
+
+    /// <summary>Σ over the layer of the discrete log-mass of <paramref name="state"/>.</summary>
+    public static Tensor<T> LogMass(NodeLayout layout, Tensor<T> logits, Tensor<T> state) => Discrete(layout, logits).LogProb(state).Sum(-1);
+}
