@@ -12,20 +12,18 @@ namespace Scg.Models.Sbn;
 public static class DiscreteVae
 {
     /// <param name="latents">K, the number of categorical latent variables</param>
-    /// <param name="categories">n, categories per latent</param>
+    /// <param name="family">how the latents are drawn and differentiated; its layout must be one-hot</param>
     /// <param name="features">observed binary features (784 for MNIST)</param>
     /// <param name="hiddenUnits">width of the encoder's and decoder's two tanh layers</param>
-    public static SigmoidBeliefNet Create(int latents, int categories, int features, int hiddenUnits, bool gaussianParameters, int baselineUnits, Rng rng,
+    public static SigmoidBeliefNet Create(int latents, NodeFamily<float> family, int features, int hiddenUnits, int baselineUnits, Rng rng,
         ReadOnlySpan<float> baseRate = default)
     {
+        ArgumentNullException.ThrowIfNull(family);
         if (latents < 1) throw new ArgumentOutOfRangeException(nameof(latents), $"discrete VAE: K (latent variables) must be ≥ 1, got {latents}.");
-        if (categories < 2) throw new ArgumentOutOfRangeException(nameof(categories), $"discrete VAE: n (categories) must be ≥ 2, got {categories}.");
+        if (family.Layout.Encoding != NodeEncoding.OneHot)
+            throw new ArgumentException($"discrete VAE: the latents are one-hot categorical nodes; got {family}.", nameof(family));
         var spec = LayerSpec.Parse($"{latents}H~{features}V");
-        var options = new SbnOptions
-        {
-            Arity = categories, Encoding = NodeEncoding.OneHot, UniformPrior = true, HiddenUnits = hiddenUnits,
-            GaussianParameters = gaussianParameters, BaselineUnits = baselineUnits,
-        };
-        return new SigmoidBeliefNet(spec, options, rng, baseRate);
+        var options = new SbnOptions { UniformPrior = true, HiddenUnits = hiddenUnits, BaselineUnits = baselineUnits };
+        return new SigmoidBeliefNet(spec, options, family, rng, baseRate);
     }
 }

@@ -1,34 +1,76 @@
+using Scg.Stochastic.Distributions;
 using Scg.Stochastic.Estimators;
 using Scg.Stochastic.Graph;
 
 namespace Scg.Models.Sbn;
 
-/// <summary>The estimators a model can be trained with, by their command-line names.</summary>
-public sealed record EstimatorChoice(string Name, Relaxation Relaxation, bool GaussianParameters, bool NeedsBaseline)
+/// <summary>How a run's latent nodes are laid out and relaxed: what the node families are built from.</summary>
+public sealed record NodeSettings
+{
+    /// <summary>Arity of latent nodes: 2 (binary), 4 or 8 (corners of {-1,1}^log2 n); any n ≥ 2 with one-hot encoding.</summary>
+    public int Arity { get; init; } = 2;
+    /// <summary>What a latent node passes on: hypercube corners (SBN) or one-hot vectors (discrete VAE).</summary>
+    public NodeEncoding Encoding { get; init; } = NodeEncoding.Corners;
+    /// <summary>λ1 (τ for IGR): the temperature nodes are sampled at.</summary>
+    public TemperatureSchedule PosteriorTemperature { get; init; } = TemperatureSchedule.Constant(2.0 / 3);
+    /// <summary>λ2: the temperature of prior densities in the Concrete relaxed bound.</summary>
+    public TemperatureSchedule PriorTemperature { get; init; } = TemperatureSchedule.Constant(0.5);
+    /// <summary>IGR's δ in softmax++.</summary>
+    public double IgrDelta { get; init; } = Igr.PaperDelta;
+
+    public NodeLayout Layout => new(Arity, Encoding);
+}
+
+/// <summary>
+/// The estimators a model can be trained with, by their command-line names. Each one is the one place that pairs a node
+/// family with an estimator: <see cref="Family"/> builds the family, <see cref="Create"/> the estimator, so an invalid
+/// pair (a score-function estimator over IGR's Gaussian parameters, a pathwise one over discrete nodes) cannot be built.
+/// </summary>
+public sealed record EstimatorChoice(string Name, bool NeedsBaseline)
 {
     public static readonly IReadOnlyList<EstimatorChoice> All =
     [
-        new("concrete", Relaxation.Concrete, false, false),
-        new("reinforce", Relaxation.None, false, false),
-        new("nvil", Relaxation.None, false, true),
-        new("vimco", Relaxation.None, false, false),
-        new("igr", Relaxation.Igr, true, false),
-        new("st", Relaxation.StraightThrough, false, false),
+        new("concrete", false),
+        new("reinforce", false),
+        new("nvil", true),
+        new("vimco", false),
+        new("igr", false),
+        new("st", false),
     ];
 
     public static EstimatorChoice Parse(string name) =>
         All.FirstOrDefault(e => e.Name == name)
         ?? throw new ArgumentException($"unknown estimator '{name}'; expected one of: {string.Join(", ", All.Select(e => e.Name))}.", nameof(name));
 
+    /// <summary>The node family this estimator differentiates.</summary>
+    public NodeFamily<float> Family(NodeSettings s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var layout = s.Layout;
+        return Name switch
+        {
+            "concrete" => new ConcreteNodes<float>(layout, s.PosteriorTemperature, s.PriorTemperature),
+            "st" => new StraightThroughNodes<float>(layout, s.PosteriorTemperature),
+            "igr" => new IgrNodes<float>(layout, s.PosteriorTemperature, s.IgrDelta),
+            _ => new ScoreFunctionNodes<float>(layout),
+        };
+    }
+
+    /// <summary>Samples per data point this estimator needs at least (VIMCO's leave-one-out needs two).</summary>
+    public int MinimumSamples => Name == "vimco" ? VimcoEstimator<float>.MinimumSamples : 1;
+
     /// <summary>A fresh estimator (it may keep running statistics) for m samples per data point.</summary>
     public IEstimator<float> Create(int samples)
     {
-        if (samples < 1) throw new ArgumentOutOfRangeException(nameof(samples), $"m (samples per data point) must be ≥ 1, got {samples}.");
+        if (samples < MinimumSamples)
+            throw new ArgumentOutOfRangeException(nameof(samples), Name == "vimco"
+                ? $"vimco needs m ≥ {MinimumSamples} samples per data point (use nvil for m = 1); got m = {samples}."
+                : $"m (samples per data point) must be ≥ 1, got {samples}.");
         return Name switch
         {
             "reinforce" => new ReinforceEstimator<float>(BaselineKind.MovingAverage),
             "nvil" => new ReinforceEstimator<float>(BaselineKind.Nvil),
-            "vimco" => samples >= 2 ? new VimcoEstimator<float>() : throw new ArgumentOutOfRangeException(nameof(samples), "vimco needs m ≥ 2 samples per data point (use nvil for m = 1)."),
+            "vimco" => new VimcoEstimator<float>(),
             _ => new PathwiseEstimator<float>(Name),
         };
     }

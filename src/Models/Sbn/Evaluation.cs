@@ -14,15 +14,18 @@ public static class Evaluation
     public const int DefaultMaxRows = 8192;
 
     /// <summary>
-    /// Mean over the rows of <paramref name="data"/> of L_k = log (1/k) Σ_i w_i on the discrete graph, drawing the k
-    /// samples in chunks so that at most <paramref name="maxRows"/> rows × samples are in flight (k up to 50,000 fits in memory).
-    /// A model trained with IGR needs <paramref name="igr"/>, the settings it was trained with (<see cref="SigmoidBeliefNet.DiscreteGraph"/>).
+    /// Mean over the rows of <paramref name="data"/> of L_k = log (1/k) Σ_i w_i on the discrete graph (every node drawn
+    /// from its family's discrete family, at training step <paramref name="step"/> for temperature-dependent ones such
+    /// as IGR's argmax), drawing the k samples in chunks so that at most <paramref name="maxRows"/> rows × samples are
+    /// in flight (k up to 50,000 fits in memory).
     /// </summary>
-    public static double Bound(SigmoidBeliefNet model, ReadOnlySpan<float> data, int features, int k, Rng rng, IgrSettings? igr = null, int maxRows = DefaultMaxRows)
+    public static double Bound(IStochasticModel model, ReadOnlySpan<float> data, int k, Rng rng, long step = 0, int maxRows = DefaultMaxRows)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        int features = model.RowFeatures;
         if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), $"k (evaluation samples) must be ≥ 1, got {k}.");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxRows);
-        if (features <= 0 || data.Length % features != 0) throw new ArgumentException($"data of {data.Length} values is not rows of {features} features.", nameof(data));
+        if (data.Length % features != 0) throw new ArgumentException($"data of {data.Length} values is not rows of the model's {features} features.", nameof(data));
         int n = data.Length / features;
         int batch = Math.Clamp(maxRows / Math.Min(k, maxRows), 1, Math.Max(n, 1));
         int chunk = Math.Max(1, Math.Min(k, maxRows / batch));
@@ -40,8 +43,8 @@ public static class Evaluation
                 int c = Math.Min(chunk, k - done);
                 using (arena.Begin())
                 {
-                    var graph = model.DiscreteGraph(rng, igr);
-                    var lse = model.LogWeights(graph, x, updateCentering: false, samples: c).Reshape(c, rows).LogSumExp(0).Span;
+                    var graph = new StochasticGraph<float>(rng, step, discrete: true);
+                    var lse = model.LogWeights(graph, x, c, training: false).LogSumExp(0).Span;
                     for (int r = 0; r < rows; r++) running[r] = LogAddExp(running[r], lse[r]);
                 }
             }
@@ -67,8 +70,8 @@ public static class Evaluation
     public static double ExactLogLikelihood(SigmoidBeliefNet model, ReadOnlySpan<float> data, int features)
     {
         var spec = model.Spec;
-        if (spec.IsConditional || model.Options.Arity != 2 || model.Options.Encoding != NodeEncoding.Corners || model.Options.GaussianParameters)
-            throw new NotSupportedException($"exact log-likelihood: only density SBNs with binary logit nodes are enumerable, got '{spec}' (arity {model.Options.Arity}, {model.Options.Encoding} encoding).");
+        if (spec.IsConditional || !model.Family.Layout.IsBinary || model.Family.Discrete is not ScoreFunctionNodes<float>)
+            throw new NotSupportedException($"exact log-likelihood: only density SBNs with binary logit nodes are enumerable, got '{spec}' ({model.Family}).");
         var hidden = spec.Layers.Where(l => !l.Visible).Select(l => l.Units).ToArray();
         int totalUnits = hidden.Sum();
         if (totalUnits > 22) throw new NotSupportedException($"exact log-likelihood: {totalUnits} latent units means 2^{totalUnits} states; at most 22 are enumerable.");

@@ -1,6 +1,7 @@
 using Scg.Autodiff;
 using Scg.Autodiff.Layers;
 using Scg.Stochastic.Distributions;
+using Scg.Stochastic.Estimators;
 using Scg.Stochastic.Graph;
 
 namespace Scg.Models.Sbn;
@@ -8,21 +9,12 @@ namespace Scg.Models.Sbn;
 /// <summary>Options that shape a sigmoid belief network beyond its layer spec.</summary>
 public sealed record SbnOptions
 {
-    /// <summary>Arity of latent nodes: 2 (binary), 4 or 8 (corners of {-1,1}^log2 n); any n ≥ 2 with one-hot encoding.</summary>
-    public int Arity { get; init; } = 2;
-    /// <summary>What a latent node passes on: hypercube corners (SBN, a layer of H units) or one-hot vectors (discrete VAE, a layer of H categorical nodes).</summary>
-    public NodeEncoding Encoding { get; init; } = NodeEncoding.Corners;
     /// <summary>A fixed uniform prior over the top latent layer instead of learned prior logits (IGR: μ0, σ0 fitted to it by Eq. 20).</summary>
     public bool UniformPrior { get; init; }
     /// <summary>Width of the two tanh layers of a '~' connection; 0 = the width of the preceding stochastic layer (appendix D.1).</summary>
     public int HiddenUnits { get; init; }
-    /// <summary>True when latent nodes are parameterized by IGR's Gaussian [μ | log σ] (training with igr).</summary>
-    public bool GaussianParameters { get; init; }
     /// <summary>Hidden width of the NVIL baseline network (0 = none).</summary>
     public int BaselineUnits { get; init; }
-    /// <summary>IGR's δ and the temperature at which a uniform IGR prior is fitted (used with GaussianParameters).</summary>
-    public double IgrDelta { get; init; } = Igr.PaperDelta;
-    public double PriorFitTemperature { get; init; } = 2.0 / 3;
     /// <summary>Decay of the inference-network input centering (appendix D.4).</summary>
     public double CenteringDecay { get; init; } = 0.9;
 }
@@ -32,7 +24,7 @@ public sealed record SbnOptions
 /// (<c>200H~200H~784V</c>) a generative network p(h₁)p(h₂|h₁)…p(x|h) and an inference network q(h|x)… in reverse;
 /// for structured prediction (<c>392V-240H-240H-392V</c>) the prior p(h|x_in) is also the sampling distribution.
 /// </summary>
-public sealed class SigmoidBeliefNet : IModule<float>
+public sealed class SigmoidBeliefNet : IModule<float>, IStochasticModel
 {
     readonly List<Mlp<float>> _generative = [];   // layer k → parameters of layer k+1
     readonly List<Mlp<float>> _inference = [];    // layer k+1 → parameters of layer k (density estimation, hidden k)
@@ -40,6 +32,9 @@ public sealed class SigmoidBeliefNet : IModule<float>
 
     public LayerSpec Spec { get; }
     public SbnOptions Options { get; }
+    /// <summary>The family every latent layer is drawn from (its layout sizes the networks).</summary>
+    public NodeFamily<float> Family { get; }
+    public IReadOnlyList<NodeFamily<float>> Families => [Family];
     /// <summary>Parameters of the top latent layer's prior (density estimation; a constant when UniformPrior), else null.</summary>
     public Tensor<float>? TopPrior { get; }
     /// <summary>NVIL's input-dependent baseline b(x) of a whole data row (for structured prediction b(x_in, x_out)), or null.</summary>
@@ -51,12 +46,12 @@ public sealed class SigmoidBeliefNet : IModule<float>
     /// <summary>Features of one data row: x (density estimation) or [x_in | x_out] (structured prediction).</summary>
     public int RowFeatures => Spec.IsConditional ? Spec.Layers[0].Units + OutputFeatures : InputFeatures;
 
-    public SigmoidBeliefNet(LayerSpec spec, SbnOptions options, Rng rng, ReadOnlySpan<float> outputBaseRate = default)
+    public SigmoidBeliefNet(LayerSpec spec, SbnOptions options, NodeFamily<float> family, Rng rng, ReadOnlySpan<float> outputBaseRate = default)
     {
-        Spec = spec;
-        Options = options;
-        foreach (var layer in spec.Layers.Where(l => !l.Visible))
-            StochasticGraph<float>.ParameterWidth(layer.Units, options.Arity, options.GaussianParameters, options.Encoding);   // validates arity and width
+        Spec = spec ?? throw new ArgumentNullException(nameof(spec));
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        Family = family ?? throw new ArgumentNullException(nameof(family));
+        foreach (var layer in spec.Layers.Where(l => !l.Visible)) family.ParameterWidth(layer.Units);   // validates arity and width
 
         if (!spec.IsConditional)
             TopPrior = options.UniformPrior ? UniformPriorParameters(spec.Layers[0].Units) : Tensor<float>.Zeros(Width(spec.Layers[0])).AsParameter("prior.top");
@@ -80,15 +75,13 @@ public sealed class SigmoidBeliefNet : IModule<float>
     }
 
     /// <summary>Number of parameters a layer's distribution takes.</summary>
-    int Width(StochasticLayer layer) => checked((int)Width(layer, Options));
+    int Width(StochasticLayer layer) => checked((int)Width(layer, Family));
 
     /// <summary>Number of parameters a layer's distribution takes (64-bit: the layer may be too wide to build).</summary>
-    internal static long Width(StochasticLayer layer, SbnOptions options) =>
-        layer.Visible ? layer.Units : StochasticGraph<float>.ParameterWidth(layer.Units, options.Arity, options.GaussianParameters, options.Encoding);
+    internal static long Width(StochasticLayer layer, NodeFamily<float> family) => layer.Visible ? layer.Units : family.ParameterWidth(layer.Units);
 
     /// <summary>Width of the value a layer passes to the next.</summary>
-    internal static long ValueWidth(StochasticLayer layer, SbnOptions options) =>
-        !layer.Visible && options.Encoding == NodeEncoding.OneHot ? (long)layer.Units * options.Arity : layer.Units;
+    internal static long ValueWidth(StochasticLayer layer, NodeFamily<float> family) => layer.Visible ? layer.Units : family.Layout.ValueWidth(layer.Units);
 
     /// <summary>
     /// The widths, input to output, of every network the model builds, in the order it builds them: the generative
@@ -96,7 +89,7 @@ public sealed class SigmoidBeliefNet : IModule<float>
     /// k+1 → parameters of layer k). A '~' connection has two tanh layers of <see cref="SbnOptions.HiddenUnits"/> (0 =
     /// the input's width). 64-bit, so that a model too large to build can still be sized.
     /// </summary>
-    internal static IEnumerable<(string Name, bool Generative, long[] Sizes)> Networks(LayerSpec spec, SbnOptions options)
+    internal static IEnumerable<(string Name, bool Generative, long[] Sizes)> Networks(LayerSpec spec, SbnOptions options, NodeFamily<float> family)
     {
         long[] Sizes(long inUnits, long outWidth, Connection c)
         {
@@ -105,37 +98,17 @@ public sealed class SigmoidBeliefNet : IModule<float>
         }
         var layers = spec.Layers;
         for (int k = 0; k + 1 < layers.Count; k++)
-            yield return ($"p.{k}", true, Sizes(ValueWidth(layers[k], options), Width(layers[k + 1], options), spec.Connections[k]));
+            yield return ($"p.{k}", true, Sizes(ValueWidth(layers[k], family), Width(layers[k + 1], family), spec.Connections[k]));
         if (spec.IsConditional) yield break;
         for (int k = 0; k + 1 < layers.Count; k++)
-            yield return ($"q.{k}", false, Sizes(ValueWidth(layers[k + 1], options), Width(layers[k], options), spec.Connections[k]));
+            yield return ($"q.{k}", false, Sizes(ValueWidth(layers[k + 1], family), Width(layers[k], family), spec.Connections[k]));
     }
-
-    /// <summary>Seed of the Monte Carlo fit of a uniform IGR prior, so that the prior depends on the options alone.</summary>
-    const ulong UniformPriorFitSeed = 20;
 
     /// <summary>
-    /// Constant prior parameters of a uniform distribution over each top node: zero logits, or for IGR the (μ0, log σ0)
-    /// fitted to the uniform distribution by moment matching (IGR Eq. 20). A model rebuilt from a checkpoint gets the same ones.
+    /// Constant prior parameters of a uniform distribution over each top node, from the family: zero logits, or for IGR
+    /// the (μ0, log σ0) fitted to it by moment matching (IGR Eq. 20). A model rebuilt from a checkpoint gets the same ones.
     /// </summary>
-    Tensor<float> UniformPriorParameters(int nodes)
-    {
-        if (!Options.GaussianParameters) return Tensor<float>.Zeros(Width(Spec.Layers[0]));
-        if (Options.Encoding != NodeEncoding.OneHot && Options.Arity != 2)
-            throw new ArgumentException("a uniform IGR prior needs one-hot nodes or binary units.");
-        int d = Options.Arity - 1;
-        var uniform = Enumerable.Repeat(1.0 / Options.Arity, Options.Arity).ToArray();
-        var (location, scale) = Igr.FitToDiscrete(uniform, Options.PriorFitTemperature, new Rng(UniformPriorFitSeed), IgrMap.SoftmaxPlusPlus, Options.IgrDelta);
-        var p = Tensor<float>.Zeros(2 * nodes * d);
-        var s = p.Span;
-        for (int i = 0; i < nodes; i++)
-            for (int j = 0; j < d; j++)
-            {
-                s[i * d + j] = (float)location[j];
-                s[nodes * d + i * d + j] = (float)Math.Log(scale[j]);
-            }
-        return p;
-    }
+    Tensor<float> UniformPriorParameters(int units) => Family.UniformPriorParameters(units);
 
     public IEnumerable<Tensor<float>> Parameters()
     {
@@ -148,6 +121,16 @@ public sealed class SigmoidBeliefNet : IModule<float>
 
     /// <summary>Running means used to center the inference networks' inputs (for checkpoints).</summary>
     public IReadOnlyList<float[]> Centering => _centering;
+
+    IReadOnlyList<float[]> IStochasticModel.State => _centering;
+
+    /// <summary>NVIL's b(x) [rows] of data rows, or null without a baseline network.</summary>
+    public Tensor<float>? BaselineOf(Tensor<float> rows) => Baseline?.Forward(rows).Reshape(rows.Shape[0]);
+
+    Tensor<float>? IStochasticModel.Baseline(Tensor<float> rows) => BaselineOf(rows);
+
+    Tensor<float> IStochasticModel.LogWeights(StochasticGraph<float> graph, Tensor<float> rows, int samples, bool training) =>
+        LogWeights(graph, rows, training, samples).Reshape(samples, rows.Shape[0]);
 
     /// <summary>
     /// log w = log p(x, h) - log q(h | x) for <paramref name="samples"/> draws of h per row of data [rows, features]
@@ -162,28 +145,24 @@ public sealed class SigmoidBeliefNet : IModule<float>
         return Spec.IsConditional ? ConditionalLogWeights(graph, data, samples) : DensityLogWeights(graph, data, updateCentering, samples);
     }
 
-    /// <summary>Rows [rows, width] repeated for each sample: [samples · rows, width], sample-major (a gradient sums back over the samples).</summary>
-    static Tensor<float> PerSample(Tensor<float> rows, int samples) => samples == 1 ? rows
-        : rows.Reshape(1, rows.Shape[0], rows.Shape[1]).Expand(new Shape(samples, rows.Shape[0], rows.Shape[1])).Reshape(samples * rows.Shape[0], rows.Shape[1]);
-
     Tensor<float> DensityLogWeights(StochasticGraph<float> graph, Tensor<float> x, bool updateCentering, int samples)
     {
         int hidden = Layers - 1;
-        var nodes = new LatentSample<float>[hidden];
+        var nodes = new Node<float>[hidden];
         var input = x;
         Tensor<float>? logQ = null;
         for (int k = hidden - 1; k >= 0; k--)
         {
             var parameters = _inference[k].Forward(Center(k, input, updateCentering));
-            if (k == hidden - 1) parameters = PerSample(parameters, samples);
-            nodes[k] = graph.Sample(parameters, Options.Arity, Options.Encoding);
+            if (k == hidden - 1) parameters = SampleMajor.Repeat(parameters, samples);
+            nodes[k] = graph.Sample(Family, parameters);
             logQ = logQ is null ? nodes[k].LogProb : logQ + nodes[k].LogProb;
             input = nodes[k].Value;
         }
         var logP = nodes[0].LogPrior(TopPrior!);
         for (int k = 1; k < hidden; k++)
             logP = logP + nodes[k].LogPrior(_generative[k - 1].Forward(nodes[k - 1].Value));
-        logP = logP - Ops.BinaryCrossEntropyWithLogits(_generative[^1].Forward(nodes[^1].Value), PerSample(x, samples)).Sum(-1);
+        logP = logP - Ops.BinaryCrossEntropyWithLogits(_generative[^1].Forward(nodes[^1].Value), SampleMajor.Repeat(x, samples)).Sum(-1);
         return logP - logQ!;
     }
 
@@ -198,47 +177,37 @@ public sealed class SigmoidBeliefNet : IModule<float>
         for (int k = 0; k + 2 < Layers; k++)
         {
             var parameters = _generative[k].Forward(value);
-            if (k == 0) parameters = PerSample(parameters, samples);
-            value = graph.Sample(parameters, Options.Arity, Options.Encoding).Value;
+            if (k == 0) parameters = SampleMajor.Repeat(parameters, samples);
+            value = graph.Sample(Family, parameters).Value;
         }
-        if (Layers == 2) value = PerSample(value, samples);
-        return -Ops.BinaryCrossEntropyWithLogits(_generative[^1].Forward(value), PerSample(target, samples)).Sum(-1);
+        if (Layers == 2) value = SampleMajor.Repeat(value, samples);
+        return -Ops.BinaryCrossEntropyWithLogits(_generative[^1].Forward(value), SampleMajor.Repeat(target, samples)).Sum(-1);
     }
 
     /// <summary>
     /// Ancestral samples of a density model's observed layer [rows, features]: every layer drawn discretely from the
-    /// generative network, top to bottom (<paramref name="igr"/>: see <see cref="DiscreteGraph"/>).
+    /// generative network, top to bottom (<paramref name="step"/>: the training step, for the families' temperature schedules).
     /// </summary>
-    public Tensor<float> Generate(int rows, Rng rng, IgrSettings? igr = null) => GenerateLayers(rows, rng, igr)[^1];
+    public Tensor<float> Generate(int rows, Rng rng, long step = 0) => GenerateLayers(rows, rng, step)[^1];
 
     /// <summary>
     /// The values of every layer of one ancestral sample of a density model, top to bottom: each latent layer
     /// [rows, units] as its nodes' encoding gives it (corners, one-hot vectors), then the observed layer [rows, features].
     /// </summary>
-    public IReadOnlyList<Tensor<float>> GenerateLayers(int rows, Rng rng, IgrSettings? igr = null)
+    public IReadOnlyList<Tensor<float>> GenerateLayers(int rows, Rng rng, long step = 0)
     {
         if (Spec.IsConditional) throw new InvalidOperationException($"SBN '{Spec}' is conditional; Generate needs a density model.");
         using var noGrad = Autograd.NoGrad();
-        var graph = DiscreteGraph(rng, igr);
+        var graph = new StochasticGraph<float>(rng, step, discrete: true);
         var layers = new List<Tensor<float>>(Layers)
         {
-            graph.Sample(TopPrior!.Reshape(1, -1).Expand(new Shape(rows, TopPrior!.Size)), Options.Arity, Options.Encoding).Value,
+            graph.Sample(Family, TopPrior!.Reshape(1, -1).Expand(new Shape(rows, TopPrior!.Size))).Value,
         };
-        for (int k = 0; k + 2 < Layers; k++) layers.Add(graph.Sample(_generative[k].Forward(layers[^1]), Options.Arity, Options.Encoding).Value);
+        for (int k = 0; k + 2 < Layers; k++) layers.Add(graph.Sample(Family, _generative[k].Forward(layers[^1])).Value);
         layers.Add(new Bernoulli<float>(_generative[^1].Forward(layers[^1])).Sample(rng));
         return layers;
     }
 
-    /// <summary>
-    /// The discrete graph the model is evaluated and sampled on. A model with IGR's Gaussian node parameters needs
-    /// <paramref name="igr"/>, the temperature and δ it was trained with (<see cref="TrainSettings.IgrAt"/>); other models ignore it.
-    /// </summary>
-    public StochasticGraph<float> DiscreteGraph(Rng rng, IgrSettings? igr)
-    {
-        if (!Options.GaussianParameters) return new StochasticGraph<float>(rng, Relaxation.None);
-        var s = igr ?? throw new ArgumentException($"SBN '{Spec}' has IGR's Gaussian node parameters: its discrete graph needs the temperature and δ it was trained with.", nameof(igr));
-        return new StochasticGraph<float>(rng, Relaxation.None, s.Temperature, s.Temperature, s.Delta, gaussianParameters: true);
-    }
 
     /// <summary>Logits of stochastic layer k+1 given the values of layer k (the generative network k).</summary>
     public Tensor<float> GenerativeLogits(int k, Tensor<float> values) => _generative[k].Forward(values);

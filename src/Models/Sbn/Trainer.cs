@@ -13,55 +13,59 @@ public sealed record TrainSettings
     public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 3e-4;
     public double WeightDecay { get; init; }
-    public TemperatureSchedule PosteriorTemperature { get; init; } = TemperatureSchedule.Constant(2.0 / 3);
-    public TemperatureSchedule PriorTemperature { get; init; } = TemperatureSchedule.Constant(0.5);
-    public double IgrDelta { get; init; } = Scg.Stochastic.Distributions.Igr.PaperDelta;
-
-    /// <summary>The softmax++ a model trained with these settings is evaluated with on the discrete graph at <paramref name="step"/>.</summary>
-    public IgrSettings IgrAt(long step) => new(PosteriorTemperature.At(step), IgrDelta);
 }
 
 /// <summary>
-/// IGR's temperature and δ: on the discrete graph a node with Gaussian parameters takes the category softmax++ picks,
-/// so a model trained with IGR is evaluated and sampled with the settings it was trained with.
-/// </summary>
-public readonly record struct IgrSettings(double Temperature, double Delta);
-
-/// <summary>
 /// One model, one estimator, one optimizer: <see cref="Step"/> draws m samples per data point, builds the
-/// estimator's surrogate, backpropagates and updates. Steps run inside a <see cref="StepArena{T}"/>.
+/// estimator's surrogate, backpropagates and updates. Steps run inside a <see cref="StepArena{T}"/>. Any
+/// <see cref="IStochasticModel"/> trains this way; the estimator must fit the model's node families.
 /// </summary>
 public sealed class Trainer
 {
     readonly StepArena<float> _arena = new();
     readonly Tensor<float> _batch;
 
-    public SigmoidBeliefNet Model { get; }
-    public EstimatorChoice Choice { get; }
+    public IStochasticModel Model { get; }
     public IEstimator<float> Estimator { get; }
     public TrainSettings Settings { get; }
     public Adam<float> Optimizer { get; }
     public Rng Rng { get; private set; }
     public long StepCount { get; private set; }
 
-    public Trainer(SigmoidBeliefNet model, EstimatorChoice choice, TrainSettings settings, Rng rng)
+    public Trainer(IStochasticModel model, IEstimator<float> estimator, TrainSettings settings, Rng rng)
     {
-        if (choice.GaussianParameters != model.Options.GaussianParameters)
-            throw new ArgumentException($"estimator '{choice.Name}' needs a model built with GaussianParameters = {choice.GaussianParameters}.", nameof(choice));
-        if (choice.NeedsBaseline && model.Baseline is null)
-            throw new ArgumentException($"estimator '{choice.Name}' needs a model with a baseline network (BaselineUnits > 0).", nameof(choice));
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(estimator);
+        ArgumentNullException.ThrowIfNull(settings);
+        CheckPair(model.Families, estimator);
+        if (estimator.NeedsInputBaseline && !model.BaselineParameters().Any())
+            throw new ArgumentException($"estimator '{estimator.Name}' needs a model with an input-dependent baseline (for an SBN, BaselineUnits > 0).", nameof(estimator));
         if (settings.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(settings), $"batch size must be ≥ 1, got {settings.BatchSize}.");
-        Model = model; Choice = choice; Settings = settings; Rng = rng;
-        Estimator = choice.Create(settings.Samples);
+        Model = model; Estimator = estimator; Settings = settings; Rng = rng ?? throw new ArgumentNullException(nameof(rng));
         var parameters = new ParameterCollection<float>(model.Parameters());
-        if (choice.NeedsBaseline) parameters.AddRange(model.BaselineParameters());
+        if (estimator.NeedsInputBaseline) parameters.AddRange(model.BaselineParameters());
         Optimizer = new Adam<float>(parameters, settings.LearningRate, weightDecay: settings.WeightDecay);
-        _batch = Tensor<float>.Zeros(settings.BatchSize, model.Spec.IsConditional ? model.Spec.Layers[0].Units + model.OutputFeatures : model.InputFeatures);
+        _batch = Tensor<float>.Zeros(settings.BatchSize, model.RowFeatures);
     }
 
-    /// <summary>A graph for this trainer's relaxation at the current step's temperatures.</summary>
-    public StochasticGraph<float> Graph(Relaxation relaxation) => new(Rng, relaxation,
-        Settings.PosteriorTemperature.At(StepCount), Settings.PriorTemperature.At(StepCount), Settings.IgrDelta, Model.Options.GaussianParameters);
+    /// <summary>
+    /// The one check that an estimator fits a model's node families: a score-function estimator needs score-function
+    /// nodes to weight, a pathwise estimator gives score-function nodes no gradient, and no family may lack a gradient.
+    /// </summary>
+    public static void CheckPair(IReadOnlyList<NodeFamily<float>> families, IEstimator<float> estimator)
+    {
+        if (families.Count == 0) throw new ArgumentException("the model has no stochastic node families.", nameof(families));
+        if (families.FirstOrDefault(f => f.Gradient == NodeGradient.None) is { } none)
+            throw new ArgumentException($"{none} nodes carry no gradient; they are for evaluation only, and '{estimator.Name}' cannot train them.", nameof(families));
+        bool scored = families.Any(f => f.Gradient == NodeGradient.ScoreFunction);
+        if (estimator.UsesScoreFunction && !scored)
+            throw new ArgumentException($"estimator '{estimator.Name}' is a score-function estimator, but the model's nodes ({string.Join(", ", families)}) are all pathwise.", nameof(estimator));
+        if (!estimator.UsesScoreFunction && scored)
+            throw new ArgumentException($"estimator '{estimator.Name}' is pathwise, and gives the model's discrete {string.Join(", ", families.Where(f => f.Gradient == NodeGradient.ScoreFunction))} nodes no gradient.", nameof(estimator));
+    }
+
+    /// <summary>A graph for this trainer's current step (the families read their temperatures at it).</summary>
+    public StochasticGraph<float> Graph() => new(Rng, StepCount);
 
     /// <summary>One update on a batch (rows × features, row-major); returns the training objective (the bound being optimized).</summary>
     public double Step(ReadOnlySpan<float> batch)
@@ -75,7 +79,7 @@ public sealed class Trainer
             var surrogate = BuildSurrogate(_batch);
             double objective = surrogate.Objective.Item();
             if (!double.IsFinite(objective))
-                throw new NonFiniteException($"training step {StepCount + 1} ({Choice.Name}): the bound is {objective}.");
+                throw new NonFiniteException($"training step {StepCount + 1} ({Estimator.Name}): the bound is {objective}.");
             surrogate.TotalLoss.Backward();
             Optimizer.Step();
             StepCount++;
@@ -94,14 +98,14 @@ public sealed class Trainer
         StepCount = steps >= 0 ? steps : throw new ArgumentOutOfRangeException(nameof(steps), $"step count must be ≥ 0, got {steps}.");
 
     /// <summary>
-    /// One draw of the estimator's gradient of the model's parameters (<see cref="SigmoidBeliefNet.Parameters"/>, in order,
+    /// One draw of the estimator's gradient of the model's parameters (<see cref="IStochasticModel.Parameters"/>, in order,
     /// flattened) on <paramref name="batch"/> [rows, features]: surrogate, backward, copy; no update, and neither the
     /// centering means nor the estimator's running statistics move. For <see cref="Scg.Stochastic.Diagnostics.GradientStatistics"/>.
     /// </summary>
     public double[] GradientDraw(Tensor<float> batch)
     {
-        var reinforce = Estimator as ReinforceEstimator<float>;
-        (double mean, double variance) = reinforce is null ? (0, 1) : (reinforce.RunningMean, reinforce.RunningVariance);
+        var stateful = Estimator as IStatefulEstimator<float>;
+        var state = stateful?.SaveState();
         var parameters = Model.Parameters().ToList();
         var gradient = new double[parameters.Sum(p => p.Size)];
         using (_arena.Begin())
@@ -120,7 +124,7 @@ public sealed class Trainer
             }
             Optimizer.ZeroGrad();
         }
-        if (reinforce is not null && StepCount > 0) reinforce.Restore(mean, variance);
+        if (state is not null) stateful!.RestoreState(state);
         return gradient;
     }
 
@@ -128,10 +132,10 @@ public sealed class Trainer
     public Surrogate<float> BuildSurrogate(Tensor<float> batch, bool updateCentering = true)
     {
         int m = Settings.Samples, rows = batch.Shape[0];
-        var graph = Graph(Choice.Relaxation);
-        var logWeights = Model.LogWeights(graph, batch, updateCentering, m).Reshape(m, rows);
+        var graph = Graph();
+        var logWeights = Model.LogWeights(graph, batch, m, training: updateCentering);
         var score = graph.Score?.Reshape(m, rows);
-        var baseline = Model.Baseline is not null && Choice.NeedsBaseline ? Model.Baseline.Forward(batch).Reshape(rows) : null;
+        var baseline = Estimator.NeedsInputBaseline ? Model.Baseline(batch) : null;
         return Estimator.Build(logWeights, score, baseline);
     }
 }

@@ -15,6 +15,9 @@ public interface IEstimator<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// <summary>True when the stochastic nodes are sampled discretely and scored (score function), false when reparameterized.</summary>
     bool UsesScoreFunction { get; }
 
+    /// <summary>True when <see cref="Build"/> needs an input-dependent baseline prediction b(x) (NVIL).</summary>
+    bool NeedsInputBaseline => false;
+
     /// <param name="logWeights">[m, batch]</param>
     /// <param name="score">[m, batch] Σ log q of score-function nodes, or null when there are none</param>
     /// <param name="baseline">[batch] an input-dependent baseline prediction (NVIL), or null</param>
@@ -73,6 +76,7 @@ public sealed class ReinforceEstimator<T> : IStatefulEstimator<T> where T : unma
     public double Decay { get; }
     public string Name => Baseline switch { BaselineKind.None => "reinforce", BaselineKind.MovingAverage => "reinforce-ema", _ => "nvil" };
     public bool UsesScoreFunction => true;
+    public bool NeedsInputBaseline => Baseline == BaselineKind.Nvil;
 
     /// <summary>Running mean c of the bound (and, for NVIL, running variance of the centred signal).</summary>
     public double RunningMean { get; private set; }
@@ -151,6 +155,9 @@ public sealed class ReinforceEstimator<T> : IStatefulEstimator<T> where T : unma
 /// </summary>
 public sealed class VimcoEstimator<T> : IEstimator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>The leave-one-out baseline needs at least two samples per data point.</summary>
+    public const int MinimumSamples = 2;
+
     public string Name => "vimco";
     public bool UsesScoreFunction => true;
 
@@ -158,7 +165,7 @@ public sealed class VimcoEstimator<T> : IEstimator<T> where T : unmanaged, IBina
     {
         MultiSampleBound.RequireSamplesByBatch(logWeights, Name);
         int m = logWeights.Shape[0];
-        if (m < 2) throw new ArgumentOutOfRangeException(nameof(logWeights), $"vimco: needs m ≥ 2 samples per data point, got m = {m}.");
+        if (m < MinimumSamples) throw new ArgumentOutOfRangeException(nameof(logWeights), $"vimco: needs m ≥ {MinimumSamples} samples per data point, got m = {m}.");
         var bound = MultiSampleBound.PerDataPoint(logWeights);
         var objective = bound.Mean();
         ReinforceEstimator<T>.RequireScore(score, logWeights, Name);

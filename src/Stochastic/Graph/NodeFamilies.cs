@@ -130,6 +130,34 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
     public override NodeGradient Gradient => NodeGradient.Pathwise;
     public override NodeFamily<T> Discrete { get; }
 
+    /// <summary>τ at which <see cref="UniformPriorParameters"/> fits the Gaussian of a uniform prior (IGR Eq. 20).</summary>
+    public double PriorFitTemperature { get; init; } = 2.0 / 3;
+
+    /// <summary>Seed of the Monte Carlo fit of a uniform prior, so that the prior depends on the family alone.</summary>
+    const ulong UniformPriorFitSeed = 20;
+
+    /// <summary>
+    /// [μ0 | log σ0] per node, fitted to the uniform distribution over n categories by moment matching (IGR Eq. 20,
+    /// <see cref="Igr.FitToDiscrete"/>), the same for every node; the same family always gives the same values.
+    /// </summary>
+    public override Tensor<T> UniformPriorParameters(int units)
+    {
+        if (Layout.Encoding != NodeEncoding.OneHot && !Layout.IsBinary)
+            throw new ArgumentException($"IGR nodes: a uniform prior needs one-hot nodes or binary units, not {Layout}.");
+        int nodes = Layout.Nodes(units), d = Layout.Arity - 1;
+        var uniform = Enumerable.Repeat(1.0 / Layout.Arity, Layout.Arity).ToArray();
+        var (location, scale) = Igr.FitToDiscrete(uniform, PriorFitTemperature, new Rng(UniformPriorFitSeed), IgrMap.SoftmaxPlusPlus, Delta);
+        var p = Tensor<T>.Zeros(2 * nodes * d);
+        var s = p.Span;
+        for (int i = 0; i < nodes; i++)
+            for (int j = 0; j < d; j++)
+            {
+                s[i * d + j] = T.CreateChecked(location[j]);
+                s[nodes * d + i * d + j] = T.CreateChecked(Math.Log(scale[j]));
+            }
+        return p;
+    }
+
     /// <summary>2·(n−1) per node: the means and log-scales of its Gaussian.</summary>
     public override long ParameterWidth(int units) => 2L * Layout.Nodes(units) * (Layout.Arity - 1);
 

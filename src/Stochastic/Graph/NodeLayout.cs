@@ -50,7 +50,7 @@ public readonly record struct NodeLayout
     }
 
     /// <summary>Width of the value a layer of <paramref name="units"/> units passes on.</summary>
-    public int ValueWidth(int units) => Encoding == NodeEncoding.OneHot ? Nodes(units) * Arity : units;
+    public long ValueWidth(int units) => Encoding == NodeEncoding.OneHot ? (long)Nodes(units) * Arity : units;
 
     /// <summary>Bits (or relaxed bits) in [0, 1] of binary nodes → the downstream value.</summary>
     public Tensor<T> EncodeBits<T>(Tensor<T> bits) where T : unmanaged, IBinaryFloatingPointIeee754<T> => Corners.FromBits(bits);
