@@ -1,5 +1,6 @@
 using Scg.Autodiff;
 using Scg.Models.Sbn;
+using Scg.Stochastic.Graph;
 
 namespace Scg.Models.Data;
 
@@ -19,7 +20,7 @@ public static class ToySbn
     /// <summary>The generating network (fixed weights).</summary>
     public static SigmoidBeliefNet TrueModel()
     {
-        var model = new SigmoidBeliefNet(LayerSpec.Parse(Spec), new SbnOptions(), new Rng(Seed));
+        var model = new SigmoidBeliefNet(LayerSpec.Parse(Spec), new SbnOptions(), new ScoreFunctionNodes<float>(new NodeLayout(2)), new Rng(Seed));
         foreach (var p in model.Parameters()) System.Numerics.Tensors.TensorPrimitives.Multiply(p.Span, Sharpness, p.Span);
         return model;
     }
