@@ -33,13 +33,14 @@ public static class StepBench
     }
 
     /// <summary>The SBN of the benchmark; the decoder output bias is logit(mean pixel of <paramref name="x"/>) as in the peer.</summary>
-    public static SigmoidBeliefNet Model(float[] x, int baselineUnits = 0, string spec = Spec, ulong seed = 0)
+    public static SigmoidBeliefNet Model(float[] x, EstimatorChoice choice, string spec = Spec, ulong seed = 0)
     {
         var layerSpec = LayerSpec.Parse(spec);
         int features = layerSpec.Layers[^1].Units;
         double mean = x.Average();
         var baseRate = Enumerable.Repeat((float)mean, features).ToArray();
-        return new SigmoidBeliefNet(layerSpec, new SbnOptions { BaselineUnits = baselineUnits, HiddenUnits = HiddenUnits }, new Rng(seed), baseRate);
+        var options = new SbnOptions { BaselineUnits = choice.NeedsBaseline ? 100 : 0, HiddenUnits = HiddenUnits };
+        return new SigmoidBeliefNet(layerSpec, options, choice.Family(new NodeSettings()), new Rng(seed), baseRate);
     }
 
     /// <summary>A trainer for a training workload name such as <c>concrete-m5</c>.</summary>
@@ -49,8 +50,9 @@ public static class StepBench
         if (dash < 0) throw new ArgumentException($"unknown step workload '{name}'.", nameof(name));
         string kind = name[..dash];
         int m = int.Parse(name[(dash + 2)..], CultureInfo.InvariantCulture);
-        var model = Model(x, kind == "nvil" ? 100 : 0, spec);
-        return new Trainer(model, EstimatorChoice.Parse(kind), new TrainSettings { Samples = m, BatchSize = x.Length / model.InputFeatures }, new Rng(7));
+        var choice = EstimatorChoice.Parse(kind);
+        var model = Model(x, choice, spec);
+        return new Trainer(model, choice.Create(m), new TrainSettings { Samples = m, BatchSize = x.Length / model.InputFeatures }, new Rng(7));
     }
 
     /// <summary>Entry point of <c>quick step [--workload NAME] [--long]</c>.</summary>
@@ -96,17 +98,17 @@ public static class StepBench
         var x = Data(Batch, 1234);
         if (name == "eval-L5000")
         {
-            var model = Model(x);
+            var model = Model(x, EstimatorChoice.Parse("concrete"));
             var test = Data(EvalRows, 4321);
             var rng = new Rng(99);
-            Evaluation.Bound(model, test.AsSpan(0, Features), Features, EvalSamples, rng);   // warm-up: JIT, and the arena grows to a pass's chunk size
+            Evaluation.Bound(model, test.AsSpan(0, Features), EvalSamples, rng);   // warm-up: JIT, and the arena grows to a pass's chunk size
             int reps = longRun ? 3 : 1;   // one pass is 500,000 sampled rows
             double best = double.PositiveInfinity, value = 0;
             long a0 = GC.GetAllocatedBytesForCurrentThread();
             for (int r = 0; r < reps; r++)
             {
                 var sw = Stopwatch.StartNew();
-                value = Evaluation.Bound(model, test, Features, EvalSamples, rng);
+                value = Evaluation.Bound(model, test, EvalSamples, rng);
                 best = Math.Min(best, sw.Elapsed.TotalSeconds);
             }
             long passAlloc = (GC.GetAllocatedBytesForCurrentThread() - a0) / reps;
@@ -193,6 +195,6 @@ public class StepBenchmarks
 
     [Benchmark]
     public double Step() => Workload == "eval-L5000"
-        ? Evaluation.Bound(_model!, _test, StepBench.Features, StepBench.EvalSamples, _rng)
+        ? Evaluation.Bound(_model!, _test, StepBench.EvalSamples, _rng)
         : _trainer!.Step(_x);
 }

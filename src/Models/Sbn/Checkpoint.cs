@@ -27,6 +27,10 @@ public sealed record CheckpointHeader
     public required string Spec { get; init; }
     /// <summary>The model's options, stored whole so that options added later round-trip too.</summary>
     public required SbnOptions Options { get; init; }
+    /// <summary>Arity of the latent nodes.</summary>
+    public int Arity { get; init; } = 2;
+    /// <summary>What a latent node passes on (corners or one-hot vectors).</summary>
+    public NodeEncoding Encoding { get; init; } = NodeEncoding.Corners;
     public required string Estimator { get; init; }
     public int Samples { get; init; } = 1;
     public int BatchSize { get; init; } = 64;
@@ -34,7 +38,7 @@ public sealed record CheckpointHeader
     public double WeightDecay { get; init; }
     public required string PosteriorTemperature { get; init; }
     public required string PriorTemperature { get; init; }
-    public double IgrDelta { get; init; } = new TrainSettings().IgrDelta;
+    public double IgrDelta { get; init; } = new NodeSettings().IgrDelta;
     /// <summary>Name of the data set the model was trained on (as <see cref="Data.DataSets.Load"/> knows it).</summary>
     public required string Data { get; init; }
     /// <summary>How the training split was binarized (Fixed in checkpoints written before this was recorded); valid and test use the fixed bits.</summary>
@@ -46,31 +50,34 @@ public sealed record CheckpointHeader
     public RunSchedule? Schedule { get; init; }
 
     [JsonIgnore]
-    public TrainSettings Settings => new()
+    public TrainSettings Settings => new() { Samples = Samples, BatchSize = BatchSize, LearningRate = LearningRate, WeightDecay = WeightDecay };
+
+    /// <summary>What the run's node family is built from.</summary>
+    [JsonIgnore]
+    public NodeSettings Nodes => new()
     {
-        Samples = Samples, BatchSize = BatchSize, LearningRate = LearningRate, WeightDecay = WeightDecay,
-        PosteriorTemperature = TemperatureSchedule.Parse(PosteriorTemperature),
-        PriorTemperature = TemperatureSchedule.Parse(PriorTemperature), IgrDelta = IgrDelta,
+        Arity = Arity, Encoding = Encoding, IgrDelta = IgrDelta,
+        PosteriorTemperature = TemperatureSchedule.Parse(PosteriorTemperature), PriorTemperature = TemperatureSchedule.Parse(PriorTemperature),
     };
 
-    /// <summary>The header of a trainer's current state.</summary>
-    public static CheckpointHeader Of(Trainer trainer, string data, ulong seed, Binarization binarization = Binarization.Fixed) =>
-        Of(trainer.Model.Spec, trainer.Model.Options, trainer.Choice.Name, trainer.Settings, data, seed, trainer.StepCount, binarization);
-
-    public static CheckpointHeader Of(LayerSpec spec, SbnOptions options, string estimator, TrainSettings s, string data, ulong seed, long step = 0,
-        Binarization binarization = Binarization.Fixed) => new()
+    public static CheckpointHeader Of(LayerSpec spec, SbnOptions options, string estimator, NodeSettings nodes, TrainSettings s, string data, ulong seed,
+        long step = 0, Binarization binarization = Binarization.Fixed) => new()
     {
-        Spec = spec.Text, Options = options, Estimator = estimator,
+        Spec = spec.Text, Options = options, Arity = nodes.Arity, Encoding = nodes.Encoding, Estimator = estimator,
         Samples = s.Samples, BatchSize = s.BatchSize, LearningRate = s.LearningRate, WeightDecay = s.WeightDecay,
-        PosteriorTemperature = s.PosteriorTemperature.ToString()!, PriorTemperature = s.PriorTemperature.ToString()!,
-        IgrDelta = s.IgrDelta, Data = data, Binarization = binarization, Seed = seed, Step = step,
+        PosteriorTemperature = nodes.PosteriorTemperature.ToString()!, PriorTemperature = nodes.PriorTemperature.ToString()!,
+        IgrDelta = nodes.IgrDelta, Data = data, Binarization = binarization, Seed = seed, Step = step,
     };
+
+    /// <summary>True when the estimator's nodes carry IGR's Gaussian parameters (their width differs from logits').</summary>
+    [JsonIgnore]
+    public bool GaussianParameters => Estimator == "igr";
 
     /// <summary>"200H~784V (arity 2 corners, learned prior, hidden units 0, …)": the part that must match for parameters to fit.</summary>
     [JsonIgnore]
-    public string ModelDescription => $"{Spec} (arity {Options.Arity} {(Options.Encoding == NodeEncoding.OneHot ? "one-hot" : "corners")}, " +
+    public string ModelDescription => $"{Spec} (arity {Arity} {(Encoding == NodeEncoding.OneHot ? "one-hot" : "corners")}, " +
         $"{(Options.UniformPrior ? "uniform" : "learned")} prior, hidden units {Options.HiddenUnits}, " +
-        $"{(Options.GaussianParameters ? "Gaussian" : "logit")} node parameters, baseline {Options.BaselineUnits})";
+        $"{(GaussianParameters ? "Gaussian" : "logit")} node parameters, baseline {Options.BaselineUnits})";
 
     /// <summary>"mnist" or "mnist (dynamic binarization)": the training data.</summary>
     [JsonIgnore]
@@ -94,24 +101,21 @@ public sealed record CheckpointHeader
         try { spec = LayerSpec.Parse(Spec ?? ""); }
         catch (FormatException e) { throw new InvalidDataException($"checkpoint '{path}' is malformed: {e.Message}", e); }
         Require(Options is not null, "the model options", null, "an object");
-        Require(Enum.IsDefined(Options!.Encoding), "the encoding", Options.Encoding, "Corners or OneHot");
-        if (Options.Encoding == NodeEncoding.Corners)
-            Require(Options.Arity >= 2 && (Options.Arity & (Options.Arity - 1)) == 0, "the arity", Options.Arity, "a power of two ≥ 2 with corners encoding");
+        Require(Enum.IsDefined(Encoding), "the encoding", Encoding, "Corners or OneHot");
+        if (Encoding == NodeEncoding.Corners)
+            Require(Arity >= 2 && (Arity & (Arity - 1)) == 0, "the arity", Arity, "a power of two ≥ 2 with corners encoding");
         else
-            Require(Options.Arity >= 2, "the arity", Options.Arity, "≥ 2 categories per one-hot node");
+            Require(Arity >= 2, "the arity", Arity, "≥ 2 categories per one-hot node");
         foreach (var layer in spec.Layers.Where(l => !l.Visible))
-            if (Options.Encoding == NodeEncoding.Corners)
-                Require(layer.Units % Corners.Bits(Options.Arity) == 0, $"layer {layer} of '{Spec}'", $"{layer.Units} units",
-                    $"a multiple of the {Corners.Bits(Options.Arity)} units of an {Options.Arity}-ary node");
-        Require(Options.HiddenUnits >= 0, "the hidden units", Options.HiddenUnits, "≥ 0");
-        if (Options.UniformPrior && Options.GaussianParameters)
-            Require(Options.Encoding == NodeEncoding.OneHot || Options.Arity == 2, "the arity", Options.Arity, "2, or one-hot nodes, for a uniform IGR prior");
-        Require(Options.GaussianParameters == choice!.GaussianParameters, "Gaussian node parameters", Options.GaussianParameters, $"{choice.GaussianParameters} for {Estimator}");
-        Require(choice.NeedsBaseline ? Options.BaselineUnits > 0 : Options.BaselineUnits >= 0, "the baseline units", Options.BaselineUnits, choice.NeedsBaseline ? $"> 0 for {Estimator}" : "≥ 0");
-        Require(Options.IgrDelta > 0 && double.IsFinite(Options.IgrDelta), "the model's IGR δ", Options.IgrDelta, "a number > 0");
-        Require(Options.PriorFitTemperature > 0 && double.IsFinite(Options.PriorFitTemperature), "the prior-fit temperature", Options.PriorFitTemperature, "a number > 0");
+            if (Encoding == NodeEncoding.Corners)
+                Require(layer.Units % Corners.Bits(Arity) == 0, $"layer {layer} of '{Spec}'", $"{layer.Units} units",
+                    $"a multiple of the {Corners.Bits(Arity)} units of an {Arity}-ary node");
+        Require(Options!.HiddenUnits >= 0, "the hidden units", Options.HiddenUnits, "≥ 0");
+        if (Options.UniformPrior && GaussianParameters)
+            Require(Encoding == NodeEncoding.OneHot || Arity == 2, "the arity", Arity, "2, or one-hot nodes, for a uniform IGR prior");
+        Require(choice!.NeedsBaseline ? Options.BaselineUnits > 0 : Options.BaselineUnits >= 0, "the baseline units", Options.BaselineUnits, choice.NeedsBaseline ? $"> 0 for {Estimator}" : "≥ 0");
         Require(Options.CenteringDecay is >= 0 and <= 1, "the centering decay", Options.CenteringDecay, "a number in [0, 1]");
-        Require(Samples >= (Estimator == "vimco" ? 2 : 1), "m (samples)", Samples, Estimator == "vimco" ? "≥ 2 for vimco" : "≥ 1");
+        Require(Samples >= choice.MinimumSamples, "m (samples)", Samples, $"≥ {choice.MinimumSamples} for {Estimator}");
         Require(BatchSize >= 1, "the batch size", BatchSize, "≥ 1");
         Require(LearningRate > 0 && double.IsFinite(LearningRate), "the learning rate", LearningRate, "a number > 0");
         Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), "the weight decay", WeightDecay, "a number ≥ 0");
@@ -135,16 +139,16 @@ public sealed record CheckpointHeader
 }
 
 /// <summary>
-/// A training checkpoint, format version 1 (all numbers little-endian):
+/// A training checkpoint of any <see cref="IStochasticModel"/>'s trainer, format version 2 (all numbers little-endian):
 /// <code>
 /// "SCGCKPT\0"  int32 version
-/// int32 n, n bytes UTF-8 JSON   the header (<see cref="CheckpointHeader"/>)
+/// int32 n, n bytes UTF-8 JSON   the header (<see cref="CheckpointHeader"/> of an SBN run, or null)
 /// int32 count, then count × { string name, int32 rank, int32[rank] dims, float32[size] values }
 ///     "param/NAME"   every model (and baseline) parameter
 ///     "adam.m/NAME", "adam.v/NAME"   Adam's moments, per optimized parameter
-///     "centering/K"  the running means that center inference network K's input
-/// int64 Adam's step count
-/// byte has-statistics, float64 running mean, float64 running variance   (score-function estimators)
+///     "state/K"  the model's other state (an SBN's running means that center inference network K's input)
+/// int64 Adam's step count, int64 the trainer's step count
+/// int32 count, count × float64   the estimator's running statistics (<see cref="IStatefulEstimator{T}"/>; 0 for none)
 /// uint32 CRC-32 of every byte before it
 /// </code>
 /// Checkpoints are streamed in both directions, a tensor at a time, so their size is bounded by the disk, not by one
@@ -153,39 +157,45 @@ public sealed record CheckpointHeader
 /// </summary>
 public sealed class Checkpoint
 {
-    public const int Version = 1;
+    public const int Version = 2;
     static ReadOnlySpan<byte> Magic => "SCGCKPT\0"u8;
     static readonly JsonSerializerOptions Json = new() { WriteIndented = false, Converters = { new JsonStringEnumConverter() } };   // enums by name; numbers still read
     /// <summary>Floats per read or write call: spans of bytes stay far below 2 GB.</summary>
     const int Chunk = 1 << 18;
     const int BufferBytes = 1 << 20;
 
-    public CheckpointHeader Header { get; }
+    CheckpointHeader? _header;
+
+    /// <summary>The SBN run's header; throws for a checkpoint of another model, written by <see cref="SaveTrainer"/>.</summary>
+    public CheckpointHeader Header => _header ?? throw new InvalidDataException($"checkpoint '{Path}' holds a trainer of a model that is not an SBN run; it has no run header.");
     public IReadOnlyDictionary<string, (int[] Shape, float[] Values)> Tensors { get; }
     public long AdamSteps { get; }
-    public (double Mean, double Variance)? EstimatorStatistics { get; }
+    public long TrainerSteps { get; }
+    public IReadOnlyList<double> EstimatorState { get; }
     public string Path { get; }
 
-    Checkpoint(string path, CheckpointHeader header, Dictionary<string, (int[], float[])> tensors, long adamSteps, (double, double)? stats)
+    Checkpoint(string path, CheckpointHeader? header, Dictionary<string, (int[], float[])> tensors, long adamSteps, long trainerSteps, double[] estimatorState)
     {
-        Path = path; Header = header; Tensors = tensors; AdamSteps = adamSteps; EstimatorStatistics = stats;
+        Path = path; _header = header; Tensors = tensors; AdamSteps = adamSteps; TrainerSteps = trainerSteps; EstimatorState = estimatorState;
     }
-
-    /// <summary>Writes the trainer's full state to <paramref name="path"/> atomically.</summary>
-    public static void Save(string path, Trainer trainer, string data, ulong seed, Binarization binarization = Binarization.Fixed, RunSchedule? schedule = null) =>
-        Save(path, trainer, CheckpointHeader.Of(trainer, data, seed, binarization) with { Schedule = schedule });
 
     /// <summary>Writes the trainer's full state with <paramref name="header"/> to <paramref name="path"/> atomically.</summary>
     public static void Save(string path, Trainer trainer, CheckpointHeader header) => AtomicFile.Write(path, stream => Write(stream, trainer, header));
 
     /// <summary>
+    /// Writes the full state of a trainer of any model to <paramref name="path"/> atomically, without a run header;
+    /// <see cref="RestoreTrainer"/> puts it back into a trainer of the same model.
+    /// </summary>
+    public static void SaveTrainer(string path, Trainer trainer) => AtomicFile.Write(path, stream => Write(stream, trainer, null));
+
+    /// <summary>
     /// Streams the trainer's full state with <paramref name="header"/> (whose step must be the trainer's) to
     /// <paramref name="destination"/>, which stays open.
     /// </summary>
-    public static void Write(Stream destination, Trainer trainer, CheckpointHeader header)
+    public static void Write(Stream destination, Trainer trainer, CheckpointHeader? header)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("checkpoints are written on little-endian machines only.");
-        if (header.Step != trainer.StepCount) throw new ArgumentException($"checkpoint header is at step {header.Step}, the trainer at step {trainer.StepCount}.", nameof(header));
+        if (header is not null && header.Step != trainer.StepCount) throw new ArgumentException($"checkpoint header is at step {header.Step}, the trainer at step {trainer.StepCount}.", nameof(header));
         var optimized = trainer.Optimizer.Parameters.Items;
         var fixedParameters = trainer.Model.Parameters().Concat(trainer.Model.BaselineParameters()).Where(p => !optimized.Contains(p)).ToList();
         var crc = new CrcStream(destination);
@@ -196,7 +206,8 @@ public sealed class Checkpoint
             byte[] json = JsonSerializer.SerializeToUtf8Bytes(header, Json);
             w.Write(json.Length);
             w.Write(json);
-            w.Write(3 * optimized.Count + fixedParameters.Count + trainer.Model.Centering.Count);
+            var state = trainer.Model.State;
+            w.Write(3 * optimized.Count + fixedParameters.Count + state.Count);
             foreach (var p in optimized.Concat(fixedParameters)) WriteTensor(w, "param/" + NameOf(p), p.Shape.ToArray(), p.Span);
             for (int i = 0; i < optimized.Count; i++)
             {
@@ -204,17 +215,12 @@ public sealed class Checkpoint
                 WriteTensor(w, "adam.m/" + NameOf(optimized[i]), optimized[i].Shape.ToArray(), m);
                 WriteTensor(w, "adam.v/" + NameOf(optimized[i]), optimized[i].Shape.ToArray(), v);
             }
-            for (int k = 0; k < trainer.Model.Centering.Count; k++)
-                WriteTensor(w, $"centering/{k}", [trainer.Model.Centering[k].Length], trainer.Model.Centering[k]);
+            for (int k = 0; k < state.Count; k++) WriteTensor(w, $"state/{k}", [state[k].Length], state[k]);
             w.Write(trainer.Optimizer.StepCount);
-            if (trainer.Estimator is ReinforceEstimator<float> r && trainer.StepCount > 0)
-            {
-                w.Write((byte)1); w.Write(r.RunningMean); w.Write(r.RunningVariance);
-            }
-            else
-            {
-                w.Write((byte)0); w.Write(0.0); w.Write(1.0);
-            }
+            w.Write(trainer.StepCount);
+            var statistics = (trainer.Estimator as IStatefulEstimator<float>)?.SaveState() ?? [];
+            w.Write(statistics.Count);
+            foreach (double v in statistics) w.Write(v);
         }
         Span<byte> stored = stackalloc byte[4];
         BitConverter.TryWriteBytes(stored, crc.Crc);
@@ -257,9 +263,8 @@ public sealed class Checkpoint
             int jsonLength = r.ReadInt32();
             if (jsonLength < 2 || jsonLength > Left())
                 throw new InvalidDataException($"the header is {jsonLength} bytes long; expected 2 to {Left()} (the bytes left in the file)");
-            var header = JsonSerializer.Deserialize<CheckpointHeader>(r.ReadBytes(jsonLength), Json)
-                ?? throw new InvalidDataException("the header is null; expected a JSON object");
-            header.Validate(path);
+            var header = JsonSerializer.Deserialize<CheckpointHeader>(r.ReadBytes(jsonLength), Json);
+            header?.Validate(path);
             int count = r.ReadInt32();
             const int smallestTensor = 1 + 4;   // an empty name and rank 0
             if (count < 0 || count > Left() / smallestTensor)
@@ -286,12 +291,16 @@ public sealed class Checkpoint
                     file.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan(i, Math.Min(Chunk, values.Length - i))));
                 tensors.Add(name, (shape, values));
             }
-            long adamSteps = r.ReadInt64();
+            long adamSteps = r.ReadInt64(), trainerSteps = r.ReadInt64();
             if (adamSteps < 0) throw new InvalidDataException($"Adam's step count is {adamSteps}; expected ≥ 0");
-            bool hasStats = r.ReadByte() == 1;
-            double mean = r.ReadDouble(), variance = r.ReadDouble();
+            if (trainerSteps < 0 || header is not null && trainerSteps != header.Step)
+                throw new InvalidDataException($"the trainer's step count is {trainerSteps}; expected {(header is null ? "≥ 0" : $"the header's {header.Step}")}");
+            int statistics = r.ReadInt32();
+            if (statistics < 0 || statistics > Left() / 8) throw new InvalidDataException($"the estimator has {statistics} statistics; expected 0 to {Left() / 8}");
+            var estimatorState = new double[statistics];
+            for (int i = 0; i < statistics; i++) estimatorState[i] = r.ReadDouble();
             if (Left() != 0) throw new InvalidDataException($"{Left()} bytes follow the last field; expected none");
-            return new Checkpoint(path, header, tensors, adamSteps, hasStats ? (mean, variance) : null);
+            return new Checkpoint(path, header, tensors, adamSteps, trainerSteps, estimatorState);
         }
         catch (InvalidDataException e) when (e.Message.StartsWith("checkpoint '", StringComparison.Ordinal)) { throw; }
         catch (Exception e) when (e is EndOfStreamException or JsonException or ArgumentException or InvalidDataException or NotSupportedException or FormatException)
@@ -330,24 +339,43 @@ public sealed class Checkpoint
             throw new InvalidDataException($"checkpoint '{path}' is damaged: its CRC-32 does not match its contents.");
     }
 
-    /// <summary>A model of the checkpoint's spec with its parameters and centering means restored.</summary>
+    /// <summary>An SBN of the checkpoint's spec, options and node family, with its parameters and centering means restored.</summary>
     public SigmoidBeliefNet CreateModel()
     {
         LayerSpec spec;
         try { spec = LayerSpec.Parse(Header.Spec); }
         catch (FormatException e) { throw new InvalidDataException($"checkpoint '{Path}': {e.Message}", e); }
-        var model = new SigmoidBeliefNet(spec, Header.Options, new Rng(0));
-        foreach (var p in model.Parameters().Concat(model.BaselineParameters())) Copy("param/" + NameOf(p), p.Shape.ToArray(), p.Span);
-        for (int k = 0; k < model.Centering.Count; k++) Copy($"centering/{k}", [model.Centering[k].Length], model.Centering[k]);
+        var model = new SigmoidBeliefNet(spec, Header.Options, EstimatorChoice.Parse(Header.Estimator).Family(Header.Nodes), new Rng(0));
+        RestoreModel(model);
         return model;
     }
 
-    /// <summary>A trainer in exactly the state the checkpoint was written in (parameters, Adam, estimator statistics, step).</summary>
+    /// <summary>A trainer of an SBN run in exactly the state the checkpoint was written in (parameters, Adam, estimator statistics, step).</summary>
     public Trainer CreateTrainer(Rng rng)
     {
-        var model = CreateModel();
-        var choice = EstimatorChoice.Parse(Header.Estimator);
-        var trainer = new Trainer(model, choice, Header.Settings, rng);
+        var trainer = new Trainer(CreateModel(), EstimatorChoice.Parse(Header.Estimator).Create(Header.Samples), Header.Settings, rng);
+        RestoreTrainer(trainer);
+        return trainer;
+    }
+
+    /// <summary>Copies the checkpoint's parameters and state into <paramref name="model"/>, which must have the same names and shapes.</summary>
+    public void RestoreModel(IStochasticModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        foreach (var p in model.Parameters().Concat(model.BaselineParameters())) Copy("param/" + NameOf(p), p.Shape.ToArray(), p.Span);
+        var state = model.State;
+        for (int k = 0; k < state.Count; k++) Copy($"state/{k}", [state[k].Length], state[k]);
+    }
+
+    /// <summary>
+    /// Puts the checkpoint's state into <paramref name="trainer"/> (of a model with the same parameter names and
+    /// shapes, and the same kind of estimator): parameters, model state, Adam's moments and step, the estimator's
+    /// statistics and the step count. Training on continues bit for bit as the saved trainer would have.
+    /// </summary>
+    public void RestoreTrainer(Trainer trainer)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        RestoreModel(trainer.Model);
         var optimized = trainer.Optimizer.Parameters.Items;
         for (int i = 0; i < optimized.Count; i++)
         {
@@ -356,15 +384,16 @@ public sealed class Checkpoint
             Copy("adam.v/" + NameOf(optimized[i]), optimized[i].Shape.ToArray(), v);
         }
         trainer.Optimizer.RestoreStepCount(AdamSteps);
-        if (EstimatorStatistics is var (mean, variance) && trainer.Estimator is ReinforceEstimator<float> r) r.Restore(mean, variance);
-        trainer.RestoreStepCount(Header.Step);
-        return trainer;
+        if (trainer.Estimator is IStatefulEstimator<float> stateful) stateful.RestoreState(EstimatorState);
+        else if (EstimatorState.Count > 0)
+            throw new InvalidDataException($"checkpoint '{Path}' holds the statistics of a stateful estimator; '{trainer.Estimator.Name}' keeps none.");
+        trainer.RestoreStepCount(TrainerSteps);
     }
 
     void Copy(string name, int[] shape, Span<float> destination)
     {
         if (!Tensors.TryGetValue(name, out var t))
-            throw new InvalidDataException($"checkpoint '{Path}' has no tensor '{name}' for model {Header.ModelDescription}.");
+            throw new InvalidDataException($"checkpoint '{Path}' has no tensor '{name}' for model {(_header is null ? "it is restored into" : _header.ModelDescription)}.");
         if (!t.Shape.SequenceEqual(shape))
             throw new InvalidDataException($"checkpoint '{Path}': tensor '{name}' has shape [{string.Join(", ", t.Shape)}], the model needs [{string.Join(", ", shape)}].");
         t.Values.CopyTo(destination);
@@ -376,11 +405,11 @@ public sealed class Checkpoint
     /// </summary>
     public void RequireSameModel(CheckpointHeader expected)
     {
-        static SbnOptions Shape(SbnOptions o) => o with { BaselineUnits = 0, GaussianParameters = false };
+        static SbnOptions Shape(SbnOptions o) => o with { BaselineUnits = 0 };
         string Mismatch() => Header.ModelDescription != expected.ModelDescription
             ? $"checkpoint '{Path}' holds model {Header.ModelDescription}, not {expected.ModelDescription}."
             : $"checkpoint '{Path}' holds model {Header.Spec} with {Header.Options}, not {expected.Options}.";
-        if (Header.Spec != expected.Spec || Shape(Header.Options) != Shape(expected.Options))
+        if (Header.Spec != expected.Spec || Shape(Header.Options) != Shape(expected.Options) || Header.Arity != expected.Arity || Header.Encoding != expected.Encoding)
             throw new InvalidDataException(Mismatch());
         if (Header.Estimator != expected.Estimator || Header.Samples != expected.Samples)
             throw new InvalidDataException($"checkpoint '{Path}' was trained with {Header.Estimator} (m = {Header.Samples}), not {expected.Estimator} (m = {expected.Samples}).");
