@@ -44,7 +44,7 @@ public static class StepBench
     }
 
     /// <summary>A trainer for a training workload name such as <c>concrete-m5</c>.</summary>
-    public static Trainer Trainer(string name, float[] x, string spec = Spec)
+    public static Trainer<SigmoidBeliefNet> Trainer(string name, float[] x, string spec = Spec)
     {
         int dash = name.LastIndexOf("-m", StringComparison.Ordinal);
         if (dash < 0) throw new ArgumentException($"unknown step workload '{name}'.", nameof(name));
@@ -52,7 +52,7 @@ public static class StepBench
         int m = int.Parse(name[(dash + 2)..], CultureInfo.InvariantCulture);
         var choice = EstimatorChoice.Parse(kind);
         var model = Model(x, choice, spec);
-        return new Trainer(model, choice.Create(m), new TrainSettings { Samples = m, BatchSize = x.Length / model.InputFeatures }, new Rng(7));
+        return Scg.Models.Sbn.Trainer.Create(model, choice.Create(m), new TrainSettings { Samples = m, BatchSize = x.Length / model.InputFeatures }, new Rng(7));
     }
 
     /// <summary>Entry point of <c>quick step [--workload NAME] [--long]</c>.</summary>
@@ -170,7 +170,7 @@ public class StepBenchmarks
 {
     float[] _x = [];
     float[] _test = [];
-    Trainer? _trainer;
+    Trainer<SigmoidBeliefNet>? _trainer;
     SigmoidBeliefNet? _model;
     Rng _rng = new(99);
 
@@ -183,7 +183,7 @@ public class StepBenchmarks
         _x = StepBench.Data(StepBench.Batch, 1234);
         if (Workload == "eval-L5000")
         {
-            _model = StepBench.Model(_x);
+            _model = StepBench.Model(_x, EstimatorChoice.Parse("concrete"));
             _test = StepBench.Data(StepBench.EvalRows, 4321);
         }
         else

@@ -11,7 +11,7 @@ using Scg.Stochastic.Graph;
 
 var data = DataSets.Load(ToySbn.Name, Binarization.Fixed);
 var model = new MixedModel(data.Train.Features, new Rng(1));
-var trainer = new Trainer(model, new VimcoEstimator<float>(), new TrainSettings { Samples = 5, BatchSize = 32, LearningRate = 3e-3 }, new Rng(2));
+var trainer = Trainer.Create(model, new VimcoEstimator<float>(), new TrainSettings { Samples = 5, BatchSize = 32, LearningRate = 3e-3 }, new Rng(2));
 var batches = new MinibatchIterator(data.Train, trainer.Settings.BatchSize, new Rng(3));
 var batch = new float[trainer.Settings.BatchSize * data.Train.Features];
 
@@ -28,7 +28,7 @@ Console.WriteLine($"test L_100 after training:  {trained:F3}");
 
 string path = Path.Combine(Path.GetTempPath(), $"mixed-graph-{Environment.ProcessId}.scg");
 Checkpoint.SaveTrainer(path, trainer);
-var restored = new Trainer(new MixedModel(data.Train.Features, new Rng(99)), new VimcoEstimator<float>(), trainer.Settings, new Rng(2));
+var restored = Trainer.Create(new MixedModel(data.Train.Features, new Rng(99)), new VimcoEstimator<float>(), trainer.Settings, new Rng(2));
 Checkpoint.Read(path).RestoreTrainer(restored);
 File.Delete(path);
 double again = Test(restored.Model, restored.StepCount);

@@ -55,7 +55,7 @@ static class CompareCommand
             TrainOptions.ValidateEvalSamples("--eval-samples", k);
             if (d is < 0 or 1) throw new UsageException($"--grad-draws must be 0 (skip) or ≥ 2, got {d}.");
             var data = TrainOptions.LoadData(ToySbn.Name, Binarization.Fixed);
-            var common = new TrainOptions.Common(ToySbn.Name, data, TrainOptions.ParseSpec(ToySbn.Spec), new Models.Sbn.SbnOptions(),
+            var common = new TrainOptions.Common(ToySbn.Name, data, TrainOptions.ParseSpec(ToySbn.Spec), new Models.Sbn.SbnOptions(), new Models.Sbn.NodeSettings(),
                 new Models.Sbn.TrainSettings { LearningRate = 3e-3 }, s, p.GetValue(seed), k, Math.Max(1, s / 10));
             return Run(ui, common, DefaultEstimators, d, p.GetValue(outDir)!, "demo",
                 $"demo: {ToySbn.Spec} on the embedded sbn-toy data ({data.Train.Rows} train / {data.Test.Rows} test rows of {data.Train.Features} bits, " +
@@ -144,7 +144,7 @@ static class CompareCommand
         var table = Report.Summary(results, truth, draws);
         Report.Print(ui, table);
         string header = $"# scg {what}: {Experiment.Describe(first)}\n\n{first.Steps} steps of batch {first.Settings.BatchSize} per estimator, seed {first.Seed}, " +
-            $"Adam lr {first.Settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, λ1 {first.Settings.PosteriorTemperature}, λ2 {first.Settings.PriorTemperature}; " +
+            $"Adam lr {first.Settings.LearningRate.ToString(CultureInfo.InvariantCulture)}, λ1 {first.Nodes.PosteriorTemperature}, λ2 {first.Nodes.PriorTemperature}; " +
             $"{clock.Elapsed.TotalSeconds:F0} s in all.\n\n";
         AtomicFile.WriteAllText(Path.Combine(outDir, SummaryFile), header + table.Markdown());
         ui.Note($"wrote {outDir}/: curves.png/.svg (bounds per step, one line per estimator), " + (draws > 0 ? "diagnostics.png/.svg, " : "") +

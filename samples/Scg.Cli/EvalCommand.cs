@@ -40,7 +40,7 @@ static class EvalCommand
             int n = limit > 0 ? Math.Min(limit, set.Rows) : set.Rows;
 
             ui.Note($"eval: {path}: {h.Spec} on {h.DataDescription}, trained with {h.Estimator} (m = {h.Samples}) for {h.Step} steps.");
-            double bound = Experiment.Bound(ui, $"{splitName} L_{k}", model, set, k, Seeds.For(p.GetValue(seed), Seeds.Test), h.Settings.IgrAt(h.Step), Resources.EvaluationRows(model, data), n);
+            double bound = Experiment.Bound(ui, $"{splitName} L_{k}", model, set, k, Seeds.For(p.GetValue(seed), Seeds.Test), h.Step, Resources.EvaluationRows(model, data), n);
             var table = new TextTable(["split", "rows", "k", $"L_{k}", "NLL estimate (-L_k)", "model NLL (exact)", "true NLL"]);
             string exact = Experiment.IsEnumerable(model) && n == set.Rows ? Experiment.Num(-Evaluation.ExactLogLikelihood(model, set.Values, set.Features), "F3") : "—";
             string truth = h.Data == ToySbn.Name && !spec.IsConditional && n == set.Rows ? Experiment.Num(ToySbn.TrueNll(set), "F3") : "—";

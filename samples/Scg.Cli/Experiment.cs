@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Scg.Autodiff;
+using Scg.Models;
 using Scg.Models.Data;
 using Scg.Models.Reporting;
 using Scg.Models.Sbn;
@@ -77,6 +78,10 @@ sealed record RunPlan
     public required DataSplits Data { get; init; }
     public required LayerSpec Spec { get; init; }
     public required SbnOptions Options { get; init; }
+    /// <summary>What the node family is built from (recorded in the checkpoint).</summary>
+    public required NodeSettings Nodes { get; init; }
+    /// <summary>The family every latent layer is drawn from, built once from <see cref="Choice"/> and <see cref="Nodes"/>.</summary>
+    public required NodeFamily<float> Family { get; init; }
     public required EstimatorChoice Choice { get; init; }
     public required TrainSettings Settings { get; init; }
     public required int Steps { get; init; }
@@ -100,7 +105,7 @@ sealed record RunPlan
     public Binarization Binarization => Data.Train.Binarization;
     public string CheckpointPath => Path.Combine(OutDir!, Experiment.CheckpointFile);
     public RunSchedule Schedule => new() { Steps = Steps, EvalEvery = EvalEvery, EvalSamples = EvalSamples };
-    public CheckpointHeader Header => CheckpointHeader.Of(Spec, Options, Choice.Name, Settings, DataName, Seed, binarization: Binarization) with { Schedule = Schedule };
+    public CheckpointHeader Header => CheckpointHeader.Of(Spec, Options, Choice.Name, Nodes, Settings, DataName, Seed, binarization: Binarization) with { Schedule = Schedule };
 }
 
 /// <summary>
@@ -114,7 +119,7 @@ sealed class TrainingFailedException(string message, Exception? inner = null) : 
 sealed class RunResult
 {
     public required RunPlan Plan { get; init; }
-    public required Trainer Trainer { get; init; }
+    public required Trainer<SigmoidBeliefNet> Trainer { get; init; }
     public required List<MetricsRow> Rows { get; init; }
     /// <summary>Mean training bound over the last logging interval.</summary>
     public double FinalTrainBound { get; init; }
@@ -140,10 +145,10 @@ static class Experiment
     public static SigmoidBeliefNet NewModel(RunPlan plan)
     {
         var baseRate = plan.Data.BaseRate.AsSpan(plan.Spec.IsConditional ? plan.Spec.Layers[0].Units : 0);
-        return new SigmoidBeliefNet(plan.Spec, plan.Options, Seeds.For(plan.Seed, Seeds.Init), baseRate);
+        return new SigmoidBeliefNet(plan.Spec, plan.Options, plan.Family, Seeds.For(plan.Seed, Seeds.Init), baseRate);
     }
 
-    public static Trainer NewTrainer(RunPlan plan) => new(NewModel(plan), plan.Choice, plan.Settings, Seeds.For(plan.Seed, Seeds.Step));
+    public static Trainer<SigmoidBeliefNet> NewTrainer(RunPlan plan) => new(NewModel(plan), plan.Choice.Create(plan.Settings.Samples), plan.Settings, Seeds.For(plan.Seed, Seeds.Step));
 
     /// <summary>
     /// Opens the run's metrics.csv for appending after the trainer's step: rows logged after it (by a run stopped before
@@ -159,9 +164,9 @@ static class Experiment
     }
 
     /// <summary>Writes the trainer's state to the run's checkpoint, atomically (the fault-injection tests may pause halfway).</summary>
-    static void SaveCheckpoint(Ui ui, RunPlan plan, Trainer trainer)
+    static void SaveCheckpoint(Ui ui, RunPlan plan, Trainer<SigmoidBeliefNet> trainer)
     {
-        var header = CheckpointHeader.Of(trainer, plan.DataName, plan.Seed, plan.Binarization) with { Schedule = plan.Schedule };
+        var header = plan.Header with { Step = trainer.StepCount };
         AtomicFile.Write(plan.CheckpointPath, file => Checkpoint.Write(FaultInjection.CheckpointStream(ui, file, trainer.StepCount), trainer, header));
     }
 
@@ -177,7 +182,7 @@ static class Experiment
     /// checkpoint left in place. A caught SIGINT or SIGTERM ends the run after the current step with a checkpoint of it
     /// (<see cref="RunInterruptedException"/>).
     /// </summary>
-    public static RunResult Train(Ui ui, RunPlan plan, Trainer trainer, List<MetricsRow>? earlier = null)
+    public static RunResult Train(Ui ui, RunPlan plan, Trainer<SigmoidBeliefNet> trainer, List<MetricsRow>? earlier = null)
     {
         long start = trainer.StepCount;
         var rows = earlier ?? [];
@@ -224,7 +229,7 @@ static class Experiment
                     double rate = count / Math.Max(intervalSeconds, 1e-9);
                     totalSteps += count; totalSeconds += intervalSeconds;
                     lastBound = sum / count;
-                    var row = new MetricsRow(done, lastBound, valid, plan.Settings.PosteriorTemperature.At(step), plan.Settings.PriorTemperature.At(step), rate);
+                    var row = new MetricsRow(done, lastBound, valid, plan.Nodes.PosteriorTemperature.At(step), plan.Nodes.PriorTemperature.At(step), rate);
                     rows.Add(row);
                     csv?.Append(row);
                     if (eval && plan.OutDir is not null) { SaveCheckpoint(ui, plan, trainer); saved = done; }
@@ -254,7 +259,7 @@ static class Experiment
     /// Trains the rest of the run; a trainer already at its end (a finished run resumed) is only evaluated, its
     /// metrics file prepared as for training.
     /// </summary>
-    public static RunResult Continue(Ui ui, RunPlan plan, Trainer trainer)
+    public static RunResult Continue(Ui ui, RunPlan plan, Trainer<SigmoidBeliefNet> trainer)
     {
         if (trainer.StepCount < plan.Steps) return Train(ui, plan, trainer);
         ui.Note($"the checkpoint is at step {trainer.StepCount}, not before --steps {plan.Steps}: evaluating only.");
@@ -266,14 +271,14 @@ static class Experiment
     /// L_10 on (up to) the first 2,000 validation rows, on the discrete graph, after <paramref name="step"/> steps;
     /// non-finite parameters or a bound that cannot be computed throw <see cref="TrainingFailedException"/>.
     /// </summary>
-    static double ValidBound(RunPlan plan, Trainer trainer, long step, long saved)
+    static double ValidBound(RunPlan plan, Trainer<SigmoidBeliefNet> trainer, long step, long saved)
     {
         if (NonFiniteParameter(trainer) is string parameter) throw Diverged(plan, $"at training step {step}", parameter, saved);
         var valid = plan.Data.Valid;
         int rows = Math.Min(valid.Rows, ValidRows);
         try
         {
-            return Evaluation.Bound(trainer.Model, valid.Values[..(rows * valid.Features)], valid.Features, ValidSamples, Seeds.For(plan.Seed, Seeds.Valid, step), Igr(trainer), plan.EvalRows);
+            return Evaluation.Bound(trainer.Model, valid.Values[..(rows * valid.Features)], ValidSamples, Seeds.For(plan.Seed, Seeds.Valid, step), step, plan.EvalRows);
         }
         catch (Exception e) when (e is ArithmeticException or ArgumentException)
         {
@@ -282,7 +287,7 @@ static class Experiment
     }
 
     /// <summary>"parameter 'p.0.weight' is NaN (element 3 of [8, 4])." for the first trained parameter that is not finite, else null.</summary>
-    static string? NonFiniteParameter(Trainer trainer)
+    static string? NonFiniteParameter(Trainer<SigmoidBeliefNet> trainer)
     {
         foreach (var p in trainer.Optimizer.Parameters.Items)
         {
@@ -304,15 +309,13 @@ static class Experiment
     static string Reason(Exception e) =>
         e is ArgumentException { ParamName: string name } ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
 
-    /// <summary>The IGR settings a trainer's model is evaluated and sampled with: those of its training at its current step.</summary>
-    public static IgrSettings Igr(Trainer trainer) => trainer.Settings.IgrAt(trainer.StepCount);
 
     /// <summary>
     /// L_k over every row of <paramref name="data"/>, in chunks of rows so the progress bar moves, holding at most
     /// <paramref name="maxRows"/> rows × samples in memory at once. A caught SIGINT or SIGTERM stops it between chunks
     /// (<see cref="RunInterruptedException"/>; <paramref name="saved"/> says what is kept).
     /// </summary>
-    public static double Bound(Ui ui, string title, SigmoidBeliefNet model, BinaryDataset data, int k, Rng rng, IgrSettings igr, int maxRows, int rowLimit = 0,
+    public static double Bound(Ui ui, string title, IStochasticModel model, BinaryDataset data, int k, Rng rng, long step, int maxRows, int rowLimit = 0,
         string saved = "nothing was saved.")
     {
         int n = rowLimit > 0 ? Math.Min(rowLimit, data.Rows) : data.Rows, features = data.Features;
@@ -324,7 +327,7 @@ static class Experiment
             {
                 int rows = Math.Min(chunk, n - start);
                 if (ui.Stop.Requested is not null) throw ScgApp.Stopped(ui, $"during {title}", saved);
-                double bound = Evaluation.Bound(model, data.Values.Slice(start * features, rows * features), features, k, rng, igr, maxRows);
+                double bound = Evaluation.Bound(model, data.Values.Slice(start * features, rows * features), k, rng, step, maxRows);
                 total += bound * rows;
                 progress.Report(start + rows, FormattableString.Invariant($"L_{k} so far {total / (start + rows):F3}"));
             }
@@ -339,26 +342,26 @@ static class Experiment
         var model = result.Trainer.Model;
         result.TestSamples = plan.EvalSamples;
         result.TestBound = Bound(ui, $"{plan.Label}: test L_{plan.EvalSamples}", model, plan.Data.Test, plan.EvalSamples, Seeds.For(plan.Seed, Seeds.Test),
-            Igr(result.Trainer), plan.EvalRows, saved: "training had finished: " + Saved(plan, result.Trainer.StepCount));
+            result.Trainer.StepCount, plan.EvalRows, saved: "training had finished: " + Saved(plan, result.Trainer.StepCount));
         if (IsEnumerable(model))
             result.ExactModelNll = -Evaluation.ExactLogLikelihood(model, plan.Data.Test.Values, plan.Data.Test.Features);
     }
 
     public static bool IsEnumerable(SigmoidBeliefNet model) =>
-        !model.Spec.IsConditional && model.Options.Arity == 2 && model.Options.Encoding == NodeEncoding.Corners && !model.Options.GaussianParameters
-        && model.Spec.Layers.Where(l => !l.Visible).Sum(l => l.Units) <= 14;
+        !model.Spec.IsConditional && model.Family.Layout.IsBinary && model.Family.Discrete is ScoreFunctionNodes<float>
+        && model.Spec.Layers.Where(l => !l.Visible).Sum(l => l.Units) <= Evaluation.MaxEnumerableUnits;
 
     /// <summary>
     /// Mean per-element variance of the estimator's gradient over <paramref name="draws"/> draws on a fixed batch (the
     /// first training rows; under dynamic binarization one seeded draw of their bits).
     /// </summary>
-    public static double GradientVariance(RunPlan plan, Trainer trainer, int draws) => GradientStatisticsAt(plan, trainer, draws).AverageVariance;
+    public static double GradientVariance(RunPlan plan, Trainer<SigmoidBeliefNet> trainer, int draws) => GradientStatisticsAt(plan, trainer, draws).AverageVariance;
 
     /// <summary>
     /// Gradient statistics at the trainer's parameters (the draws of <see cref="GradientVariance"/>), added to
     /// <paramref name="gradients"/> and written to the run folder's gradients.csv.
     /// </summary>
-    static void RecordGradients(RunPlan plan, Trainer trainer, long step, List<GradientRow> gradients)
+    static void RecordGradients(RunPlan plan, Trainer<SigmoidBeliefNet> trainer, long step, List<GradientRow> gradients)
     {
         var stats = GradientStatisticsAt(plan, trainer, plan.GradientDraws);
         // SNR over the elements whose gradient varies: a constant element's ratio is 0/0 or infinite.
@@ -371,7 +374,7 @@ static class Experiment
         AtomicFile.WriteAllText(Path.Combine(plan.OutDir, GradientsFile), text.ToString());
     }
 
-    static GradientStatistics GradientStatisticsAt(RunPlan plan, Trainer trainer, int draws)
+    static GradientStatistics GradientStatisticsAt(RunPlan plan, Trainer<SigmoidBeliefNet> trainer, int draws)
     {
         int rows = plan.Settings.BatchSize, features = plan.Features;
         var values = new float[rows * features];
@@ -397,7 +400,7 @@ static class Experiment
     // ---- pictures ----------------------------------------------------------------------------
 
     /// <summary>What a run's training column holds: the relaxed bound (concrete, igr) or the discrete L_m (score-function estimators, st).</summary>
-    public static string TrainBound(RunPlan plan) => plan.Choice.Relaxation is Relaxation.Concrete or Relaxation.Igr
+    public static string TrainBound(RunPlan plan) => plan.Family is ConcreteNodes<float> or IgrNodes<float>
         ? "relaxed bound" : $"discrete L_{plan.Settings.Samples}";
 
     public static CurveGroup Curves(RunPlan plan, IReadOnlyList<MetricsRow> rows) => new(new(plan.Label, rows), TrainBound(plan));
@@ -421,17 +424,17 @@ static class Experiment
     /// see <see cref="Reconstruction.Means"/>), and for a density model two rows of ancestral samples. Null for data
     /// without image dimensions (sbn-toy's rows of bits are no pictures).
     /// </summary>
-    public static List<ImageRow>? ImageRows(Trainer trainer, BinaryDataset test, ulong seed)
+    public static List<ImageRow>? ImageRows(Trainer<SigmoidBeliefNet> trainer, BinaryDataset test, ulong seed)
     {
         var model = trainer.Model;
         if (test.ImageHeight is null) return null;
         int n = Math.Min(ImagesPerRow, test.Rows), size = n * test.Features;
         var originals = test.Values[..size].ToArray();
-        var means = Reconstruction.Means(model, originals, Seeds.For(seed, Seeds.Reconstructions), Igr(trainer));
+        var means = Reconstruction.Means(model, originals, Seeds.For(seed, Seeds.Reconstructions), trainer.StepCount);
         var rows = new List<ImageRow> { new("data", originals), new(model.Spec.IsConditional ? "prediction" : "reconstruction", means) };
         if (!model.Spec.IsConditional)
         {
-            var samples = model.Generate(2 * ImagesPerRow, Seeds.For(seed, Seeds.Samples), Igr(trainer)).ToArray();
+            var samples = model.Generate(2 * ImagesPerRow, Seeds.For(seed, Seeds.Samples), trainer.StepCount).ToArray();
             rows.Add(new("sample", samples[..(ImagesPerRow * test.Features)]));
             rows.Add(new("sample", samples[(ImagesPerRow * test.Features)..]));
         }
@@ -439,7 +442,7 @@ static class Experiment
     }
 
     /// <summary>The <see cref="ImageRows"/> as images.png and .svg; false, writing nothing, for data that are not images.</summary>
-    public static bool WriteImages(string dir, string title, Trainer trainer, BinaryDataset test, ulong seed)
+    public static bool WriteImages(string dir, string title, Trainer<SigmoidBeliefNet> trainer, BinaryDataset test, ulong seed)
     {
         if (ImageRows(trainer, test, seed) is not { } rows) return false;
         Plots.WriteImages(Path.Combine(dir, ImagesFigure), title, rows, test.ImageHeight!.Value, test.ImageWidth!.Value);
@@ -450,9 +453,10 @@ static class Experiment
     public static string Describe(RunPlan plan)
     {
         var o = plan.Options;
+        var layout = plan.Family.Layout;
         var notes = new List<string>();
-        if (o.Encoding == NodeEncoding.OneHot) notes.Add($"{o.Arity}-way one-hot nodes");
-        else if (o.Arity != 2) notes.Add($"{o.Arity}-ary nodes");
+        if (layout.Encoding == NodeEncoding.OneHot) notes.Add($"{layout.Arity}-way one-hot nodes");
+        else if (layout.Arity != 2) notes.Add($"{layout.Arity}-ary nodes");
         if (o.UniformPrior) notes.Add("uniform prior");
         return $"{plan.Spec}{(notes.Count > 0 ? $" ({string.Join(", ", notes)})" : "")} on {plan.Header.DataDescription}";
     }

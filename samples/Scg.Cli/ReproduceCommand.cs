@@ -210,6 +210,9 @@ static class ReproduceCommand
     }
 
     /// <summary>The paper's hyperparameters (appendix D.5) for Concrete; score-function runs use lr 3e-4 without weight decay.</summary>
+    /// <summary>The paper's node settings: binary nodes on the corners, λ1 = 2/3 and λ2 = 1/2.</summary>
+    static readonly NodeSettings Nodes = new();
+
     static RunPlan Plan(Cell cell, bool concrete, DataSplits data, string dataName, int steps, int k, int batchSize, ulong seed, int run, int runs)
     {
         var spec = LayerSpec.Parse(cell.Model);
@@ -219,13 +222,10 @@ static class ReproduceCommand
         return new RunPlan
         {
             DataName = dataName, Data = data, Spec = spec,
-            Options = new SbnOptions { GaussianParameters = choice.GaussianParameters, BaselineUnits = choice.NeedsBaseline ? 100 : 0 },
+            Options = new SbnOptions { BaselineUnits = choice.NeedsBaseline ? 100 : 0 },
+            Nodes = Nodes, Family = choice.Family(Nodes),
             Choice = choice,
-            Settings = new TrainSettings
-            {
-                Samples = cell.M, BatchSize = batchSize, LearningRate = lr, WeightDecay = wd,
-                PosteriorTemperature = TemperatureSchedule.Constant(2.0 / 3), PriorTemperature = TemperatureSchedule.Constant(0.5),
-            },
+            Settings = new TrainSettings { Samples = cell.M, BatchSize = batchSize, LearningRate = lr, WeightDecay = wd },
             Steps = steps, Seed = seed, EvalSamples = k, EvalEvery = Math.Max(1, steps / 10), OutDir = null,
             Label = $"[{run}/{runs}] {cell.Model} m={cell.M} {choice.Name}",
         };

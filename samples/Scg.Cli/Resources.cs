@@ -21,7 +21,7 @@ static class Resources
     /// </summary>
     public static List<RunPlan> FitMemory(IReadOnlyList<RunPlan> plans, int gradientDraws = 0)
     {
-        var estimates = plans.Select(p => MemoryEstimate.Of(p.Spec, p.Options)).ToList();
+        var estimates = plans.Select(p => MemoryEstimate.Of(p.Spec, p.Options, p.Family)).ToList();
         double data = DataBytes(plans[0].Data), kept = data + estimates.Sum(e => e.TrainingStateBytes), available = AvailableBytes();
         var fitted = new List<RunPlan>();
         for (int i = 0; i < plans.Count; i++)
@@ -47,7 +47,7 @@ static class Resources
     /// <summary>Rows × samples in flight for evaluating a model already built (no training state) beside <paramref name="data"/>.</summary>
     public static int EvaluationRows(SigmoidBeliefNet model, DataSplits data)
     {
-        var e = MemoryEstimate.Of(model.Spec, model.Options);
+        var e = MemoryEstimate.Of(model.Spec, model.Options, model.Family);
         return e.EvaluationRows((AvailableBytes() - DataBytes(data) - e.ParameterBytes) / 2);
     }
 

@@ -53,18 +53,16 @@ static class TrainCommand
         OutputLocation.RequireFolder("--out", outDir, RunFiles);
         var plan = TrainOptions.Plan(common, choice, common.Settings.Samples, outDir, $"{choice.Name} m={common.Settings.Samples}");
 
-        Trainer trainer;
+        Trainer<SigmoidBeliefNet> trainer;
         if (checkpoint is not null)
         {
-            // options the command line cannot set (and IGR's δ) continue as the checkpoint has them
+            // options the command line cannot set continue as the checkpoint has them (IGR's δ came with the node settings)
             plan = plan with
             {
                 Options = checkpoint.Header.Options with
                 {
-                    Arity = plan.Options.Arity, Encoding = plan.Options.Encoding, UniformPrior = plan.Options.UniformPrior, HiddenUnits = plan.Options.HiddenUnits,
-                    GaussianParameters = plan.Options.GaussianParameters, BaselineUnits = plan.Options.BaselineUnits,
+                    UniformPrior = plan.Options.UniformPrior, HiddenUnits = plan.Options.HiddenUnits, BaselineUnits = plan.Options.BaselineUnits,
                 },
-                Settings = plan.Settings with { IgrDelta = checkpoint.Header.IgrDelta },
             };
             try { checkpoint.RequireSameModel(plan.Header); }
             catch (InvalidDataException e) { throw new UsageException(e.Message + " Resume it with matching options, or start a new run with another --out."); }
@@ -121,7 +119,7 @@ static class TrainCommand
     }
 
     /// <summary>A trainer in the checkpoint's state; a checkpoint whose tensors do not fit its model is bad input.</summary>
-    internal static Trainer CreateTrainer(Checkpoint checkpoint, ulong seed)
+    internal static Trainer<SigmoidBeliefNet> CreateTrainer(Checkpoint checkpoint, ulong seed)
     {
         try { return checkpoint.CreateTrainer(Seeds.For(seed, Seeds.Step, checkpoint.Header.Step)); }
         catch (InvalidDataException e) { throw new UsageException(e.Message); }

@@ -64,7 +64,7 @@ sealed class TrainOptions
     /// Options common to every run of a command, validated; the data set is loaded (or a one-line error raised).
     /// <paramref name="Model"/> holds the model options that do not depend on the estimator.
     /// </summary>
-    public sealed record Common(string DataName, DataSplits Data, LayerSpec Spec, SbnOptions Model, TrainSettings Settings,
+    public sealed record Common(string DataName, DataSplits Data, LayerSpec Spec, SbnOptions Model, NodeSettings Nodes, TrainSettings Settings,
         int Steps, ulong Seed, int EvalSamples, int EvalEvery);
 
     /// <summary>
@@ -84,8 +84,8 @@ sealed class TrainOptions
         var binarization = ParseBinarization(Get(Binarize, h => h.Binarization.ToString().ToLowerInvariant()), dataName);
         string specText = Get(Model, h => h.Spec) ?? (dataName == ToySbn.Name ? ToyModel : ImageModel);
         var spec = ParseSpec(specText);
-        var encoding = ParseEncoding(Get(Encoding, h => h.Options.Encoding == NodeEncoding.OneHot ? "onehot" : "corners"));
-        int arity = Get(Arity, h => h.Options.Arity);
+        var encoding = ParseEncoding(Get(Encoding, h => h.Encoding == NodeEncoding.OneHot ? "onehot" : "corners"));
+        int arity = Get(Arity, h => h.Arity);
         ValidateArity(spec, arity, encoding);
         bool uniformPrior = ParsePrior(Get(Prior, h => h.Options.UniformPrior ? "uniform" : "learned"), spec);
         int hidden = Get(HiddenUnits, h => h.Options.HiddenUnits);
@@ -106,9 +106,10 @@ sealed class TrainOptions
         var data = LoadData(dataName, binarization, p.GetValue(DataDir));
         ValidateSpecFitsData(spec, data);
         if (batch > data.Train.Rows) throw new UsageException($"--batch-size {batch} exceeds the {data.Train.Rows} training rows of {dataName}.");
-        var settings = new TrainSettings { Samples = m, BatchSize = batch, LearningRate = lr, WeightDecay = wd, PosteriorTemperature = posterior, PriorTemperature = prior };
-        var model = new SbnOptions { Arity = arity, Encoding = encoding, UniformPrior = uniformPrior, HiddenUnits = hidden };
-        return new Common(dataName, data, spec, model, settings, steps, Get(Seed, h => h.Seed), k, every == 0 ? Math.Max(1, steps / 10) : every);
+        var settings = new TrainSettings { Samples = m, BatchSize = batch, LearningRate = lr, WeightDecay = wd };
+        var nodes = new NodeSettings { Arity = arity, Encoding = encoding, PosteriorTemperature = posterior, PriorTemperature = prior, IgrDelta = resume?.IgrDelta ?? Scg.Stochastic.Distributions.Igr.PaperDelta };
+        var model = new SbnOptions { UniformPrior = uniformPrior, HiddenUnits = hidden };
+        return new Common(dataName, data, spec, model, nodes, settings, steps, Get(Seed, h => h.Seed), k, every == 0 ? Math.Max(1, steps / 10) : every);
     }
 
     /// <summary>True when the option was given on the command line (not just defaulted).</summary>
@@ -117,14 +118,15 @@ sealed class TrainOptions
     /// <summary>A plan for one estimator (with its own m) on the common settings.</summary>
     public static RunPlan Plan(Common c, EstimatorChoice choice, int samples, string? outDir, string label)
     {
-        if (choice.Name == "vimco" && samples < 2)
-            throw new UsageException($"vimco needs m ≥ 2 samples per data point, got m = {samples}; pass -m 5 (or vimco:5 in --estimators), or use nvil for m = 1.");
-        var options = c.Model with { GaussianParameters = choice.GaussianParameters, BaselineUnits = choice.NeedsBaseline ? 100 : 0 };
-        if (options.GaussianParameters && options.UniformPrior && options.Encoding == NodeEncoding.Corners && options.Arity != 2)
-            throw new UsageException($"{choice.Name} with --prior uniform fits a uniform prior per categorical node: expected --encoding onehot or --arity 2, got --encoding corners with --arity {options.Arity}.");
+        if (samples < choice.MinimumSamples)
+            throw new UsageException($"{choice.Name} needs m ≥ {choice.MinimumSamples} samples per data point, got m = {samples}; pass -m 5 (or vimco:5 in --estimators), or use nvil for m = 1.");
+        var options = c.Model with { BaselineUnits = choice.NeedsBaseline ? 100 : 0 };
+        var family = choice.Family(c.Nodes);
+        if (family is IgrNodes<float> && options.UniformPrior && !family.Layout.IsBinary && family.Layout.Encoding == NodeEncoding.Corners)
+            throw new UsageException($"{choice.Name} with --prior uniform fits a uniform prior per categorical node: expected --encoding onehot or --arity 2, got --encoding corners with --arity {family.Layout.Arity}.");
         return new RunPlan
         {
-            DataName = c.DataName, Data = c.Data, Spec = c.Spec, Options = options,
+            DataName = c.DataName, Data = c.Data, Spec = c.Spec, Options = options, Nodes = c.Nodes, Family = family,
             Choice = choice, Settings = c.Settings with { Samples = samples }, Steps = c.Steps, Seed = c.Seed,
             EvalSamples = c.EvalSamples, EvalEvery = c.EvalEvery, OutDir = outDir, Label = label,
         };

@@ -24,11 +24,10 @@ static class Warnings
     /// </summary>
     public static void Temperatures(Ui ui, string command, RunPlan plan)
     {
-        var relaxation = plan.Choice.Relaxation;
-        if (relaxation == Relaxation.None) return;
-        Check(ui, command, plan, "--temperature", "λ1", plan.Settings.PosteriorTemperature);
-        if (relaxation != Relaxation.Igr && !plan.Spec.IsConditional)
-            Check(ui, command, plan, "--prior-temperature", "λ2", plan.Settings.PriorTemperature);
+        if (plan.Family.Gradient != NodeGradient.Pathwise) return;
+        Check(ui, command, plan, "--temperature", "λ1", plan.Nodes.PosteriorTemperature);
+        if (plan.Family is ConcreteNodes<float> && !plan.Spec.IsConditional)
+            Check(ui, command, plan, "--prior-temperature", "λ2", plan.Nodes.PriorTemperature);
     }
 
     static void Check(Ui ui, string command, RunPlan plan, string option, string symbol, TemperatureSchedule schedule)
@@ -37,7 +36,7 @@ static class Warnings
         double first = schedule.At(0), last = schedule.At(plan.Steps - 1);
         string setting = schedule.ToString()!;
         string Reaching(double v) => v == first && v == last ? "" : FormattableString.Invariant($" (λ = {v:G4} at step {(v == first ? 1 : plan.Steps)})");
-        string papers = plan.Choice.Relaxation == Relaxation.Igr
+        string papers = plan.Family is IgrNodes<float>
             ? "the IGR paper uses τ = 0.1 to 0.5, Tables 1 and 3"
             : "the Concrete paper uses λ1 = 2/3, λ2 = 1/2 for binary nodes and λ from 2/5 to 1 for 4- and 8-ary ones, appendix C.4 and D.5";
         if (last < LowestTemperature)

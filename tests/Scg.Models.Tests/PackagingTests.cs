@@ -160,7 +160,7 @@ public sealed class PackagingTests(PackagingTests.Feed feed) : IClassFixture<Pac
 
             var data = ToySbn.Load();
             var model = new SigmoidBeliefNet(LayerSpec.Parse(ToySbn.Spec), new SbnOptions(), new Rng(1));
-            var trainer = new Trainer(model, EstimatorChoice.Parse("concrete"), new TrainSettings { LearningRate = 3e-3 }, new Rng(2));
+            var trainer = Trainer.Create(model, EstimatorChoice.Parse("concrete"), new TrainSettings { LearningRate = 3e-3 }, new Rng(2));
             var batch = data.Train.Values[..(64 * data.Train.Features)].ToArray();
             double bound = 0;
             for (int step = 0; step < 20; step++) bound = trainer.Step(batch);
@@ -177,7 +177,7 @@ public sealed class PackagingTests(PackagingTests.Feed feed) : IClassFixture<Pac
     {
         var data = ToySbn.Load();
         var model = new SigmoidBeliefNet(LayerSpec.Parse(ToySbn.Spec), new SbnOptions(), new Rng(1));
-        var trainer = new Trainer(model, EstimatorChoice.Parse("concrete"), new TrainSettings { LearningRate = 3e-3 }, new Rng(2));
+        var trainer = Trainer.Create(model, EstimatorChoice.Parse("concrete"), new TrainSettings { LearningRate = 3e-3 }, new Rng(2));
         var batch = data.Train.Values[..(64 * data.Train.Features)].ToArray();
         double bound = 0;
         for (int step = 0; step < 20; step++) bound = trainer.Step(batch);

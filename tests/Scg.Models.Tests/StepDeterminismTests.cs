@@ -67,7 +67,7 @@ public class StepDeterminismTests
         var baseRate = Enumerable.Repeat((float)x.Average(), Features).ToArray();
         var options = new SbnOptions { GaussianParameters = choice.GaussianParameters, BaselineUnits = choice.NeedsBaseline ? 16 : 0 };
         var model = new SigmoidBeliefNet(LayerSpec.Parse("20H~20H~64V"), options, new Rng(0), baseRate);
-        var trainer = new Trainer(model, choice, new TrainSettings { Samples = estimator == "vimco" ? 5 : 1, BatchSize = Rows }, new Rng(7));
+        var trainer = Trainer.Create(model, choice, new TrainSettings { Samples = estimator == "vimco" ? 5 : 1, BatchSize = Rows }, new Rng(7));
         double objective = 0;
         for (int s = 0; s < Steps; s++) objective = trainer.Step(x);
         double bound = Evaluation.Bound(model, Data(4321).AsSpan(0, 16 * Features), Features, 50, new Rng(99), trainer.Settings.IgrAt(trainer.StepCount));

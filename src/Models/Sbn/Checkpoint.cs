@@ -180,19 +180,19 @@ public sealed class Checkpoint
     }
 
     /// <summary>Writes the trainer's full state with <paramref name="header"/> to <paramref name="path"/> atomically.</summary>
-    public static void Save(string path, Trainer trainer, CheckpointHeader header) => AtomicFile.Write(path, stream => Write(stream, trainer, header));
+    public static void Save(string path, Trainer<SigmoidBeliefNet> trainer, CheckpointHeader header) => AtomicFile.Write(path, stream => Write(stream, trainer, header));
 
     /// <summary>
     /// Writes the full state of a trainer of any model to <paramref name="path"/> atomically, without a run header;
     /// <see cref="RestoreTrainer"/> puts it back into a trainer of the same model.
     /// </summary>
-    public static void SaveTrainer(string path, Trainer trainer) => AtomicFile.Write(path, stream => Write(stream, trainer, null));
+    public static void SaveTrainer<TModel>(string path, Trainer<TModel> trainer) where TModel : IStochasticModel => AtomicFile.Write(path, stream => Write(stream, trainer, null));
 
     /// <summary>
     /// Streams the trainer's full state with <paramref name="header"/> (whose step must be the trainer's) to
     /// <paramref name="destination"/>, which stays open.
     /// </summary>
-    public static void Write(Stream destination, Trainer trainer, CheckpointHeader? header)
+    public static void Write<TModel>(Stream destination, Trainer<TModel> trainer, CheckpointHeader? header) where TModel : IStochasticModel
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("checkpoints are written on little-endian machines only.");
         if (header is not null && header.Step != trainer.StepCount) throw new ArgumentException($"checkpoint header is at step {header.Step}, the trainer at step {trainer.StepCount}.", nameof(header));
@@ -351,9 +351,9 @@ public sealed class Checkpoint
     }
 
     /// <summary>A trainer of an SBN run in exactly the state the checkpoint was written in (parameters, Adam, estimator statistics, step).</summary>
-    public Trainer CreateTrainer(Rng rng)
+    public Trainer<SigmoidBeliefNet> CreateTrainer(Rng rng)
     {
-        var trainer = new Trainer(CreateModel(), EstimatorChoice.Parse(Header.Estimator).Create(Header.Samples), Header.Settings, rng);
+        var trainer = Trainer.Create(CreateModel(), EstimatorChoice.Parse(Header.Estimator).Create(Header.Samples), Header.Settings, rng);
         RestoreTrainer(trainer);
         return trainer;
     }
@@ -372,7 +372,7 @@ public sealed class Checkpoint
     /// shapes, and the same kind of estimator): parameters, model state, Adam's moments and step, the estimator's
     /// statistics and the step count. Training on continues bit for bit as the saved trainer would have.
     /// </summary>
-    public void RestoreTrainer(Trainer trainer)
+    public void RestoreTrainer<TModel>(Trainer<TModel> trainer) where TModel : IStochasticModel
     {
         ArgumentNullException.ThrowIfNull(trainer);
         RestoreModel(trainer.Model);

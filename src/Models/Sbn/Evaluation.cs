@@ -63,6 +63,9 @@ public static class Evaluation
         return m + Math.Log(Math.Exp(a - m) + Math.Exp(b - m));
     }
 
+    /// <summary>Latent units up to which <see cref="ExactLogLikelihood"/> enumerates every joint state (2^16 states per data row).</summary>
+    public const int MaxEnumerableUnits = 16;
+
     /// <summary>
     /// Exact mean log p(x) of a density SBN with binary latent layers by enumerating every joint latent state
     /// (feasible up to about 20 latent units). The reference that L_k and the true NLL are checked against.
@@ -74,7 +77,8 @@ public static class Evaluation
             throw new NotSupportedException($"exact log-likelihood: only density SBNs with binary logit nodes are enumerable, got '{spec}' ({model.Family}).");
         var hidden = spec.Layers.Where(l => !l.Visible).Select(l => l.Units).ToArray();
         int totalUnits = hidden.Sum();
-        if (totalUnits > 22) throw new NotSupportedException($"exact log-likelihood: {totalUnits} latent units means 2^{totalUnits} states; at most 22 are enumerable.");
+        if (totalUnits > MaxEnumerableUnits)
+            throw new NotSupportedException($"exact log-likelihood: {totalUnits} latent units means 2^{totalUnits} states; at most {MaxEnumerableUnits} are enumerable.");
         int n = data.Length / features, states = 1 << totalUnits;
         using var noGrad = Autograd.NoGrad();
         // every joint latent state as bits, layer by layer, and log p(h) of each

@@ -1,3 +1,5 @@
+using Scg.Stochastic.Graph;
+
 namespace Scg.Models.Sbn;
 
 /// <summary>
@@ -26,22 +28,23 @@ public sealed record MemoryEstimate
     /// </summary>
     public required double UnitsPerRow { get; init; }
 
-    public static MemoryEstimate Of(LayerSpec spec, SbnOptions options)
+    public static MemoryEstimate Of(LayerSpec spec, SbnOptions options, NodeFamily<float> family)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(family);
         double parameters = 0, units = 0;
-        foreach (var (_, _, sizes) in SigmoidBeliefNet.Networks(spec, options))
+        foreach (var (_, _, sizes) in SigmoidBeliefNet.Networks(spec, options, family))
             for (int i = 1; i < sizes.Length; i++)
             {
                 parameters += ((double)sizes[i - 1] + 1) * sizes[i];
                 units += (i < sizes.Length - 1 ? 2.0 : 1.0) * sizes[i];
             }
         foreach (var layer in spec.Layers.Where(l => !l.Visible))
-            units += SigmoidBeliefNet.Width(layer, options) + (double)SigmoidBeliefNet.ValueWidth(layer, options);
+            units += SigmoidBeliefNet.Width(layer, family) + (double)SigmoidBeliefNet.ValueWidth(layer, family);
         double rowFeatures = spec.IsConditional ? spec.Layers[0].Units + spec.Layers[^1].Units : spec.Layers[^1].Units;
         units += 2 * rowFeatures;
-        if (!spec.IsConditional && !options.UniformPrior) parameters += SigmoidBeliefNet.Width(spec.Layers[0], options);
+        if (!spec.IsConditional && !options.UniformPrior) parameters += SigmoidBeliefNet.Width(spec.Layers[0], family);
         if (options.BaselineUnits > 0) parameters += (rowFeatures + 1) * options.BaselineUnits + options.BaselineUnits + 1;
         return new MemoryEstimate { Parameters = parameters, UnitsPerRow = units };
     }

@@ -55,7 +55,7 @@ public sealed class SigmoidBeliefNet : IModule<float>, IStochasticModel
 
         if (!spec.IsConditional)
             TopPrior = options.UniformPrior ? UniformPriorParameters(spec.Layers[0].Units) : Tensor<float>.Zeros(Width(spec.Layers[0])).AsParameter("prior.top");
-        foreach (var (name, generative, sizes) in Networks(spec, options))
+        foreach (var (name, generative, sizes) in Networks(spec, options, family))
             (generative ? _generative : _inference).Add(new Mlp<float>(rng, sizes.Select(s => checked((int)s)).ToArray(), Activation.Tanh, name));
         _centering = _inference.Select(n => new float[n.Layers[0].In]).ToArray();
 

@@ -20,24 +20,24 @@ public sealed record TrainSettings
 /// estimator's surrogate, backpropagates and updates. Steps run inside a <see cref="StepArena{T}"/>. Any
 /// <see cref="IStochasticModel"/> trains this way; the estimator must fit the model's node families.
 /// </summary>
-public sealed class Trainer
+public sealed class Trainer<TModel> where TModel : IStochasticModel
 {
     readonly StepArena<float> _arena = new();
     readonly Tensor<float> _batch;
 
-    public IStochasticModel Model { get; }
+    public TModel Model { get; }
     public IEstimator<float> Estimator { get; }
     public TrainSettings Settings { get; }
     public Adam<float> Optimizer { get; }
     public Rng Rng { get; private set; }
     public long StepCount { get; private set; }
 
-    public Trainer(IStochasticModel model, IEstimator<float> estimator, TrainSettings settings, Rng rng)
+    public Trainer(TModel model, IEstimator<float> estimator, TrainSettings settings, Rng rng)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(estimator);
         ArgumentNullException.ThrowIfNull(settings);
-        CheckPair(model.Families, estimator);
+        Trainer.CheckPair(model.Families, estimator);
         if (estimator.NeedsInputBaseline && !model.BaselineParameters().Any())
             throw new ArgumentException($"estimator '{estimator.Name}' needs a model with an input-dependent baseline (for an SBN, BaselineUnits > 0).", nameof(estimator));
         if (settings.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(settings), $"batch size must be ≥ 1, got {settings.BatchSize}.");
@@ -46,22 +46,6 @@ public sealed class Trainer
         if (estimator.NeedsInputBaseline) parameters.AddRange(model.BaselineParameters());
         Optimizer = new Adam<float>(parameters, settings.LearningRate, weightDecay: settings.WeightDecay);
         _batch = Tensor<float>.Zeros(settings.BatchSize, model.RowFeatures);
-    }
-
-    /// <summary>
-    /// The one check that an estimator fits a model's node families: a score-function estimator needs score-function
-    /// nodes to weight, a pathwise estimator gives score-function nodes no gradient, and no family may lack a gradient.
-    /// </summary>
-    public static void CheckPair(IReadOnlyList<NodeFamily<float>> families, IEstimator<float> estimator)
-    {
-        if (families.Count == 0) throw new ArgumentException("the model has no stochastic node families.", nameof(families));
-        if (families.FirstOrDefault(f => f.Gradient == NodeGradient.None) is { } none)
-            throw new ArgumentException($"{none} nodes carry no gradient; they are for evaluation only, and '{estimator.Name}' cannot train them.", nameof(families));
-        bool scored = families.Any(f => f.Gradient == NodeGradient.ScoreFunction);
-        if (estimator.UsesScoreFunction && !scored)
-            throw new ArgumentException($"estimator '{estimator.Name}' is a score-function estimator, but the model's nodes ({string.Join(", ", families)}) are all pathwise.", nameof(estimator));
-        if (!estimator.UsesScoreFunction && scored)
-            throw new ArgumentException($"estimator '{estimator.Name}' is pathwise, and gives the model's discrete {string.Join(", ", families.Where(f => f.Gradient == NodeGradient.ScoreFunction))} nodes no gradient.", nameof(estimator));
     }
 
     /// <summary>A graph for this trainer's current step (the families read their temperatures at it).</summary>
@@ -137,5 +121,29 @@ public sealed class Trainer
         var score = graph.Score?.Reshape(m, rows);
         var baseline = Estimator.NeedsInputBaseline ? Model.Baseline(batch) : null;
         return Estimator.Build(logWeights, score, baseline);
+    }
+}
+
+/// <summary>Builds trainers (the model's type is inferred) and checks that an estimator fits a model's node families.</summary>
+public static class Trainer
+{
+    /// <summary>A trainer of <paramref name="model"/> with <paramref name="estimator"/>.</summary>
+    public static Trainer<TModel> Create<TModel>(TModel model, IEstimator<float> estimator, TrainSettings settings, Rng rng) where TModel : IStochasticModel =>
+        new(model, estimator, settings, rng);
+
+    /// <summary>
+    /// The one check that an estimator fits a model's node families: a score-function estimator needs score-function
+    /// nodes to weight, a pathwise estimator gives score-function nodes no gradient, and no family may lack a gradient.
+    /// </summary>
+    public static void CheckPair(IReadOnlyList<NodeFamily<float>> families, IEstimator<float> estimator)
+    {
+        if (families.Count == 0) throw new ArgumentException("the model has no stochastic node families.", nameof(families));
+        if (families.FirstOrDefault(f => f.Gradient == NodeGradient.None) is { } none)
+            throw new ArgumentException($"{none} nodes carry no gradient; they are for evaluation only, and '{estimator.Name}' cannot train them.", nameof(families));
+        bool scored = families.Any(f => f.Gradient == NodeGradient.ScoreFunction);
+        if (estimator.UsesScoreFunction && !scored)
+            throw new ArgumentException($"estimator '{estimator.Name}' is a score-function estimator, but the model's nodes ({string.Join(", ", families)}) are all pathwise.", nameof(estimator));
+        if (!estimator.UsesScoreFunction && scored)
+            throw new ArgumentException($"estimator '{estimator.Name}' is pathwise, and gives the model's discrete {string.Join(", ", families.Where(f => f.Gradient == NodeGradient.ScoreFunction))} nodes no gradient.", nameof(estimator));
     }
 }

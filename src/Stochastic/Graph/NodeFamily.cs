@@ -40,7 +40,7 @@ public abstract class NodeFamily<T> where T : unmanaged, IBinaryFloatingPointIee
     public virtual long ParameterWidth(int units) => Layout.IsBinary ? Layout.Nodes(units) : (long)Layout.Nodes(units) * Layout.Arity;
 
     /// <summary>Constant parameters [ParameterWidth] of a prior that is uniform over each of a layer's nodes (zero logits by default).</summary>
-    public virtual Tensor<T> UniformPriorParameters(int units) => Tensor<T>.Zeros(ParameterWidth(units));
+    public virtual Tensor<T> UniformPriorParameters(int units) => Tensor<T>.Zeros(checked((int)ParameterWidth(units)));
 
     /// <summary>The family that replaces this one on the discrete graph of evaluation; the same parameters feed it.</summary>
     public abstract NodeFamily<T> Discrete { get; }

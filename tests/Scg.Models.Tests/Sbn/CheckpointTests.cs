@@ -18,12 +18,12 @@ public sealed class CheckpointTests : IDisposable
         var choice = EstimatorChoice.Parse(estimator);
         var model = new SigmoidBeliefNet(LayerSpec.Parse(spec),
             new SbnOptions { GaussianParameters = choice.GaussianParameters, BaselineUnits = choice.NeedsBaseline ? 16 : 0 }, new Rng(1), Toy.BaseRate);
-        return new Trainer(model, choice, new TrainSettings { Samples = samples, BatchSize = 16, LearningRate = 1e-2 }, new Rng(2));
+        return Trainer.Create(model, choice, new TrainSettings { Samples = samples, BatchSize = 16, LearningRate = 1e-2 }, new Rng(2));
     }
 
     static float[] Batch(int step) => Toy.Train.Values.Slice(step * 16 * 32, 16 * 32).ToArray();
 
-    static void Train(Trainer trainer, int from, int to)
+    static void Train(Trainer<SigmoidBeliefNet> trainer, int from, int to)
     {
         for (int s = from; s < to; s++)
         {
@@ -34,7 +34,7 @@ public sealed class CheckpointTests : IDisposable
 
     static byte[] Bits(ReadOnlySpan<float> values) => MemoryMarshal.AsBytes(values).ToArray();
 
-    static void AssertSameState(Trainer expected, Trainer actual)
+    static void AssertSameState(Trainer<SigmoidBeliefNet> expected, Trainer<SigmoidBeliefNet> actual)
     {
         Assert.Equal(expected.StepCount, actual.StepCount);
         Assert.Equal(expected.Optimizer.StepCount, actual.Optimizer.StepCount);
@@ -96,7 +96,7 @@ public sealed class CheckpointTests : IDisposable
             Samples = 5, BatchSize = 8, LearningRate = 1.0 / 3, WeightDecay = 1e-3,
             PosteriorTemperature = TemperatureSchedule.ExponentialDecay(1.0, 1e-4, 0.5), PriorTemperature = TemperatureSchedule.Constant(2.0 / 3),
         };
-        var trainer = new Trainer(model, choice, settings, new Rng(2));
+        var trainer = Trainer.Create(model, choice, settings, new Rng(2));
         string path = _dir.File("settings.scg");
         Checkpoint.Save(path, trainer, "mnist", 7);
         var h = Checkpoint.Read(path).Header;
@@ -119,7 +119,7 @@ public sealed class CheckpointTests : IDisposable
     {
         var choice = EstimatorChoice.Parse(estimator);
         var model = DiscreteVae.Create(3, 3, 32, hiddenUnits: 6, choice.GaussianParameters, 0, new Rng(1), Toy.BaseRate);
-        var trainer = new Trainer(model, choice, new TrainSettings { BatchSize = 16, LearningRate = 1e-2 }, new Rng(2));
+        var trainer = Trainer.Create(model, choice, new TrainSettings { BatchSize = 16, LearningRate = 1e-2 }, new Rng(2));
         Train(trainer, 0, 3);
         string path = _dir.File("dvae.scg");
         Checkpoint.Save(path, trainer, ToySbn.Name, 1);
@@ -187,7 +187,7 @@ public sealed class CheckpointTests : IDisposable
     {
         // 1000H-784V: 1.57 million parameters, a checkpoint of about 19 MB with Adam's moments
         var model = new SigmoidBeliefNet(LayerSpec.Parse("1000H-784V"), new SbnOptions(), new Rng(1));
-        var trainer = new Trainer(model, EstimatorChoice.Parse("concrete"), new TrainSettings(), new Rng(2));
+        var trainer = Trainer.Create(model, EstimatorChoice.Parse("concrete"), new TrainSettings(), new Rng(2));
         string path = _dir.File("large.scg");
         Checkpoint.Save(path, trainer, ToySbn.Name, 1);   // once before measuring: JIT and static tables
         long before = GC.GetAllocatedBytesForCurrentThread();

@@ -38,7 +38,7 @@ public class DiscreteVaeTests(ITestOutputHelper output)
         double Bound() => Evaluation.Bound(model, Toy.Test.Values[..(rows * Features)], Features, 4, new Rng(3), settings.IgrAt(0));
 
         double before = Bound();
-        var trainer = new Trainer(model, choice, settings, new Rng(2));
+        var trainer = Trainer.Create(model, choice, settings, new Rng(2));
         for (int s = 0; s < steps; s++)
         {
             double objective = trainer.Step(Toy.Train.Values.Slice(s * batch * Features, batch * Features));

@@ -61,7 +61,7 @@ public sealed class MemoryEstimateTests
         {
             var (model, choice, e) = Build(spec, arity, encoding, estimator);
             estimate = e;
-            var trainer = new Trainer(model, choice, new TrainSettings { Samples = samples, BatchSize = batch }, new Rng(2));
+            var trainer = Trainer.Create(model, choice, new TrainSettings { Samples = samples, BatchSize = batch }, new Rng(2));
             var rng = new Rng(3);
             var data = new float[64 * model.RowFeatures];
             for (int i = 0; i < data.Length; i++) data[i] = rng.NextSingle() < 0.3f ? 1 : 0;
