@@ -159,8 +159,9 @@ public sealed class PackagingTests(PackagingTests.Feed feed) : IClassFixture<Pac
             Console.WriteLine(FormattableString.Invariant($"loss {loss.Item()} grad {string.Join(' ', w.Grad!.Span.ToArray())}"));
 
             var data = ToySbn.Load();
-            var model = new SigmoidBeliefNet(LayerSpec.Parse(ToySbn.Spec), new SbnOptions(), new Rng(1));
-            var trainer = Trainer.Create(model, EstimatorChoice.Parse("concrete"), new TrainSettings { LearningRate = 3e-3 }, new Rng(2));
+            var choice = EstimatorChoice.Parse("concrete");
+            var model = new SigmoidBeliefNet(LayerSpec.Parse(ToySbn.Spec), new SbnOptions(), choice.Family(new NodeSettings()), new Rng(1));
+            var trainer = Trainer.Create(model, choice.Create(1), new TrainSettings { LearningRate = 3e-3 }, new Rng(2));
             var batch = data.Train.Values[..(64 * data.Train.Features)].ToArray();
             double bound = 0;
             for (int step = 0; step < 20; step++) bound = trainer.Step(batch);
@@ -176,8 +177,8 @@ public sealed class PackagingTests(PackagingTests.Feed feed) : IClassFixture<Pac
     static double TinySbnBound()
     {
         var data = ToySbn.Load();
-        var model = new SigmoidBeliefNet(LayerSpec.Parse(ToySbn.Spec), new SbnOptions(), new Rng(1));
-        var trainer = Trainer.Create(model, EstimatorChoice.Parse("concrete"), new TrainSettings { LearningRate = 3e-3 }, new Rng(2));
+        var model = new SigmoidBeliefNet(LayerSpec.Parse(ToySbn.Spec), new SbnOptions(), TestModels.Family("concrete"), new Rng(1));
+        var trainer = TestModels.Trainer(model, "concrete", new TrainSettings { LearningRate = 3e-3 }, new Rng(2));
         var batch = data.Train.Values[..(64 * data.Train.Features)].ToArray();
         double bound = 0;
         for (int step = 0; step < 20; step++) bound = trainer.Step(batch);

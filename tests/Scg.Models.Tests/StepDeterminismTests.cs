@@ -65,12 +65,12 @@ public class StepDeterminismTests
         var choice = EstimatorChoice.Parse(estimator);
         var x = Data(1234);
         var baseRate = Enumerable.Repeat((float)x.Average(), Features).ToArray();
-        var options = new SbnOptions { GaussianParameters = choice.GaussianParameters, BaselineUnits = choice.NeedsBaseline ? 16 : 0 };
-        var model = new SigmoidBeliefNet(LayerSpec.Parse("20H~20H~64V"), options, new Rng(0), baseRate);
-        var trainer = Trainer.Create(model, choice, new TrainSettings { Samples = estimator == "vimco" ? 5 : 1, BatchSize = Rows }, new Rng(7));
+        var options = new SbnOptions { BaselineUnits = choice.NeedsBaseline ? 16 : 0 };
+        var model = new SigmoidBeliefNet(LayerSpec.Parse("20H~20H~64V"), options, TestModels.Family(estimator), new Rng(0), baseRate);
+        var trainer = TestModels.Trainer(model, estimator, new TrainSettings { Samples = estimator == "vimco" ? 5 : 1, BatchSize = Rows }, new Rng(7));
         double objective = 0;
         for (int s = 0; s < Steps; s++) objective = trainer.Step(x);
-        double bound = Evaluation.Bound(model, Data(4321).AsSpan(0, 16 * Features), Features, 50, new Rng(99), trainer.Settings.IgrAt(trainer.StepCount));
+        double bound = Evaluation.Bound(model, Data(4321).AsSpan(0, 16 * Features), 50, new Rng(99), trainer.StepCount);
         var parameters = model.Parameters().Concat(model.BaselineParameters()).SelectMany(p => p.Span.ToArray()).ToArray();
         return (new Fingerprint(BitConverter.DoubleToInt64Bits(objective), BitConverter.DoubleToInt64Bits(bound), Fnv1a(parameters)), parameters);
     }

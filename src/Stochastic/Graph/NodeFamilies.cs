@@ -59,11 +59,12 @@ public sealed class ConcreteNodes<T> : NodeFamily<T> where T : unmanaged, IBinar
         double posterior = PosteriorTemperature.At(step), prior = PriorTemperature.At(step);
         var q = NodeDistributions<T>.Concrete(Layout, parameters, posterior);
         var y = q.RSample(rng);
-        return new RelaxedNode(this, y, q.LogProbSum(y, posterior), prior);
+        var value = NodeDistributions<T>.Encode(Layout, NodeDistributions<T>.OnDiscreteScale(Layout, y));   // recorded before the density: the tape order sets the gradient's rounding
+        return new RelaxedNode(this, y, value, q.LogProbSum(y, posterior), prior);
     }
 
-    sealed class RelaxedNode(ConcreteNodes<T> family, Tensor<T> y, Tensor<T> logProb, double priorTemperature)
-        : Node<T>(family, NodeDistributions<T>.Encode(family.Layout, NodeDistributions<T>.OnDiscreteScale(family.Layout, y)), logProb)
+    sealed class RelaxedNode(ConcreteNodes<T> family, Tensor<T> y, Tensor<T> value, Tensor<T> logProb, double priorTemperature)
+        : Node<T>(family, value, logProb)
     {
         protected override Tensor<T> LogPriorOfRows(Tensor<T> priorParameters) =>
             NodeDistributions<T>.Concrete(Family.Layout, priorParameters, priorTemperature).LogProbSum(y, priorTemperature);
@@ -95,11 +96,12 @@ public sealed class StraightThroughNodes<T> : NodeFamily<T> where T : unmanaged,
         var q = NodeDistributions<T>.Concrete(Layout, parameters, Temperature.At(step));
         var hard = q.StraightThrough(q.RSample(rng));
         var state = hard.Detach();
-        return new StraightThroughNode(this, hard, state, NodeDistributions<T>.LogMass(Layout, parameters, state));
+        var value = NodeDistributions<T>.Encode(Layout, hard);   // recorded before the log-mass, as the tape order sets the gradient's rounding
+        return new StraightThroughNode(this, state, value, NodeDistributions<T>.LogMass(Layout, parameters, state));
     }
 
-    sealed class StraightThroughNode(StraightThroughNodes<T> family, Tensor<T> hard, Tensor<T> state, Tensor<T> logProb)
-        : Node<T>(family, NodeDistributions<T>.Encode(family.Layout, hard), logProb)
+    sealed class StraightThroughNode(StraightThroughNodes<T> family, Tensor<T> state, Tensor<T> value, Tensor<T> logProb)
+        : Node<T>(family, value, logProb)
     {
         protected override Tensor<T> LogPriorOfRows(Tensor<T> priorParameters) => NodeDistributions<T>.LogMass(Family.Layout, priorParameters, state);
     }

@@ -15,7 +15,7 @@ public class BoundEvaluationTests(ITestOutputHelper output)
     /// <summary>A 3H-6V model with sharpened weights (so the posterior is far from the untrained q) and data drawn from it.</summary>
     static (SigmoidBeliefNet Model, float[] Data) TinyModelAndData(string spec = "3H-6V")
     {
-        var model = new SigmoidBeliefNet(LayerSpec.Parse(spec), new SbnOptions(), new Rng(11));
+        var model = new SigmoidBeliefNet(LayerSpec.Parse(spec), new SbnOptions(), TestModels.Family("nvil"), new Rng(11));
         foreach (var p in model.Parameters()) System.Numerics.Tensors.TensorPrimitives.Multiply(p.Span, 2.5f, p.Span);
         var data = model.Generate(Rows, new Rng(12)).ToArray();
         return (model, data);
@@ -28,10 +28,10 @@ public class BoundEvaluationTests(ITestOutputHelper output)
         double exact = Evaluation.ExactLogLikelihood(model, data, Features);
         Assert.True(double.IsFinite(exact) && exact < 0);
 
-        double l1 = Evaluation.Bound(model, data, Features, 1, new Rng(21));
-        double l10 = Evaluation.Bound(model, data, Features, 10, new Rng(22));
-        double l100 = Evaluation.Bound(model, data, Features, 100, new Rng(23));
-        double l5000 = Evaluation.Bound(model, data, Features, 5000, new Rng(24));
+        double l1 = Evaluation.Bound(model, data, 1, new Rng(21));
+        double l10 = Evaluation.Bound(model, data, 10, new Rng(22));
+        double l100 = Evaluation.Bound(model, data, 100, new Rng(23));
+        double l5000 = Evaluation.Bound(model, data, 5000, new Rng(24));
 
         output.WriteLine($"L_1 {l1:F4}  L_10 {l10:F4}  L_100 {l100:F4}  L_5000 {l5000:F4}  exact {exact:F4}");
         // Monte Carlo error of a mean over 200 rows is a few hundredths here; the gaps between the bounds are larger.
@@ -51,7 +51,7 @@ public class BoundEvaluationTests(ITestOutputHelper output)
         var (model, data) = TinyModelAndData("2H~6V");
         var few = data.AsSpan(0, 40 * Features);
         double exact = Evaluation.ExactLogLikelihood(model, few, Features);
-        double bound = Evaluation.Bound(model, few, Features, 20_000, new Rng(31), maxRows: 4096);
+        double bound = Evaluation.Bound(model, few, 20_000, new Rng(31), maxRows: 4096);
         output.WriteLine($"L_20000 {bound:F5}  exact {exact:F5}");
         // per-row Monte Carlo error of L_20000 here is about 0.07 (heavy-tailed weights of an untrained q): 0.01 on the mean of 40 rows
         Assert.True(Math.Abs(bound - exact) < 0.03, $"L_20000 = {bound}, exact {exact}");
@@ -61,28 +61,30 @@ public class BoundEvaluationTests(ITestOutputHelper output)
     public void SeededEvaluationIsReproducible()
     {
         var (model, data) = TinyModelAndData();
-        Assert.Equal(Evaluation.Bound(model, data, Features, 7, new Rng(5)), Evaluation.Bound(model, data, Features, 7, new Rng(5)));
+        Assert.Equal(Evaluation.Bound(model, data, 7, new Rng(5)), Evaluation.Bound(model, data, 7, new Rng(5)));
     }
 
     [Fact]
     public void EvaluationRejectsBadArguments()
     {
         var (model, data) = TinyModelAndData();
-        Assert.Throws<ArgumentOutOfRangeException>(() => Evaluation.Bound(model, data, Features, 0, new Rng(1)));
-        Assert.Throws<ArgumentException>(() => Evaluation.Bound(model, data.AsSpan(1), Features, 1, new Rng(1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Evaluation.Bound(model, data, 0, new Rng(1)));
+        Assert.Throws<ArgumentException>(() => Evaluation.Bound(model, data.AsSpan(1), 1, new Rng(1)));
     }
 
+    /// <summary>
+    /// IGR's argmax on the discrete graph depends on τ: a model's family carries the temperature it was trained with,
+    /// so two models that differ only in τ evaluate differently, each with its own.
+    /// </summary>
     [Fact]
-    public void AnIgrModelIsEvaluatedWithTheTemperatureItWasTrainedWithAndNeverWithADefault()
+    public void AnIgrModelIsEvaluatedWithTheTemperatureItWasTrainedWith()
     {
-        var model = new SigmoidBeliefNet(LayerSpec.Parse("3H-6V"), new SbnOptions { GaussianParameters = true }, new Rng(11));
         var data = TinyModelAndData().Data;
-        var e = Assert.Throws<ArgumentException>(() => Evaluation.Bound(model, data, Features, 5, new Rng(1)));
-        Assert.Contains("needs the temperature and δ it was trained with", e.Message);
-        var cold = new TrainSettings { PosteriorTemperature = Stochastic.Estimators.TemperatureSchedule.Constant(0.3) };
-        double atCold = Evaluation.Bound(model, data, Features, 5, new Rng(1), cold.IgrAt(0));
-        double atDefault = Evaluation.Bound(model, data, Features, 5, new Rng(1), new TrainSettings().IgrAt(0));
+        SigmoidBeliefNet Igr(double temperature) => new(LayerSpec.Parse("3H-6V"), new SbnOptions(),
+            EstimatorChoice.Parse("igr").Family(new NodeSettings { PosteriorTemperature = Stochastic.Estimators.TemperatureSchedule.Constant(temperature) }), new Rng(11));
+        double atCold = Evaluation.Bound(Igr(0.3), data, 5, new Rng(1));
+        double atDefault = Evaluation.Bound(Igr(2.0 / 3), data, 5, new Rng(1));
         Assert.NotEqual(atDefault, atCold);
-        Assert.Equal(atCold, Evaluation.Bound(model, data, Features, 5, new Rng(1), new IgrSettings(0.3, Stochastic.Distributions.Igr.PaperDelta)));
+        Assert.Equal(atCold, Evaluation.Bound(Igr(0.3), data, 5, new Rng(1)));
     }
 }

@@ -13,13 +13,24 @@ public sealed class CheckpointTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    static Trainer NewTrainer(string estimator, int samples = 1, string spec = "4H~8H~32V")
+    static Trainer<SigmoidBeliefNet> NewTrainer(string estimator, int samples = 1, string spec = "4H~8H~32V")
     {
         var choice = EstimatorChoice.Parse(estimator);
-        var model = new SigmoidBeliefNet(LayerSpec.Parse(spec),
-            new SbnOptions { GaussianParameters = choice.GaussianParameters, BaselineUnits = choice.NeedsBaseline ? 16 : 0 }, new Rng(1), Toy.BaseRate);
-        return Trainer.Create(model, choice, new TrainSettings { Samples = samples, BatchSize = 16, LearningRate = 1e-2 }, new Rng(2));
+        var model = new SigmoidBeliefNet(LayerSpec.Parse(spec), new SbnOptions { BaselineUnits = choice.NeedsBaseline ? 16 : 0 }, TestModels.Family(estimator), new Rng(1), Toy.BaseRate);
+        return TestModels.Trainer(model, estimator, new TrainSettings { Samples = samples, BatchSize = 16, LearningRate = 1e-2 }, new Rng(2));
     }
+
+    /// <summary>The run header the program writes for an SBN trainer (the estimator's name is that of its choice).</summary>
+    static CheckpointHeader Header(Trainer<SigmoidBeliefNet> trainer, string data, ulong seed, Binarization binarization = Binarization.Fixed, NodeSettings? nodes = null)
+    {
+        var m = trainer.Model;
+        string name = trainer.Estimator.Name == "reinforce-ema" ? "reinforce" : trainer.Estimator.Name;
+        return CheckpointHeader.Of(m.Spec, m.Options, name, nodes ?? new NodeSettings { Arity = m.Family.Layout.Arity, Encoding = m.Family.Layout.Encoding },
+            trainer.Settings, data, seed, trainer.StepCount, binarization);
+    }
+
+    static void Save(string path, Trainer<SigmoidBeliefNet> trainer, string data, ulong seed, Binarization binarization = Binarization.Fixed, NodeSettings? nodes = null) =>
+        Checkpoint.Save(path, trainer, Header(trainer, data, seed, binarization, nodes));
 
     static float[] Batch(int step) => Toy.Train.Values.Slice(step * 16 * 32, 16 * 32).ToArray();
 
@@ -68,7 +79,7 @@ public sealed class CheckpointTests : IDisposable
         var trainer = NewTrainer(estimator, samples);
         Train(trainer, 0, 5);
         string path = _dir.File($"{estimator}.scg");
-        Checkpoint.Save(path, trainer, ToySbn.Name, seed: 42);
+        Save(path, trainer, ToySbn.Name, seed: 42);
 
         var checkpoint = Checkpoint.Read(path);
         Assert.Equal("4H~8H~32V", checkpoint.Header.Spec);
@@ -90,25 +101,25 @@ public sealed class CheckpointTests : IDisposable
     public void TemperatureSchedulesAndSettingsSurviveTheHeader()
     {
         var choice = EstimatorChoice.Parse("concrete");
-        var model = new SigmoidBeliefNet(LayerSpec.Parse("8H-32V"), new SbnOptions { Arity = 4, HiddenUnits = 5 }, new Rng(1));
-        var settings = new TrainSettings
+        var nodes = new NodeSettings
         {
-            Samples = 5, BatchSize = 8, LearningRate = 1.0 / 3, WeightDecay = 1e-3,
-            PosteriorTemperature = TemperatureSchedule.ExponentialDecay(1.0, 1e-4, 0.5), PriorTemperature = TemperatureSchedule.Constant(2.0 / 3),
+            Arity = 4, PosteriorTemperature = TemperatureSchedule.ExponentialDecay(1.0, 1e-4, 0.5), PriorTemperature = TemperatureSchedule.Constant(2.0 / 3),
         };
-        var trainer = Trainer.Create(model, choice, settings, new Rng(2));
+        var model = new SigmoidBeliefNet(LayerSpec.Parse("8H-32V"), new SbnOptions { HiddenUnits = 5 }, choice.Family(nodes), new Rng(1));
+        var settings = new TrainSettings { Samples = 5, BatchSize = 8, LearningRate = 1.0 / 3, WeightDecay = 1e-3 };
+        var trainer = Trainer.Create(model, choice.Create(settings.Samples), settings, new Rng(2));
         string path = _dir.File("settings.scg");
-        Checkpoint.Save(path, trainer, "mnist", 7);
+        Save(path, trainer, "mnist", 7, nodes: nodes);
         var h = Checkpoint.Read(path).Header;
-        Assert.Equal(4, h.Options.Arity);
+        Assert.Equal(4, h.Arity);
         Assert.Equal(5, h.Options.HiddenUnits);
         Assert.Equal(settings.LearningRate, h.Settings.LearningRate);
         Assert.Equal(settings.WeightDecay, h.Settings.WeightDecay);
         Assert.Equal(8, h.Settings.BatchSize);
         for (long step = 0; step < 20_000; step += 997)
         {
-            Assert.Equal(settings.PosteriorTemperature.At(step), h.Settings.PosteriorTemperature.At(step));
-            Assert.Equal(settings.PriorTemperature.At(step), h.Settings.PriorTemperature.At(step));
+            Assert.Equal(nodes.PosteriorTemperature.At(step), h.Nodes.PosteriorTemperature.At(step));
+            Assert.Equal(nodes.PriorTemperature.At(step), h.Nodes.PriorTemperature.At(step));
         }
     }
 
@@ -118,15 +129,15 @@ public sealed class CheckpointTests : IDisposable
     public void ADiscreteVaeRoundTripsWithItsOptionsAndContinuesExactly(string estimator)
     {
         var choice = EstimatorChoice.Parse(estimator);
-        var model = DiscreteVae.Create(3, 3, 32, hiddenUnits: 6, choice.GaussianParameters, 0, new Rng(1), Toy.BaseRate);
-        var trainer = Trainer.Create(model, choice, new TrainSettings { BatchSize = 16, LearningRate = 1e-2 }, new Rng(2));
+        var model = DiscreteVae.Create(3, TestModels.Family(estimator, 3, Stochastic.Graph.NodeEncoding.OneHot), 32, hiddenUnits: 6, 0, new Rng(1), Toy.BaseRate);
+        var trainer = TestModels.Trainer(model, estimator, new TrainSettings { BatchSize = 16, LearningRate = 1e-2 }, new Rng(2));
         Train(trainer, 0, 3);
         string path = _dir.File("dvae.scg");
-        Checkpoint.Save(path, trainer, ToySbn.Name, 1);
+        Save(path, trainer, ToySbn.Name, 1);
 
         var checkpoint = Checkpoint.Read(path);
         Assert.Equal(model.Options, checkpoint.Header.Options);
-        Assert.Equal((3, Stochastic.Graph.NodeEncoding.OneHot, true, 6), (checkpoint.Header.Options.Arity, checkpoint.Header.Options.Encoding, checkpoint.Header.Options.UniformPrior, checkpoint.Header.Options.HiddenUnits));
+        Assert.Equal((3, Stochastic.Graph.NodeEncoding.OneHot, true, 6), (checkpoint.Header.Arity, checkpoint.Header.Encoding, checkpoint.Header.Options.UniformPrior, checkpoint.Header.Options.HiddenUnits));
         var restored = checkpoint.CreateTrainer(new Rng(0));
         Assert.Equal(model.Options, restored.Model.Options);
         Assert.Equal(Bits(model.TopPrior!.Span), Bits(restored.Model.TopPrior!.Span));   // the constant uniform prior (IGR: fitted) is rebuilt identically
@@ -141,15 +152,15 @@ public sealed class CheckpointTests : IDisposable
     {
         var trainer = NewTrainer("concrete");
         string path = _dir.File("dynamic.scg");
-        Checkpoint.Save(path, trainer, "mnist", 1, Binarization.Dynamic);
+        Save(path, trainer, "mnist", 1, Binarization.Dynamic);
         var checkpoint = Checkpoint.Read(path);
         Assert.Equal(Binarization.Dynamic, checkpoint.Header.Binarization);
         Assert.Equal("mnist (dynamic binarization)", checkpoint.Header.DataDescription);
-        checkpoint.RequireSameModel(CheckpointHeader.Of(trainer, "mnist", 1, Binarization.Dynamic));
-        var e = Assert.Throws<InvalidDataException>(() => checkpoint.RequireSameModel(CheckpointHeader.Of(trainer, "mnist", 1)));
+        checkpoint.RequireSameModel(Header(trainer, "mnist", 1, Binarization.Dynamic));
+        var e = Assert.Throws<InvalidDataException>(() => checkpoint.RequireSameModel(Header(trainer, "mnist", 1)));
         Assert.Contains("was trained on mnist (dynamic binarization), not mnist.", e.Message);
 
-        Checkpoint.Save(path, trainer, "mnist", 1);
+        Save(path, trainer, "mnist", 1);
         Assert.Equal(Binarization.Fixed, Checkpoint.Read(path).Header.Binarization);
     }
 
@@ -158,9 +169,9 @@ public sealed class CheckpointTests : IDisposable
     {
         var trainer = NewTrainer("concrete");
         string path = _dir.File("run.scg");
-        Checkpoint.Save(path, trainer, ToySbn.Name, 1);
+        Save(path, trainer, ToySbn.Name, 1);
         Train(trainer, 0, 2);
-        Checkpoint.Save(path, trainer, ToySbn.Name, 1);
+        Save(path, trainer, ToySbn.Name, 1);
         Assert.Equal(2, Checkpoint.Read(path).Header.Step);
         Assert.Equal(["run.scg"], Directory.GetFiles(_dir.Path).Select(Path.GetFileName));
     }
@@ -170,28 +181,28 @@ public sealed class CheckpointTests : IDisposable
     {
         var trainer = NewTrainer("concrete");
         string path = _dir.File("a.scg");
-        Checkpoint.Save(path, trainer, ToySbn.Name, 1);
+        Save(path, trainer, ToySbn.Name, 1);
         var checkpoint = Checkpoint.Read(path);
-        var other = CheckpointHeader.Of(NewTrainer("concrete", spec: "8H-32V"), ToySbn.Name, 1);
+        var other = Header(NewTrainer("concrete", spec: "8H-32V"), ToySbn.Name, 1);
         var e = Assert.Throws<InvalidDataException>(() => checkpoint.RequireSameModel(other));
         Assert.Contains("holds model 4H~8H~32V", e.Message);
         Assert.Contains("not 8H-32V", e.Message);
 
-        var otherEstimator = CheckpointHeader.Of(NewTrainer("nvil"), ToySbn.Name, 1);
+        var otherEstimator = Header(NewTrainer("nvil"), ToySbn.Name, 1);
         Assert.Contains("trained with concrete", Assert.Throws<InvalidDataException>(() => checkpoint.RequireSameModel(otherEstimator)).Message);
-        checkpoint.RequireSameModel(CheckpointHeader.Of(trainer, ToySbn.Name, 1));
+        checkpoint.RequireSameModel(Header(trainer, ToySbn.Name, 1));
     }
 
     [Fact]
     public void SaveAndReadStreamInsteadOfHoldingTheWholeFileInMemory()
     {
         // 1000H-784V: 1.57 million parameters, a checkpoint of about 19 MB with Adam's moments
-        var model = new SigmoidBeliefNet(LayerSpec.Parse("1000H-784V"), new SbnOptions(), new Rng(1));
-        var trainer = Trainer.Create(model, EstimatorChoice.Parse("concrete"), new TrainSettings(), new Rng(2));
+        var model = new SigmoidBeliefNet(LayerSpec.Parse("1000H-784V"), new SbnOptions(), TestModels.Family("concrete"), new Rng(1));
+        var trainer = TestModels.Trainer(model, "concrete", new TrainSettings(), new Rng(2));
         string path = _dir.File("large.scg");
-        Checkpoint.Save(path, trainer, ToySbn.Name, 1);   // once before measuring: JIT and static tables
+        Save(path, trainer, ToySbn.Name, 1);   // once before measuring: JIT and static tables
         long before = GC.GetAllocatedBytesForCurrentThread();
-        Checkpoint.Save(path, trainer, ToySbn.Name, 1);
+        Save(path, trainer, ToySbn.Name, 1);
         long saving = GC.GetAllocatedBytesForCurrentThread() - before;
         long size = new FileInfo(path).Length;
         Assert.True(saving < size / 4, $"saving a checkpoint of {size} bytes allocated {saving} bytes");
@@ -209,7 +220,7 @@ public sealed class CheckpointTests : IDisposable
     {
         var trainer = NewTrainer("nvil");
         string path = _dir.File("good.scg");
-        Checkpoint.Save(path, trainer, ToySbn.Name, 1);
+        Save(path, trainer, ToySbn.Name, 1);
         byte[] good = File.ReadAllBytes(path);
 
         var flipped = (byte[])good.Clone();

@@ -78,7 +78,7 @@ public class CornersTests
     {
         const int rows = 4000;
         var spec = LayerSpec.Parse(specText);
-        var model = new SigmoidBeliefNet(spec, new SbnOptions { Arity = arity }, new Rng(3));
+        var model = new SigmoidBeliefNet(spec, new SbnOptions(), TestModels.Family("nvil", arity), new Rng(3));
         var priorLogits = model.TopPrior!.Span;
         for (int i = 0; i < priorLogits.Length; i++) priorLogits[i] = (i * 7 % 5) * 0.5f - 1;   // far from uniform, other states favoured at each node
         var layers = model.GenerateLayers(rows, new Rng(4));
@@ -109,7 +109,7 @@ public class CornersTests
         Assert.Equal(new Shape(rows, 32), layers[^1].Shape);
         Assert.All(layers[^1].ToArray(), v => Assert.True(v is 0f or 1f));
         Assert.Equal(layers[^1].ToArray(), model.Generate(rows, new Rng(4)).ToArray());
-        Assert.Throws<ArgumentException>(() => new SigmoidBeliefNet(LayerSpec.Parse("5H-32V"), new SbnOptions { Arity = arity }, new Rng(3)));
+        Assert.Throws<ArgumentException>(() => new SigmoidBeliefNet(LayerSpec.Parse("5H-32V"), new SbnOptions(), TestModels.Family("nvil", arity), new Rng(3)));
     }
 
     /// <summary>How often each state k (bit b of k → +1) occurs at one node of a corners layer [rows, units].</summary>

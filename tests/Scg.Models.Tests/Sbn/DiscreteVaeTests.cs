@@ -13,7 +13,7 @@ public class DiscreteVaeTests(ITestOutputHelper output)
     const int Features = 32;
 
     static SigmoidBeliefNet Create(int latents, int categories, EstimatorChoice choice, ulong seed = 1) =>
-        DiscreteVae.Create(latents, categories, Features, hiddenUnits: 0, choice.GaussianParameters, choice.NeedsBaseline ? 16 : 0, new Rng(seed), Toy.BaseRate);
+        DiscreteVae.Create(latents, TestModels.Family(choice.Name, categories, NodeEncoding.OneHot), Features, hiddenUnits: 0, choice.NeedsBaseline ? 16 : 0, new Rng(seed), Toy.BaseRate);
 
     /// <summary>
     /// 200 steps (batch 16, lr 1e-2, seed 1) raise L_4 on 200 test rows, evaluated with the same draws before and
@@ -33,12 +33,13 @@ public class DiscreteVaeTests(ITestOutputHelper output)
         const int steps = 200, batch = 16, rows = 200;
         var choice = EstimatorChoice.Parse(estimator);
         var model = Create(3, 3, choice);
-        Assert.Equal(new SbnOptions { Arity = 3, Encoding = NodeEncoding.OneHot, UniformPrior = true, GaussianParameters = choice.GaussianParameters, BaselineUnits = model.Options.BaselineUnits }, model.Options);
+        Assert.Equal(new SbnOptions { UniformPrior = true, BaselineUnits = model.Options.BaselineUnits }, model.Options);
+        Assert.Equal(new NodeLayout(3, NodeEncoding.OneHot), model.Family.Layout);
         var settings = new TrainSettings { Samples = samples, BatchSize = batch, LearningRate = 1e-2 };
-        double Bound() => Evaluation.Bound(model, Toy.Test.Values[..(rows * Features)], Features, 4, new Rng(3), settings.IgrAt(0));
+        double Bound() => Evaluation.Bound(model, Toy.Test.Values[..(rows * Features)], 4, new Rng(3));
 
         double before = Bound();
-        var trainer = Trainer.Create(model, choice, settings, new Rng(2));
+        var trainer = Trainer.Create(model, choice.Create(samples), settings, new Rng(2));
         for (int s = 0; s < steps; s++)
         {
             double objective = trainer.Step(Toy.Train.Values.Slice(s * batch * Features, batch * Features));
@@ -90,14 +91,14 @@ public class DiscreteVaeTests(ITestOutputHelper output)
     public void TheDiscreteBoundOfOneHotNodesApproachesTheExactLikelihood()
     {
         const int features = 6;
-        var model = DiscreteVae.Create(2, 3, features, hiddenUnits: 0, gaussianParameters: false, baselineUnits: 0, new Rng(11));
+        var model = DiscreteVae.Create(2, TestModels.Family("nvil", 3, NodeEncoding.OneHot), features, hiddenUnits: 0, baselineUnits: 0, new Rng(11));
         foreach (var p in model.Parameters()) System.Numerics.Tensors.TensorPrimitives.Multiply(p.Span, 2.5f, p.Span);   // a posterior far from q
         var data = model.Generate(200, new Rng(12)).ToArray();
         double exact;
         using (Autograd.NoGrad()) exact = ExactLogLikelihood(model, data, 2, 3);
-        double l1 = Evaluation.Bound(model, data, features, 1, new Rng(21));
-        double l100 = Evaluation.Bound(model, data, features, 100, new Rng(23));
-        double l5000 = Evaluation.Bound(model, data, features, 5000, new Rng(24));
+        double l1 = Evaluation.Bound(model, data, 1, new Rng(21));
+        double l100 = Evaluation.Bound(model, data, 100, new Rng(23));
+        double l5000 = Evaluation.Bound(model, data, 5000, new Rng(24));
         output.WriteLine($"L_1 {l1:F4}  L_100 {l100:F4}  L_5000 {l5000:F4}  exact {exact:F4}");
         Assert.True(exact - l1 > 0.1, $"the test model is too easy: L_1 = {l1} is already at the exact {exact}");
         Assert.True(l1 <= l100 + 0.05 && l100 <= exact + 0.05, $"L_1 = {l1}, L_100 = {l100}, exact {exact}");
@@ -110,7 +111,7 @@ public class DiscreteVaeTests(ITestOutputHelper output)
     {
         var model = Create(2, 2, EstimatorChoice.Parse("concrete"));
         var e = Assert.Throws<NotSupportedException>(() => Evaluation.ExactLogLikelihood(model, Toy.Test.Values, Features));
-        Assert.Contains("OneHot encoding", e.Message);
+        Assert.Contains("OneHot", e.Message);
     }
 
     [Fact]

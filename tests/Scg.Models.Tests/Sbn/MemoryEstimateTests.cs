@@ -23,13 +23,10 @@ public sealed class MemoryEstimateTests
     static (SigmoidBeliefNet Model, EstimatorChoice Choice, MemoryEstimate Estimate) Build(string spec, int arity, NodeEncoding encoding, string estimator, bool uniformPrior = false, int hiddenUnits = 0)
     {
         var choice = EstimatorChoice.Parse(estimator);
-        var options = new SbnOptions
-        {
-            Arity = arity, Encoding = encoding, GaussianParameters = choice.GaussianParameters, BaselineUnits = choice.NeedsBaseline ? 100 : 0,
-            UniformPrior = uniformPrior, HiddenUnits = hiddenUnits,
-        };
+        var options = new SbnOptions { BaselineUnits = choice.NeedsBaseline ? 100 : 0, UniformPrior = uniformPrior, HiddenUnits = hiddenUnits };
+        var family = TestModels.Family(estimator, arity, encoding);
         var layers = LayerSpec.Parse(spec);
-        return (new SigmoidBeliefNet(layers, options, new Rng(1)), choice, MemoryEstimate.Of(layers, options));
+        return (new SigmoidBeliefNet(layers, options, family, new Rng(1)), choice, MemoryEstimate.Of(layers, options, family));
     }
 
     [Theory]
@@ -61,7 +58,7 @@ public sealed class MemoryEstimateTests
         {
             var (model, choice, e) = Build(spec, arity, encoding, estimator);
             estimate = e;
-            var trainer = Trainer.Create(model, choice, new TrainSettings { Samples = samples, BatchSize = batch }, new Rng(2));
+            var trainer = Trainer.Create(model, choice.Create(samples), new TrainSettings { Samples = samples, BatchSize = batch }, new Rng(2));
             var rng = new Rng(3);
             var data = new float[64 * model.RowFeatures];
             for (int i = 0; i < data.Length; i++) data[i] = rng.NextSingle() < 0.3f ? 1 : 0;
@@ -69,7 +66,7 @@ public sealed class MemoryEstimateTests
             trainer.Step(data.AsSpan(0, batch * model.RowFeatures));
             stepBytes = GC.GetAllocatedBytesForCurrentThread() - before - sizeof(float) * e.Parameters;   // less the gradients
             before = GC.GetAllocatedBytesForCurrentThread();
-            Evaluation.Bound(model, data, model.RowFeatures, 16, new Rng(4), maxRows: inFlight);
+            Evaluation.Bound(model, data, 16, new Rng(4), maxRows: inFlight);
             evalBytes = GC.GetAllocatedBytesForCurrentThread() - before;
         });
         thread.Start();
@@ -83,19 +80,19 @@ public sealed class MemoryEstimateTests
     [Fact]
     public void EvaluationRowsFollowTheBudget()
     {
-        var estimate = MemoryEstimate.Of(LayerSpec.Parse("100000H-32V"), new SbnOptions());
+        var estimate = MemoryEstimate.Of(LayerSpec.Parse("100000H-32V"), new SbnOptions(), TestModels.Family("concrete"));
         const double budget = 4.0 * (1L << 30);
         int rows = estimate.EvaluationRows(budget);
         Assert.InRange(rows, 2, Evaluation.DefaultMaxRows - 1);
         Assert.True(estimate.EvaluationBytes(rows) <= budget && estimate.EvaluationBytes(rows + 1) > budget);
         Assert.Equal(1, estimate.EvaluationRows(0));
-        Assert.Equal(Evaluation.DefaultMaxRows, MemoryEstimate.Of(LayerSpec.Parse("200H~200H~784V"), new SbnOptions()).EvaluationRows(budget));
+        Assert.Equal(Evaluation.DefaultMaxRows, MemoryEstimate.Of(LayerSpec.Parse("200H~200H~784V"), new SbnOptions(), TestModels.Family("concrete")).EvaluationRows(budget));
     }
 
     [Fact]
     public void AModelTooLargeToBuildCanStillBeSized()
     {
-        var estimate = MemoryEstimate.Of(LayerSpec.Parse("2147483647H~2147483647H-784V"), new SbnOptions { Arity = 1024, Encoding = NodeEncoding.OneHot });
+        var estimate = MemoryEstimate.Of(LayerSpec.Parse("2147483647H~2147483647H-784V"), new SbnOptions(), TestModels.Family("concrete", 1024, NodeEncoding.OneHot));
         Assert.True(double.IsFinite(estimate.Parameters) && estimate.Parameters > 1e24, $"{estimate.Parameters}");
         Assert.True(estimate.UnitsPerRow > 1e12, $"{estimate.UnitsPerRow}");
     }

@@ -12,7 +12,8 @@ public sealed class ReconstructionTests
 
     static ReadOnlySpan<float> TestRows => Toy.Test.Values[..(Rows * Features)];
 
-    static SigmoidBeliefNet Model(string spec, SbnOptions? options = null) => new(LayerSpec.Parse(spec), options ?? new SbnOptions(), new Rng(3));
+    static SigmoidBeliefNet Model(string spec, NodeFamily<float>? family = null, SbnOptions? options = null) =>
+        new(LayerSpec.Parse(spec), options ?? new SbnOptions(), family ?? TestModels.Family("nvil"), new Rng(3));
 
     /// <summary>1 / (1 + e^-l) in double for each logit.</summary>
     static double[] Sigmoid(Tensor<float> logits) => [.. logits.ToArray().Select(l => 1 / (1 + Math.Exp(-(double)l)))];
@@ -25,32 +26,32 @@ public sealed class ReconstructionTests
             Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-6, $"{what}: element {i}: σ(logits) {expected[i]:R}, mean {actual[i]:R}");
     }
 
-    public static TheoryData<string, SbnOptions> DensityModels => new()
+    public static TheoryData<string, string, int, string, bool> DensityModels => new()
     {
-        { "4H~8H~32V", new SbnOptions() },
-        { "8H-32V", new SbnOptions { Arity = 4 } },
-        { "3H~32V", new SbnOptions { Arity = 4, Encoding = Stochastic.Graph.NodeEncoding.OneHot, UniformPrior = true } },
-        { "4H-32V", new SbnOptions { GaussianParameters = true } },
+        { "4H~8H~32V", "nvil", 2, "corners", false },
+        { "8H-32V", "nvil", 4, "corners", false },
+        { "3H~32V", "nvil", 4, "onehot", true },
+        { "4H-32V", "igr", 2, "corners", false },
     };
 
     [Theory]
     [MemberData(nameof(DensityModels))]
-    public void DensityReconstructionsAreSeededMeanImages(string spec, SbnOptions options)
+    public void DensityReconstructionsAreSeededMeanImages(string spec, string estimator, int arity, string encoding, bool uniformPrior)
     {
-        var model = Model(spec, options);
-        var igr = new TrainSettings().IgrAt(0);   // used by the Gaussian (IGR) model only
-        float[] means = Reconstruction.Means(model, TestRows, new Rng(5), igr);
+        var family = TestModels.Family(estimator, arity, encoding == "onehot" ? NodeEncoding.OneHot : NodeEncoding.Corners);
+        var model = Model(spec, family, new SbnOptions { UniformPrior = uniformPrior });
+        float[] means = Reconstruction.Means(model, TestRows, new Rng(5));
 
         Assert.Equal(Rows * Features, means.Length);
         Assert.All(means, v => Assert.InRange(v, 0f, 1f));
         Assert.Contains(means, v => v is > 0f and < 1f);
-        Assert.Equal(means, Reconstruction.Means(model, TestRows, new Rng(5), igr));
-        Assert.NotEqual(means, Reconstruction.Means(model, TestRows, new Rng(6), igr));   // h is drawn, not a fixed mode
+        Assert.Equal(means, Reconstruction.Means(model, TestRows, new Rng(5)));
+        Assert.NotEqual(means, Reconstruction.Means(model, TestRows, new Rng(6)));   // h is drawn, not a fixed mode
 
         // the same h drawn here from q(h | x) on the discrete graph, with the same generator state: σ(logits of p(x | h))
         int last = model.Spec.Layers.Count - 2;
-        var graph = new StochasticGraph<float>(new Rng(5), Relaxation.None, igr.Temperature, igr.Temperature, igr.Delta, options.GaussianParameters);
-        var h = graph.Sample(model.InferenceParameters(last, Tensor<float>.FromArray(TestRows, Rows, Features)), options.Arity, options.Encoding).Value;
+        var graph = new StochasticGraph<float>(new Rng(5), discrete: true);
+        var h = graph.Sample(family, model.InferenceParameters(last, Tensor<float>.FromArray(TestRows, Rows, Features))).Value;
         AssertClose(Sigmoid(model.GenerativeLogits(last, h)), means, spec);
     }
 
@@ -72,9 +73,9 @@ public sealed class ReconstructionTests
         Assert.Equal(rows, Reconstruction.Means(model, TestRows, new Rng(9)));
 
         // the same h drawn here layer by layer from p(h | x_in), with the same generator state: σ(logits of p(x_out | h))
-        var graph = new StochasticGraph<float>(new Rng(9), Relaxation.None);
+        var graph = new StochasticGraph<float>(new Rng(9), discrete: true);
         var h = Tensor<float>.FromArray(TestRows, Rows, Features).Narrow(1, 0, 16);
-        for (int k = 0; k < 2; k++) h = graph.Sample(model.GenerativeLogits(k, h), arity: 2).Value;
+        for (int k = 0; k < 2; k++) h = graph.Sample(model.Family, model.GenerativeLogits(k, h)).Value;
         double[] expected = Sigmoid(model.GenerativeLogits(2, h));
         for (int r = 0; r < Rows; r++) AssertClose(expected[(r * 16)..((r + 1) * 16)], rows.AsSpan(r * Features + 16, 16), $"row {r}");
     }
