@@ -97,7 +97,7 @@ static class CompareCommand
             files.AddRange(((string[])[Experiment.MetricsFile, Experiment.CheckpointFile, Experiment.GradientsFile, Experiment.ImagesFigure + ".png", Experiment.ImagesFigure + ".svg"]).Select(f => $"{Path.GetFileName(plan.OutDir)}/{f}"));
         string full = OutputLocation.RequireFolder("--out", outDir, files);
         if (!Directory.Exists(full)) return;
-        var present = Directory.EnumerateFileSystemEntries(full).Select(e => Path.GetFileName(e)).Order(StringComparer.Ordinal).ToList();
+        var present = Directory.EnumerateFileSystemEntries(full).Select(e => Path.GetFileName(e)).Where(f => f != RunFolderLock.FileName).Order(StringComparer.Ordinal).ToList();   // the lock file of an earlier run is not its output
         var own = top.Concat(plans.Select(p => Path.GetFileName(p.OutDir!))).ToHashSet();
         if (present.Count == 0 || (what == "demo" && present.All(own.Contains))) return;
         string listed = string.Join(", ", present.Take(4)) + (present.Count > 4 ? $" and {present.Count - 4} more" : "");

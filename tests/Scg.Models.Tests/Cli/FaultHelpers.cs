@@ -86,8 +86,9 @@ static class FaultHelpers
     /// <summary>The one line a refused command writes on stderr; it starts with the command's name.</summary>
     public static string OneLine(string stderr, string command)
     {
-        string line = Assert.Single(stderr.TrimEnd('\n').Split('\n'));
-        Assert.StartsWith($"scg {command}: ", line);
+        // progress lines may come first (stderr is not a terminal here); the error is the one line that names the command
+        string line = Assert.Single(stderr.TrimEnd('\n').Split('\n'), l => l.StartsWith($"scg {command}: ", StringComparison.Ordinal)
+            && !l.StartsWith($"scg {command}: warning: ", StringComparison.Ordinal));
         return line;
     }
 }

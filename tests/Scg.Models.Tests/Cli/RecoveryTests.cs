@@ -167,7 +167,7 @@ public sealed class RecoveryTests : IDisposable
         byte[] crafted = field switch
         {
             "data" => Crafted(path, h => h["Data"] = "imagenet"),
-            "arity" => Crafted(path, h => h["Options"]!["Arity"] = 3),
+            "arity" => Crafted(path, h => h["Arity"] = 3),
             "step" => Crafted(path, h => h["Step"] = -5),
             "header-length" => Crafted(path, patch: b => BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(12), int.MaxValue)),
             "tensor-count" => Crafted(path, patch: b => BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(16 + headerLength), int.MaxValue)),
