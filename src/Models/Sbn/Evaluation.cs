@@ -63,8 +63,8 @@ public static class Evaluation
         return m + Math.Log(Math.Exp(a - m) + Math.Exp(b - m));
     }
 
-    /// <summary>Latent units up to which <see cref="ExactLogLikelihood"/> enumerates every joint state (2^16 states per data row).</summary>
-    public const int MaxEnumerableUnits = 16;
+    /// <summary>Latent units up to which <see cref="ExactLogLikelihood"/> enumerates every joint state (2^14 per data row: about a second on sbn-toy).</summary>
+    public const int MaxEnumerableUnits = 14;
 
     /// <summary>
     /// Exact mean log p(x) of a density SBN with binary latent layers by enumerating every joint latent state
