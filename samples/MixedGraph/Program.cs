@@ -12,14 +12,14 @@ using Scg.Stochastic.Graph;
 var data = DataSets.Load(ToySbn.Name, Binarization.Fixed);
 var model = new MixedModel(data.Train.Features, new Rng(1));
 var trainer = Trainer.Create(model, new VimcoEstimator<float>(), new TrainSettings { Samples = 5, BatchSize = 32, LearningRate = 3e-3 }, new Rng(2));
-var batches = new MinibatchIterator(data.Train, trainer.Settings.BatchSize, new Rng(3));
+var batches = new BatchSchedule(data.Train, trainer.Settings.BatchSize, epoch => new Rng(3, (int)epoch));
 var batch = new float[trainer.Settings.BatchSize * data.Train.Features];
 
 double Test(IStochasticModel m, long step) => Evaluation.Bound(m, data.Test.Values, k: 100, new Rng(4), step);
 Console.WriteLine($"test L_100 before training: {Test(model, 0):F3}");
 for (int step = 1; step <= 3000; step++)
 {
-    batches.Next(batch);
+    batches.Fill(step - 1, batch);
     double bound = trainer.Step(batch);
     if (step % 1000 == 0) Console.WriteLine($"step {step}: training L_5 {bound:F3}");
 }

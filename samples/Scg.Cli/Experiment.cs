@@ -30,47 +30,6 @@ static class Seeds
     }
 }
 
-/// <summary>
-/// Minibatches as a function of the step: epoch e = step / batches-per-epoch is a fresh permutation drawn from
-/// (seed, e); the rows left over by the last partial batch sit that epoch out.
-/// </summary>
-sealed class BatchSchedule
-{
-    readonly BinaryDataset _data;
-    readonly int _batchSize;
-    readonly ulong _seed;
-    readonly int[] _order;
-    long _epoch = -1;
-
-    public BatchSchedule(BinaryDataset data, int batchSize, ulong seed)
-    {
-        if (batchSize > data.Rows) throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size {batchSize} exceeds the {data.Rows} training rows.");
-        _data = data; _batchSize = batchSize; _seed = seed;
-        _order = new int[data.Rows];
-    }
-
-    int PerEpoch => _data.Rows / _batchSize;
-
-    public void Fill(long step, Span<float> dest)
-    {
-        long epoch = step / PerEpoch;
-        if (epoch != _epoch)
-        {
-            for (int i = 0; i < _order.Length; i++) _order[i] = i;
-            var rng = Seeds.For(_seed, Seeds.Shuffle, epoch);
-            for (int i = _order.Length - 1; i > 0; i--)
-            {
-                int j = rng.NextInt(i + 1);
-                (_order[i], _order[j]) = (_order[j], _order[i]);
-            }
-            _epoch = epoch;
-        }
-        int b = (int)(step % PerEpoch);
-        _data.CopyBatch(_order.AsSpan(b * _batchSize, _batchSize), dest,
-            _data.Binarization == Binarization.Dynamic ? Seeds.For(_seed, Seeds.Binarize, step) : null);
-    }
-}
-
 /// <summary>Everything one training run needs, validated.</summary>
 sealed record RunPlan
 {
@@ -190,7 +149,8 @@ static class Experiment
         using var csv = plan.OutDir is null ? null : OpenMetrics(ui, plan, start);
         if (plan.OutDir is not null && start == 0) SaveCheckpoint(ui, plan, trainer);
         long saved = start;
-        var schedule = new BatchSchedule(plan.Data.Train, plan.Settings.BatchSize, plan.Seed);
+        var schedule = new BatchSchedule(plan.Data.Train, plan.Settings.BatchSize,
+            epoch => Seeds.For(plan.Seed, Seeds.Shuffle, epoch), step => Seeds.For(plan.Seed, Seeds.Binarize, step));
         var batch = new float[plan.Settings.BatchSize * plan.Features];
         int logEvery = Math.Max(1, plan.Steps / 200);
         int evalEvery = Math.Max(1, plan.EvalEvery);

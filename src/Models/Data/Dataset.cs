@@ -131,57 +131,60 @@ public sealed class BinaryDataset
 }
 
 /// <summary>
-/// Shuffled minibatches: each epoch is a fresh Fisher–Yates permutation of the rows drawn from the given
-/// <see cref="Rng"/>, cut into <see cref="BatchesPerEpoch"/> full batches (the Rows % BatchSize rows left at the
-/// end of a permutation sit that epoch out). The same Rng draws the bits of a dynamically binarized data set.
+/// Shuffled minibatches as a function of the training step, so that a resumed run draws exactly the batches an
+/// uninterrupted one would: epoch e = step / <see cref="BatchesPerEpoch"/> is a Fisher–Yates permutation of the rows
+/// drawn from <c>shuffle(e)</c>, cut into full batches (the Rows % BatchSize rows left over sit that epoch out). A
+/// dynamically binarized data set draws the bits of step t from <c>binarize(t)</c>.
 /// </summary>
-public sealed class MinibatchIterator
+public sealed class BatchSchedule
 {
     readonly BinaryDataset _data;
-    readonly Rng _rng;
+    readonly Func<long, Rng> _shuffle;
+    readonly Func<long, Rng>? _binarize;
     readonly int[] _order;
-    int _next;
+    long _epoch = -1;
 
-    public MinibatchIterator(BinaryDataset data, int batchSize, Rng rng)
+    public BatchSchedule(BinaryDataset data, int batchSize, Func<long, Rng> shuffle, Func<long, Rng>? binarize = null)
     {
         ArgumentNullException.ThrowIfNull(data);
-        ArgumentNullException.ThrowIfNull(rng);
+        ArgumentNullException.ThrowIfNull(shuffle);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         if (batchSize > data.Rows)
             throw new ArgumentOutOfRangeException(nameof(batchSize), $"batch size {batchSize} exceeds the {data.Rows} rows of the data set.");
-        _data = data;
-        _rng = rng;
+        if (data.Binarization == Binarization.Dynamic && binarize is null)
+            throw new ArgumentNullException(nameof(binarize), "a dynamically binarized data set needs a generator of each step's bits.");
+        _data = data; _shuffle = shuffle; _binarize = binarize;
         BatchSize = batchSize;
         _order = new int[data.Rows];
-        for (int i = 0; i < _order.Length; i++) _order[i] = i;
-        _next = _order.Length; // the first call shuffles
     }
 
     public int BatchSize { get; }
     public int BatchesPerEpoch => _data.Rows / BatchSize;
 
-    /// <summary>Row indices of the next batch, valid until the next call.</summary>
-    public ReadOnlySpan<int> NextIndices()
+    /// <summary>Row indices of the batch of <paramref name="step"/>, valid until the next call.</summary>
+    public ReadOnlySpan<int> Indices(long step)
     {
-        if (_next + BatchSize > _order.Length)
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        long epoch = step / BatchesPerEpoch;
+        if (epoch != _epoch)
         {
+            for (int i = 0; i < _order.Length; i++) _order[i] = i;
+            var rng = _shuffle(epoch);
             for (int i = _order.Length - 1; i > 0; i--)
             {
-                int j = _rng.NextInt(i + 1);
+                int j = rng.NextInt(i + 1);
                 (_order[i], _order[j]) = (_order[j], _order[i]);
             }
-            _next = 0;
+            _epoch = epoch;
         }
-        var batch = new ReadOnlySpan<int>(_order, _next, BatchSize);
-        _next += BatchSize;
-        return batch;
+        return _order.AsSpan((int)(step % BatchesPerEpoch) * BatchSize, BatchSize);
     }
 
-    /// <summary>Fills <paramref name="dest"/> (BatchSize × Features) with the next batch; returns its row indices.</summary>
-    public ReadOnlySpan<int> Next(Span<float> dest)
+    /// <summary>Fills <paramref name="dest"/> (BatchSize × Features) with the batch of <paramref name="step"/>; returns its row indices.</summary>
+    public ReadOnlySpan<int> Fill(long step, Span<float> dest)
     {
-        ReadOnlySpan<int> rows = NextIndices();
-        _data.CopyBatch(rows, dest, _rng);
+        var rows = Indices(step);
+        _data.CopyBatch(rows, dest, _data.Binarization == Binarization.Dynamic ? _binarize!(step) : null);
         return rows;
     }
 }

@@ -160,6 +160,8 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
         return p;
     }
 
+    protected override int ParametersPerNode => 2 * (Layout.Arity - 1);
+
     /// <summary>2·(n−1) per node: the means and log-scales of its Gaussian.</summary>
     public override long ParameterWidth(int units) => 2L * Layout.Nodes(units) * (Layout.Arity - 1);
 
@@ -220,6 +222,7 @@ public sealed class IgrArgMaxNodes<T> : NodeFamily<T> where T : unmanaged, IBina
     public override NodeGradient Gradient => NodeGradient.None;
     public override NodeFamily<T> Discrete => this;
     public override long ParameterWidth(int units) => Relaxed.ParameterWidth(units);
+    protected override int ParametersPerNode => 2 * (Layout.Arity - 1);
 
     public override Node<T> Sample(Tensor<T> parameters, Rng rng, long step)
     {

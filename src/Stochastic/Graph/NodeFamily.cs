@@ -48,12 +48,19 @@ public abstract class NodeFamily<T> where T : unmanaged, IBinaryFloatingPointIee
     /// <summary>Samples a layer of nodes from parameters [rows, ParameterWidth] at training step <paramref name="step"/> (temperature schedules).</summary>
     public abstract Node<T> Sample(Tensor<T> parameters, Rng rng, long step);
 
-    /// <summary>Checks parameters [rows, k·ParameterWidth-per-node] and returns their row count.</summary>
+    /// <summary>Parameters one node takes: 1 logit per binary unit, n logits per categorical node (IGR: 2·(n−1)).</summary>
+    protected virtual int ParametersPerNode => Layout.IsBinary ? 1 : Layout.Arity;
+
+    /// <summary>Checks that parameters are [rows, nodes · <see cref="ParametersPerNode"/>] with at least one node.</summary>
     protected void CheckParameters(Tensor<T> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (parameters.Shape.Rank != 2)
             throw new ShapeMismatchException($"{Name} nodes: parameters must be [rows, width], got {parameters.Shape}.");
+        int width = parameters.Shape[1];
+        if (width == 0 || width % ParametersPerNode != 0)
+            throw new ShapeMismatchException(
+                $"{Name} nodes ({Layout}): parameters of width {width}; expected a positive multiple of {ParametersPerNode}, the parameters of one node (ParameterWidth(units) gives a layer's).");
     }
 
     public override string ToString() => $"{Name} ({Layout})";

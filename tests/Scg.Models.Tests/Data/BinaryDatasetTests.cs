@@ -70,20 +70,14 @@ public sealed class BinaryDatasetTests
     public void EachEpochIsASeededPermutationCutIntoFullBatches()
     {
         BinaryDataset data = Bits(23, 4, seed: 2);
-        var it = new MinibatchIterator(data, batchSize: 5, new Rng(4));
-        var same = new MinibatchIterator(data, batchSize: 5, new Rng(4));
-        Assert.Equal(4, it.BatchesPerEpoch);
+        var schedule = new BatchSchedule(data, batchSize: 5, epoch => new Rng(4, (int)epoch));
+        Assert.Equal(4, schedule.BatchesPerEpoch);
 
         var epochs = new List<int[]>();
         for (int epoch = 0; epoch < 3; epoch++)
         {
             var seen = new List<int>();
-            for (int b = 0; b < it.BatchesPerEpoch; b++)
-            {
-                int[] batch = it.NextIndices().ToArray();
-                Assert.Equal(batch, same.NextIndices().ToArray());
-                seen.AddRange(batch);
-            }
+            for (int b = 0; b < schedule.BatchesPerEpoch; b++) seen.AddRange(schedule.Indices(epoch * schedule.BatchesPerEpoch + b).ToArray());
             Assert.Equal(seen.Count, seen.Distinct().Count());
             Assert.All(seen, r => Assert.InRange(r, 0, 22));
             epochs.Add([.. seen]);
@@ -91,18 +85,30 @@ public sealed class BinaryDatasetTests
         Assert.NotEqual(epochs[0], epochs[1]);
     }
 
+    /// <summary>A batch depends on its step alone: asked out of order, or by a fresh schedule (a resumed run), it is the same.</summary>
     [Fact]
-    public void NextFillsTheBatchOfItsIndices()
+    public void ABatchIsAFunctionOfItsStep()
+    {
+        BinaryDataset data = Bits(23, 4, seed: 2);
+        var first = new BatchSchedule(data, 5, epoch => new Rng(4, (int)epoch));
+        int[] late = first.Indices(9).ToArray(), early = first.Indices(1).ToArray();
+        Assert.Equal(late, new BatchSchedule(data, 5, epoch => new Rng(4, (int)epoch)).Indices(9).ToArray());
+        Assert.Equal(early, new BatchSchedule(data, 5, epoch => new Rng(4, (int)epoch)).Indices(1).ToArray());
+        Assert.NotEqual(early, late);
+    }
+
+    [Fact]
+    public void FillCopiesTheBatchOfItsIndices()
     {
         BinaryDataset data = Bits(12, 3, seed: 3);
-        var it = new MinibatchIterator(data, batchSize: 4, new Rng(5));
+        var schedule = new BatchSchedule(data, batchSize: 4, epoch => new Rng(5, (int)epoch));
         var dest = new float[4 * 3];
         var expected = new float[4 * 3];
 
-        int[] rows = it.Next(dest).ToArray();
+        int[] rows = schedule.Fill(2, dest).ToArray();
 
         data.CopyBatch(rows, expected);
         Assert.Equal(expected, dest);
-        Assert.Throws<ArgumentOutOfRangeException>("batchSize", () => new MinibatchIterator(data, 13, new Rng(5)));
+        Assert.Throws<ArgumentOutOfRangeException>("batchSize", () => new BatchSchedule(data, 13, epoch => new Rng(5)));
     }
 }

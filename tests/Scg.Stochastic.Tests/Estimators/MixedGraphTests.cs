@@ -157,6 +157,9 @@ public class MixedGraphTests(ITestOutputHelper output)
         var trap = Assert.Throws<InvalidOperationException>(() => new StochasticGraph<double>(new Rng(1)).Sample(igr.Discrete, parameters));
         Assert.Contains("belong on a discrete graph", trap.Message);
         Assert.Same(igr.Discrete, igr.Discrete.Discrete);
+        var categorical = new ScoreFunctionNodes<double>(new NodeLayout(4, NodeEncoding.OneHot));
+        var width = Assert.Throws<ShapeMismatchException>(() => new StochasticGraph<double>(new Rng(1)).Sample(categorical, Tensor<double>.Zeros(3, 7)));
+        Assert.Contains("parameters of width 7; expected a positive multiple of 4", width.Message);
         var cost = Assert.Throws<ShapeMismatchException>(() => new StochasticGraph<double>(new Rng(1)).AddCost(Tensor<double>.Zeros(2, 1), z1));
         Assert.Contains("one value per row", cost.Message);
     }
