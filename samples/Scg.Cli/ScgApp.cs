@@ -56,6 +56,7 @@ public static class ScgApp
         root.Subcommands.Add(compare);
         root.Subcommands.Add(reproduce);
         root.Subcommands.Add(demo);
+        root.Subcommands.Add(SweepCommand.Create(ui));
         root.SetAction(parse => Guard(ui, "scg demo", () => demoAction(demo.Parse([]))));
         return root;
     }

@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Text;
+using Scg.Models.Reporting;
+
+namespace Scg.Cli;
+
+/// <summary>
+/// <c>scg sweep report</c>: the finished cells grouped over --seed, as a markdown table (stdout and report.md), a CSV
+/// (report.csv) and the mean curves per group (report.svg). It reads only files that finished cells wrote, so it can
+/// run while other cells are still training.
+/// </summary>
+static class SweepReport
+{
+    public const string Markdown = "report.md", Csv = "report.csv", Plot = "report.svg";
+    const string SeedOption = "--seed";
+
+    sealed record Group(string Label, Dictionary<string, string> Settings, List<SweepCell> Cells, List<(CellDone Done, List<MetricsRow> Rows)> Finished);
+
+    public static int Write(Ui ui, string sweep)
+    {
+        var manifest = SweepManifest.Read(sweep);
+        var axes = manifest.Axes.Where(a => a.Option != SeedOption).Select(a => a.Option).ToArray();
+        var groups = new List<Group>();
+        foreach (var cell in manifest.Cells)
+        {
+            var settings = axes.ToDictionary(a => a, a => cell.Swept[a]);
+            var group = groups.FirstOrDefault(g => axes.All(a => g.Settings[a] == settings[a]));
+            if (group is null)
+            {
+                group = new Group(axes.Length == 0 ? "all cells" : string.Join(' ', axes.Select(a => $"{a}={settings[a]}")), settings, [], []);
+                groups.Add(group);
+            }
+            group.Cells.Add(cell);
+            string folder = CellFiles.Folder(sweep, cell);
+            if (CellFiles.Read<CellDone>(folder, CellFiles.Done) is { } done)
+                group.Finished.Add((done, MetricsCsv.Read(Path.Combine(folder, Experiment.MetricsFile))));
+        }
+
+        var ks = groups.SelectMany(g => g.Finished).Select(f => f.Done.TestSamples).Distinct().ToList();
+        string testHeader = ks.Count == 1 ? $"test L_{ks[0]}" : "test L_k";
+        var table = new TextTable([.. axes, "n", "cells", $"{testHeader} (mean ± std)", "final train bound (mean ± std)"])
+        {
+            Caption = $"Grouped over {SeedOption}: n finished cells of the group's cells (unfinished ones are left out). {testHeader}: the bound on the discrete graph over the test split, " +
+                "as each run's summary.md gives it; final train bound: the mean training bound L_m of the run's last logging interval. std is the sample standard deviation (— for n < 2). Higher is better.",
+        };
+        var csv = new StringBuilder();
+        csv.AppendJoin(',', [.. axes.Select(a => a.TrimStart('-')), "n", "cells", "test_samples", "test_mean", "test_std", "train_mean", "train_std"]).Append('\n');
+        foreach (var g in groups)
+        {
+            var (testMean, testStd) = MeanStd(g.Finished.Select(f => f.Done.TestBound).ToList());
+            var (trainMean, trainStd) = MeanStd(g.Finished.Select(f => f.Done.TrainBound).ToList());
+            string n = g.Finished.Count.ToString(CultureInfo.InvariantCulture), cells = g.Cells.Count.ToString(CultureInfo.InvariantCulture);
+            table.Add([.. axes.Select(a => g.Settings[a]), n, cells, PlusMinus(testMean, testStd), PlusMinus(trainMean, trainStd)]);
+            string k = g.Finished.Count > 0 && g.Finished.All(f => f.Done.TestSamples == g.Finished[0].Done.TestSamples) ? g.Finished[0].Done.TestSamples.ToString(CultureInfo.InvariantCulture) : "";
+            csv.AppendJoin(',', [.. axes.Select(a => CsvCell(g.Settings[a])), n, cells, k, Number(testMean), Number(testStd), Number(trainMean), Number(trainStd)]).Append('\n');
+        }
+
+        string markdown = $"# Sweep {Path.GetFileName(Path.GetFullPath(sweep))}\n\n{table.Markdown()}\n![mean curves per group]({Plot})\n";
+        AtomicFile.WriteAllText(Path.Combine(sweep, Markdown), markdown);
+        AtomicFile.WriteAllText(Path.Combine(sweep, Csv), csv.ToString());
+        DrawCurves(Path.Combine(sweep, Plot), $"sweep {Path.GetFileName(Path.GetFullPath(sweep))}: mean over finished seeds",
+            groups.Where(g => g.Finished.Count > 0).Select(g => (g.Label, MeanCurve(g.Finished, r => r.TrainBound), MeanCurve(g.Finished, r => r.ValidBound))).ToList());
+        Report.Print(ui, table);
+        int finished = groups.Sum(g => g.Finished.Count);
+        ui.Note($"sweep report: {finished} of {manifest.Cells.Length} cells finished; wrote {Path.Combine(sweep, Markdown)}, {Csv}, {Plot}");
+        return ScgApp.Ok;
+    }
+
+    /// <summary>
+    /// Draws the curves of the groups: training bound solid, validation dashed, one color per group. The one place that
+    /// knows the chart code.
+    /// </summary>
+    static void DrawCurves(string path, string title, IReadOnlyList<(string Label, List<(double X, double Y)> Train, List<(double X, double Y)> Valid)> groups)
+    {
+        var chart = new SvgChart { Title = title, XLabel = "step", YLabel = "bound (nats, higher is better)" };
+        for (int i = 0; i < groups.Count; i++)
+        {
+            chart.Series.Add(new ChartSeries($"{groups[i].Label} train", groups[i].Train, ColorIndex: i));
+            if (groups[i].Valid.Count > 0) chart.Series.Add(new ChartSeries($"{groups[i].Label} valid L_10", groups[i].Valid, Dashed: true, ColorIndex: i));
+        }
+        chart.Write(path);
+    }
+
+    /// <summary>The mean of a column at every step that all the runs logged it (a missing value leaves the step out).</summary>
+    static List<(double X, double Y)> MeanCurve(List<(CellDone Done, List<MetricsRow> Rows)> runs, Func<MetricsRow, double> value)
+    {
+        var common = runs.Select(r => r.Rows.Where(row => !double.IsNaN(value(row))).Select(row => row.Step).ToHashSet())
+            .Aggregate((a, b) => { a.IntersectWith(b); return a; });
+        return common.Order().Select(step => ((double)step, runs.Average(r => value(r.Rows.First(row => row.Step == step))))).ToList();
+    }
+
+    /// <summary>Mean and sample standard deviation; NaN where they are undefined (no value; fewer than two for the spread).</summary>
+    static (double Mean, double Std) MeanStd(List<double> values)
+    {
+        if (values.Count == 0) return (double.NaN, double.NaN);
+        double mean = values.Average();
+        if (values.Count < 2) return (mean, double.NaN);
+        return (mean, Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)));
+    }
+
+    static string PlusMinus(double mean, double std) =>
+        double.IsNaN(mean) ? "—" : $"{Experiment.Num(mean, "F3")} ± {Experiment.Num(std, "F3")}";
+
+    /// <summary>A CSV number: round-trip digits, empty where there is no value.</summary>
+    static string Number(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
+
+    static string CsvCell(string text) => text.IndexOfAny([',', '"', '\n']) < 0 ? text : "\"" + text.Replace("\"", "\"\"") + "\"";
+}
