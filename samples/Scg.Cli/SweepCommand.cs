@@ -29,7 +29,7 @@ static class SweepCommand
         var time = new Option<string?>("--time") { Description = "slurm: a task's time limit, as sbatch takes it (e.g. 4:00:00)" };
         var mem = new Option<string?>("--mem") { Description = "slurm: a task's memory, as sbatch takes it (e.g. 4G)" };
         var partition = new Option<string?>("--partition") { Description = "slurm: the partition" };
-        var signal = new Option<int>("--signal") { Description = "slurm: seconds before the time limit at which Slurm sends SIGTERM; the cell writes its checkpoint and exits 75", DefaultValueFactory = _ => 120 };
+        var signal = new Option<int>("--signal") { Description = "slurm: seconds before the time limit at which Slurm warns the task (SIGUSR1 to its script, which stops the cell as SIGTERM does: it writes its checkpoint and exits 75)", DefaultValueFactory = _ => 120 };
         var requeue = new Option<bool>("--requeue") { Description = "slurm: a task stopped by SIGTERM (exit 75: the time-limit warning, preemption) requeues itself and resumes from its checkpoint" };
         var sbatch = new Option<string[]>("--sbatch") { Description = "slurm: an extra #SBATCH line, passed through (e.g. --sbatch=--account=lab or --sbatch qos=long); repeat for more", Arity = ArgumentArity.OneOrMore };
         var dryRun = new Option<bool>("--dry-run") { Description = "Write the sweep folder (and the sbatch script) without running or submitting anything" };

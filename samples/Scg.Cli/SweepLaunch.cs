@@ -146,7 +146,7 @@ static class SlurmLauncher
         if (l.Partition is not null) s.Append($"#SBATCH --partition={l.Partition}\n");
         s.Append($"#SBATCH --output={root}/cells/%{digits}a/{CellFiles.Log}\n");
         s.Append("#SBATCH --open-mode=append\n");
-        s.Append($"#SBATCH --signal=B:TERM@{l.SignalSeconds}\n");
+        s.Append($"#SBATCH --signal=B:USR1@{l.SignalSeconds}\n");
         s.Append(l.Requeue ? "#SBATCH --requeue\n" : "#SBATCH --no-requeue\n");
         foreach (string line in l.Sbatch) s.Append($"#SBATCH {line}\n");
         s.Append($$"""
@@ -154,10 +154,11 @@ static class SlurmLauncher
             echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) slurm job $SLURM_JOB_ID (array $SLURM_ARRAY_JOB_ID, task $SLURM_ARRAY_TASK_ID, restart ${SLURM_RESTART_COUNT:-0}) on $(hostname)"
             {{Shell.Quote(program)}} sweep run-cell {{Shell.Quote(root)}} "$SLURM_ARRAY_TASK_ID" &
             cell=$!
-            # Slurm's warning before the time limit (--signal) and scancel reach this shell: pass them on to the cell,
-            # which writes its checkpoint and exits {{ScgApp.Terminated}}
-            trap 'kill -TERM "$cell" 2> /dev/null' TERM
-            trap 'kill -INT "$cell" 2> /dev/null' INT
+            # Slurm's warning before the time limit (--signal=B:USR1) reaches only this shell: the cell is stopped as by
+            # SIGTERM, writing its checkpoint and exiting {{ScgApp.Terminated}}. scancel and preemption signal the cell
+            # itself, and this shell waits for it.
+            trap 'kill -TERM "$cell" 2> /dev/null' USR1
+            trap ':' TERM INT
             wait "$cell"; status=$?
             while kill -0 "$cell" 2> /dev/null; do wait "$cell"; status=$?; done
 

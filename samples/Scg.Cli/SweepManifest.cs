@@ -24,7 +24,7 @@ sealed record SweepLauncher
     public string? Time { get; init; }
     public string? Mem { get; init; }
     public string? Partition { get; init; }
-    /// <summary>Seconds before the time limit at which Slurm sends SIGTERM (the cell checkpoints and exits 75).</summary>
+    /// <summary>Seconds before the time limit at which Slurm warns the task (the cell checkpoints and exits 75).</summary>
     public int SignalSeconds { get; init; } = 120;
     /// <summary>A task stopped by SIGTERM (exit 75) requeues itself and resumes from its checkpoint.</summary>
     public bool Requeue { get; init; }
