@@ -154,10 +154,11 @@ static class SlurmLauncher
             echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) slurm job $SLURM_JOB_ID (array $SLURM_ARRAY_JOB_ID, task $SLURM_ARRAY_TASK_ID, restart ${SLURM_RESTART_COUNT:-0}) on $(hostname)"
             {{Shell.Quote(program)}} sweep run-cell {{Shell.Quote(root)}} "$SLURM_ARRAY_TASK_ID" &
             cell=$!
-            # Slurm's warning before the time limit (--signal=B:USR1) reaches only this shell: the cell is stopped as by
-            # SIGTERM, writing its checkpoint and exiting {{ScgApp.Terminated}}. scancel and preemption signal the cell
+            # Slurm's warning before the time limit (--signal=B:USR1) reaches only this shell: the cell is stopped, once, as
+            # by SIGTERM, writing its checkpoint and exiting {{ScgApp.Terminated}}. scancel and preemption signal the cell
             # itself, and this shell waits for it.
-            trap 'kill -TERM "$cell" 2> /dev/null' USR1
+            stopping=
+            trap '[ -n "$stopping" ] || kill -TERM "$cell" 2> /dev/null; stopping=1' USR1
             trap ':' TERM INT
             wait "$cell"; status=$?
             while kill -0 "$cell" 2> /dev/null; do wait "$cell"; status=$?; done

@@ -13,8 +13,8 @@ namespace Scg.Cli;
 static class SweepRunCell
 {
     /// <summary>
-    /// Test-only faults, set by the environment variable SCG_FAULT_CELL: "INDEX:fail" makes that cell fail (exit 1) before
-    /// it trains, "INDEX:step=N" pauses its training after step N as SCG_FAULT_PAUSE does.
+    /// Test-only faults, set by the environment variable SCG_FAULT_CELL, a comma list: "INDEX:fail" makes that cell fail
+    /// (exit 1) before it trains, "INDEX:step=N" pauses its training after step N as SCG_FAULT_PAUSE does.
     /// </summary>
     public const string FaultVariable = "SCG_FAULT_CELL";
     const int ErrorLines = 20;
@@ -80,11 +80,17 @@ static class SweepRunCell
     {
         string? text = Environment.GetEnvironmentVariable(FaultVariable);
         if (string.IsNullOrEmpty(text)) return null;
-        int colon = text.IndexOf(':');
-        if (colon < 0 || !int.TryParse(text[..colon], NumberStyles.None, CultureInfo.InvariantCulture, out int at)
-            || !(text[(colon + 1)..] == "fail" || text[(colon + 1)..].StartsWith("step=", StringComparison.Ordinal)))
-            throw new UsageException($"{FaultVariable} must be INDEX:fail or INDEX:step=N, got '{text}'.");
-        return at == index ? text[(colon + 1)..] : null;
+        string? found = null;
+        foreach (string item in text.Split(','))
+        {
+            int colon = item.IndexOf(':');
+            string fault = colon < 0 ? "" : item[(colon + 1)..];
+            if (colon < 0 || !int.TryParse(item[..colon], NumberStyles.None, CultureInfo.InvariantCulture, out int at)
+                || !(fault == "fail" || fault.StartsWith("step=", StringComparison.Ordinal)))
+                throw new UsageException($"{FaultVariable} must be a comma list of INDEX:fail or INDEX:step=N, got '{text}'.");
+            if (at == index) found = fault;
+        }
+        return found;
     }
 
     /// <summary>
