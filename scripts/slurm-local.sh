@@ -121,6 +121,7 @@ start() {
   start_munge
   write_conf
   if ! alive "$dir/slurmctld.pid"; then
+    rm -rf "$dir/state" "$dir/spool" && mkdir -p "$dir/state" "$dir/spool"   # a fresh cluster: no jobs of an earlier one
     slurmctld -D -i -f "$conf" >> "$dir/slurmctld.out" 2>&1 &
     echo $! > "$dir/slurmctld.pid"
   fi

@@ -21,7 +21,7 @@ static partial class LocalLauncher
         DateTime? stopSeen = null;
         bool forwarded = false;
         ui.Note($"sweep: running {cells.Count} cells, {jobs} at a time, {manifest.Launcher.ThreadsPerRun} thread(s) each; logs in {sweep}/cells/*/{CellFiles.Log}");
-        while (queue.Count > 0 || running.Count > 0)
+        while (running.Count > 0 || (queue.Count > 0 && ui.Stop.Requested is null))
         {
             while (ui.Stop.Requested is null && running.Count < jobs && queue.TryDequeue(out int next))
                 running.Add(Start(ui, program, sweep, manifest, next));

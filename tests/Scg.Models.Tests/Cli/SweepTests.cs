@@ -223,6 +223,38 @@ public sealed class SweepTests(LocalSweep reference) : IDisposable
         }
     }
 
+    [UnixFact]
+    public void ALocalSweepStoppedBySigtermStopsItsCellsWithTheirCheckpointsAndResumeFinishesThemAsIfUninterrupted()
+    {
+        string sweep = _dir.File("stopped");
+        // every cell pauses after step 120 (the variable reaches the cells' processes); two run at a time
+        using (var launcher = ScgProcess.Start(["sweep", .. LocalSweep.Grid, "--jobs", "2", "-o", sweep], pause: "step=120"))
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!Enumerable.Range(0, 2).All(i => File.Exists(Path.Combine(LocalSweep.CellFolder(sweep, i), "cell.log"))
+                && File.ReadAllText(Path.Combine(LocalSweep.CellFolder(sweep, i), "cell.log")).Contains("scg: paused for fault injection after step 120")))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"the cells did not pause; launcher stderr:\n{launcher.Err}");
+                Thread.Sleep(100);
+            }
+            launcher.Signal(ScgProcess.Sigterm);
+            var (code, stdout, err) = launcher.WaitForExit();
+            Assert.True(code == ScgApp.Terminated, err);
+            Assert.Contains("| 0 | pending | 120/200 | concrete | 1 | stopped at step 120 (checkpointed); resume continues it |", stdout);
+            Assert.Contains("| 1 | pending | 120/200 | concrete | 2 | stopped at step 120", stdout);
+            Assert.Contains("4 cells: 0 done, 0 running, 0 failed, 4 pending", stdout);
+            Assert.Contains("cell 0 (--estimator=concrete --seed=1): stopped (exit code 75); scg sweep resume reruns it", err);
+            Assert.DoesNotContain("cell 2 (--estimator=nvil --seed=1): started", err);
+        }
+        foreach (int i in (int[])[0, 1]) Assert.Contains("stopped by SIGTERM after step 120", File.ReadAllText(Path.Combine(LocalSweep.CellFolder(sweep, i), "cell.log")));
+
+        var resumed = Scg("sweep", "resume", sweep);
+        Assert.True(resumed.Code == ScgApp.Ok, resumed.Err);
+        Assert.Contains("rerunning 4 of 4 cells: 0, 1, 2, 3", resumed.Err);
+        for (int i = 0; i < LocalSweep.Cells; i++) Assert.Equal(reference.Checkpoints[i], LocalSweep.Checkpoint(sweep, i));
+        Assert.Contains("resuming at step 120", File.ReadAllText(Path.Combine(LocalSweep.CellFolder(sweep, 0), "cell.log")));
+    }
+
     internal static void CopyFolder(string from, string to)
     {
         foreach (string dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(from, to));
