@@ -164,7 +164,7 @@ static class SweepCommand
     {
         if (manifest.Launcher.Kind == "slurm")
         {
-            string job = SlurmLauncher.Submit(sweep, manifest, cells);
+            string job = SlurmLauncher.Submit(sweep, cells, jobs);
             manifest.SlurmJobs.Add(job);
             manifest.Write(sweep);
             ui.Note($"sweep: submitted Slurm job {job} with {cells.Count} array tasks ({SlurmLauncher.ArraySpec(cells, jobs)}); follow it with scg sweep status {Shell.Quote(sweep)}");
@@ -249,8 +249,7 @@ static class SweepCommand
         }
         ui.Note($"sweep: rerunning {rerun.Count} of {manifest.Cells.Length} cells: {string.Join(", ", rerun)}");
         if (dryRun) return ScgApp.Ok;
-        int limit = jobs > 0 ? jobs : manifest.Launcher.Jobs;
-        return Launch(ui, sweep, jobs > 0 ? manifest with { Launcher = manifest.Launcher with { Jobs = jobs } } : manifest, rerun, limit);
+        return Launch(ui, sweep, manifest, rerun, jobs > 0 ? jobs : manifest.Launcher.Jobs);
     }
 
     /// <summary>The values of a comma list (repeated options add theirs; "\," is a comma inside a value), each once.</summary>

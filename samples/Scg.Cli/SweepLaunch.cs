@@ -198,11 +198,11 @@ static class SlurmLauncher
                 "(bash scripts/slurm-local.sh start runs a one-node Slurm on this machine).");
     }
 
-    /// <summary>Submits the script for <paramref name="cells"/>; returns the job id.</summary>
-    public static string Submit(string sweep, SweepManifest manifest, IReadOnlyList<int> cells)
+    /// <summary>Submits the script for <paramref name="cells"/>, at most <paramref name="jobs"/> at once (0: no limit); returns the job id.</summary>
+    public static string Submit(string sweep, IReadOnlyList<int> cells, int jobs)
     {
         string script = Path.Combine(Path.GetFullPath(sweep), ScriptFile);
-        var result = SweepPrograms.Run("sbatch", "--parsable", $"--array={ArraySpec(cells, manifest.Launcher.Jobs)}", script)
+        var result = SweepPrograms.Run("sbatch", "--parsable", $"--array={ArraySpec(cells, jobs)}", script)
             ?? throw new InvalidOperationException("sbatch could not be started.");
         if (result.Code != 0)
             throw new TrainingFailedException($"sbatch refused '{script}' (exit code {result.Code}): {ScgApp.OneLine(result.Err)} The sweep folder is written; fix the cause and run scg sweep resume {Shell.Quote(sweep)}.", new InvalidOperationException(result.Err));

@@ -14,6 +14,7 @@ static class SweepReport
     public const string Markdown = "report.md", Csv = "report.csv", Plot = "report.svg";
     const string SeedOption = "--seed";
 
+    /// <summary>The cells of one setting of the swept options other than --seed; Label is that setting's values.</summary>
     sealed record Group(string Label, Dictionary<string, string> Settings, List<SweepCell> Cells, List<(CellDone Done, List<MetricsRow> Rows)> Finished);
 
     public static int Write(Ui ui, string sweep)
@@ -27,7 +28,7 @@ static class SweepReport
             var group = groups.FirstOrDefault(g => axes.All(a => g.Settings[a] == settings[a]));
             if (group is null)
             {
-                group = new Group(axes.Length == 0 ? "all cells" : string.Join(' ', axes.Select(a => $"{a}={settings[a]}")), settings, [], []);
+                group = new Group(axes.Length == 0 ? "all cells" : string.Join(", ", axes.Select(a => settings[a])), settings, [], []);
                 groups.Add(group);
             }
             group.Cells.Add(cell);
@@ -58,7 +59,7 @@ static class SweepReport
         string markdown = $"# Sweep {Path.GetFileName(Path.GetFullPath(sweep))}\n\n{table.Markdown()}\n![mean curves per group]({Plot})\n";
         AtomicFile.WriteAllText(Path.Combine(sweep, Markdown), markdown);
         AtomicFile.WriteAllText(Path.Combine(sweep, Csv), csv.ToString());
-        DrawCurves(Path.Combine(sweep, Plot), $"sweep {Path.GetFileName(Path.GetFullPath(sweep))}: mean over finished seeds",
+        DrawCurves(Path.Combine(sweep, Plot), $"sweep {Path.GetFileName(Path.GetFullPath(sweep))}: mean over finished seeds" + (axes.Length == 0 ? "" : $" ({string.Join(", ", axes)})"),
             groups.Where(g => g.Finished.Count > 0).Select(g => (g.Label, MeanCurve(g.Finished, r => r.TrainBound), MeanCurve(g.Finished, r => r.ValidBound))).ToList());
         Report.Print(ui, table);
         int finished = groups.Sum(g => g.Finished.Count);

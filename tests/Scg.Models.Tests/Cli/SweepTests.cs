@@ -169,7 +169,8 @@ public sealed class SweepTests(LocalSweep reference) : IDisposable
         Assert.Contains("![mean curves per group](report.svg)", markdown);
         string svg = File.ReadAllText(Path.Combine(reference.Folder, "report.svg"));
         Assert.Contains("concrete train", svg);
-        Assert.Contains("--estimator=nvil valid L_10", svg);
+        Assert.Contains("nvil valid L_10", svg);
+        Assert.Contains("mean over finished seeds (--estimator)", svg);
     }
 
     [Fact]
