@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Scg.Cli;
 
@@ -11,10 +12,13 @@ namespace Scg.Models.Tests;
 /// </summary>
 public sealed class SlurmFactAttribute : FactAttribute
 {
-    public SlurmFactAttribute()
+    /// <summary>A skipped test's name carries the reason, so that the runner's default output shows it.</summary>
+    public SlurmFactAttribute([CallerMemberName] string test = "")
     {
         bool ci = Environment.GetEnvironmentVariable("CI") is { Length: > 0 } v && v != "0" && !v.Equals("false", StringComparison.OrdinalIgnoreCase);
-        if (!ci && Slurm.Unavailable.Value is { } reason) Skip = reason;
+        if (ci || Slurm.Unavailable.Value is not { } reason) return;
+        Skip = reason;
+        DisplayName = $"{nameof(SweepSlurmTests)}.{test} (skipped: {reason})";
     }
 }
 
@@ -23,6 +27,9 @@ static class Slurm
     public static readonly Lazy<string?> Unavailable = new(() =>
     {
         if (OperatingSystem.IsWindows()) return "Slurm runs on Linux";
+        // Slurm's tools wait a minute for a configuration file that is missing
+        string conf = Environment.GetEnvironmentVariable("SLURM_CONF") is { Length: > 0 } c ? c : "/etc/slurm/slurm.conf";
+        if (!File.Exists(conf)) return $"no Slurm configuration ({conf} does not exist); bash scripts/slurm-local.sh start runs a one-node cluster and prints its SLURM_CONF";
         var ping = Run("scontrol", "ping");
         if (ping is null) return "no Slurm here (scontrol is not installed); bash scripts/slurm-local.sh start installs and starts a one-node cluster";
         if (ping.Value.Code != 0 || !ping.Value.Out.Contains("is UP"))
