@@ -46,9 +46,8 @@ static partial class LocalLauncher
             }
             if (running.Count > 0) Thread.Sleep(50);
         }
-        var states = manifest.Cells.Where(c => cells.Contains(c.Index)).Select(c => CellFiles.State(CellFiles.Folder(sweep, c)).State).ToList();
         if (ui.Stop.Requested is not null) return ui.Stop.ExitCode;
-        return states.All(s => s == CellState.Done) ? ScgApp.Ok : ScgApp.Failed;
+        return cells.All(i => CellFiles.State(CellFiles.Folder(sweep, manifest.Cells[i])).State == CellState.Done) ? ScgApp.Ok : ScgApp.Failed;
     }
 
     static (int, Process, StreamWriter) Start(Ui ui, string program, string sweep, SweepManifest manifest, int index)
