@@ -99,7 +99,8 @@ static class Experiment
     public const string GradientsFile = "gradients.csv";
     /// <summary>Figures, each written as .png and .svg.</summary>
     public const string CurvesFigure = "curves", DiagnosticsFigure = "diagnostics", ImagesFigure = "images";
-    const int ValidRows = 2000, ValidSamples = 10, ImagesPerRow = 12;
+    const int ValidRows = 2000, ImagesPerRow = 12;
+    public const int ValidSamples = 10;
 
     public static SigmoidBeliefNet NewModel(RunPlan plan)
     {
@@ -360,8 +361,9 @@ static class Experiment
     // ---- pictures ----------------------------------------------------------------------------
 
     /// <summary>What a run's training column holds: the relaxed bound (concrete, igr) or the discrete L_m (score-function estimators, st).</summary>
-    public static string TrainBound(RunPlan plan) => plan.Family is ConcreteNodes<float> or IgrNodes<float>
-        ? "relaxed bound" : $"discrete L_{plan.Settings.Samples}";
+    public static string TrainBound(RunPlan plan) => TrainBound(plan.Choice, plan.Settings.Samples);
+
+    public static string TrainBound(EstimatorChoice choice, int samples) => choice.Name is "concrete" or "igr" ? "relaxed bound" : $"discrete L_{samples}";
 
     public static CurveGroup Curves(RunPlan plan, IReadOnlyList<MetricsRow> rows) => new(new(plan.Label, rows), TrainBound(plan));
 

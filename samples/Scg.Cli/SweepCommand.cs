@@ -84,7 +84,7 @@ static class SweepCommand
         resume.Options.Add(resumeDryRun);
         resume.SetAction(p => ScgApp.Guard(ui, "scg sweep resume", () => Resume(ui, p.GetValue(resumeSweep)!, p.GetValue(resumeJobs), p.GetValue(resumeDryRun))));
 
-        var report = new Command("report", "Write report.md, report.csv and report.svg into the sweep folder: the finished cells grouped over --seed, with the mean ± standard deviation and n " +
+        var report = new Command("report", "Write report.md, report.csv and report.png/.svg into the sweep folder: the finished cells grouped over --seed, with the mean ± standard deviation and n " +
             "of the test bound and the final training bound, and the mean training curve of each group. Works while the sweep runs; the table also goes to stdout.");
         var reportSweep = sweepArg();
         report.Arguments.Add(reportSweep);

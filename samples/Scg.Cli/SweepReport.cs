@@ -1,4 +1,5 @@
 using System.Globalization;
+using Scg.Models.Sbn;
 using System.Text;
 using Scg.Models.Reporting;
 
@@ -6,12 +7,12 @@ namespace Scg.Cli;
 
 /// <summary>
 /// <c>scg sweep report</c>: the finished cells grouped over --seed, as a markdown table (stdout and report.md), a CSV
-/// (report.csv) and the mean curves per group (report.svg). It reads only files that finished cells wrote, so it can
+/// (report.csv) and the mean ± std curves per group (report.png and .svg). It reads only files that finished cells wrote, so it can
 /// run while other cells are still training.
 /// </summary>
 static class SweepReport
 {
-    public const string Markdown = "report.md", Csv = "report.csv", Plot = "report.svg";
+    public const string Markdown = "report.md", Csv = "report.csv", PlotStem = "report";
     const string SeedOption = "--seed";
 
     /// <summary>The cells of one setting of the swept options other than --seed; Label is that setting's values.</summary>
@@ -56,38 +57,24 @@ static class SweepReport
             csv.AppendJoin(',', [.. axes.Select(a => CsvCell(g.Settings[a])), n, cells, k, Number(testMean), Number(testStd), Number(trainMean), Number(trainStd)]).Append('\n');
         }
 
-        string markdown = $"# Sweep {Path.GetFileName(Path.GetFullPath(sweep))}\n\n{table.Markdown()}\n![mean curves per group]({Plot})\n";
+        string markdown = $"# Sweep {Path.GetFileName(Path.GetFullPath(sweep))}\n\n{table.Markdown()}\n![mean curves per group]({PlotStem}.png)\n";
         AtomicFile.WriteAllText(Path.Combine(sweep, Markdown), markdown);
         AtomicFile.WriteAllText(Path.Combine(sweep, Csv), csv.ToString());
-        DrawCurves(Path.Combine(sweep, Plot), $"sweep {Path.GetFileName(Path.GetFullPath(sweep))}: mean over finished seeds" + (axes.Length == 0 ? "" : $" ({string.Join(", ", axes)})"),
-            groups.Where(g => g.Finished.Count > 0).Select(g => (g.Label, MeanCurve(g.Finished, r => r.TrainBound), MeanCurve(g.Finished, r => r.ValidBound))).ToList());
+        Plots.WriteCurves(Path.Combine(sweep, PlotStem), $"sweep {Path.GetFileName(Path.GetFullPath(sweep))}: mean ± std over finished seeds" + (axes.Length == 0 ? "" : $" ({string.Join(", ", axes)})"),
+            groups.Where(g => g.Finished.Count > 0)
+                .Select(g => new CurveGroup(new RunGroup<MetricsRow>(g.Label, g.Finished.Select(f => (IReadOnlyList<MetricsRow>)f.Rows).ToList()), TrainBound(g.Cells[0])))
+                .ToList(), Experiment.ValidSamples);
         Report.Print(ui, table);
         int finished = groups.Sum(g => g.Finished.Count);
-        ui.Note($"sweep report: {finished} of {manifest.Cells.Length} cells finished; wrote {Path.Combine(sweep, Markdown)}, {Csv}, {Plot}");
+        ui.Note($"sweep report: {finished} of {manifest.Cells.Length} cells finished; wrote {Path.Combine(sweep, Markdown)}, {Csv}, {PlotStem}.png and .svg");
         return ScgApp.Ok;
     }
 
-    /// <summary>
-    /// Draws the curves of the groups: training bound solid, validation dashed, one color per group. The one place that
-    /// knows the chart code.
-    /// </summary>
-    static void DrawCurves(string path, string title, IReadOnlyList<(string Label, List<(double X, double Y)> Train, List<(double X, double Y)> Valid)> groups)
+    /// <summary>What a cell's training column holds, from its estimator and m (every cell's arguments name both).</summary>
+    static string TrainBound(SweepCell cell)
     {
-        var chart = new SvgChart { Title = title, XLabel = "step", YLabel = "bound (nats, higher is better)" };
-        for (int i = 0; i < groups.Count; i++)
-        {
-            chart.Series.Add(new ChartSeries($"{groups[i].Label} train", groups[i].Train, ColorIndex: i));
-            if (groups[i].Valid.Count > 0) chart.Series.Add(new ChartSeries($"{groups[i].Label} valid L_10", groups[i].Valid, Dashed: true, ColorIndex: i));
-        }
-        chart.Write(path);
-    }
-
-    /// <summary>The mean of a column at every step that all the runs logged it (a missing value leaves the step out).</summary>
-    static List<(double X, double Y)> MeanCurve(List<(CellDone Done, List<MetricsRow> Rows)> runs, Func<MetricsRow, double> value)
-    {
-        var common = runs.Select(r => r.Rows.Where(row => !double.IsNaN(value(row))).Select(row => row.Step).ToHashSet())
-            .Aggregate((a, b) => { a.IntersectWith(b); return a; });
-        return common.Order().Select(step => ((double)step, runs.Average(r => value(r.Rows.First(row => row.Step == step))))).ToList();
+        string Arg(string name) => cell.Args[Array.IndexOf(cell.Args, name) + 1];
+        return Experiment.TrainBound(EstimatorChoice.Parse(Arg("--estimator")), int.Parse(Arg("--samples"), CultureInfo.InvariantCulture));
     }
 
     /// <summary>Mean and sample standard deviation; NaN where they are undefined (no value; fewer than two for the spread).</summary>
