@@ -17,7 +17,7 @@ namespace Scg.Cli;
 /// </summary>
 static class Seeds
 {
-    public const ulong Init = 1, Step = 2, Shuffle = 3, Valid = 4, Test = 5, Gradient = 6, Samples = 7, Binarize = 8, Reconstructions = 9, GradientBatch = 10;
+    public const ulong Init = 1, Step = 2, Shuffle = 3, Valid = 4, Test = 5, Gradient = 6, Samples = 7, Binarize = 8, Reconstructions = 9, GradientBatch = 10, RelaxedTest = 11;
 
     public static Rng For(ulong seed, ulong purpose, long index = 0) => new(Mix(Mix(seed, purpose), (ulong)index));
 
@@ -87,6 +87,8 @@ sealed class RunResult
     public double TestBound { get; set; } = double.NaN;
     public int TestSamples { get; set; }
     public double? ExactModelNll { get; set; }
+    /// <summary>The relaxed bound the run trained, over the test split (relaxed estimators only): the IGR paper's test ELBO.</summary>
+    public double? RelaxedTestBound { get; set; }
     public double? GradientVariance { get; set; }
     /// <summary>Gradient statistics at every validation pass (with <see cref="RunPlan.GradientDraws"/> &gt; 0).</summary>
     public List<GradientRow> Gradients { get; init; } = [];
@@ -146,7 +148,7 @@ static class Experiment
     {
         long start = trainer.StepCount;
         var rows = earlier ?? [];
-        var gradients = new List<GradientRow>();
+        var gradients = plan.GradientDraws > 0 && plan.OutDir is not null ? ReadGradients(Path.Combine(plan.OutDir, GradientsFile), start) : [];
         using var csv = plan.OutDir is null ? null : OpenMetrics(ui, plan, start);
         if (plan.OutDir is not null && start == 0) SaveCheckpoint(ui, plan, trainer);
         long saved = start;
@@ -304,6 +306,8 @@ static class Experiment
         result.TestSamples = plan.EvalSamples;
         result.TestBound = Bound(ui, $"{plan.Label}: test L_{plan.EvalSamples}", model, plan.Data.Test, plan.EvalSamples, Seeds.For(plan.Seed, Seeds.Test),
             result.Trainer.StepCount, plan.EvalRows, saved: "training had finished: " + Saved(plan, result.Trainer.StepCount));
+        if (plan.Family.Gradient == NodeGradient.Pathwise && plan.Family is not StraightThroughNodes<float>)
+            result.RelaxedTestBound = Evaluation.RelaxedBound(model, plan.Data.Test.Values, Seeds.For(plan.Seed, Seeds.RelaxedTest), result.Trainer.StepCount, plan.EvalRows);
         if (IsEnumerable(model))
             result.ExactModelNll = -Evaluation.ExactLogLikelihood(model, plan.Data.Test.Values, plan.Data.Test.Features);
     }
@@ -327,7 +331,7 @@ static class Experiment
         var stats = GradientStatisticsAt(plan, trainer, plan.GradientDraws);
         // SNR over the elements whose gradient varies: a constant element's ratio is 0/0 or infinite.
         var varying = stats.Mean.Zip(stats.Variance).Where(e => e.Second > 0).Select(e => Math.Abs(e.First) / Math.Sqrt(e.Second)).ToList();
-        gradients.Add(new GradientRow(step, stats.AverageVariance, varying.Count > 0 ? varying.Average() : double.NaN, stats.VanishingFraction));
+        gradients.Add(new GradientRow(step, stats.AverageVariance, varying.Count > 0 ? varying.Average() : double.NaN, VanishingAt(plan, trainer, plan.GradientDraws)));
         if (plan.OutDir is null) return;
         var text = new System.Text.StringBuilder("step,gradient_variance,gradient_snr,vanishing_fraction\n");
         foreach (var g in gradients)
@@ -335,12 +339,34 @@ static class Experiment
         AtomicFile.WriteAllText(Path.Combine(plan.OutDir, GradientsFile), text.ToString());
     }
 
-    static GradientStatistics GradientStatisticsAt(RunPlan plan, Trainer<SigmoidBeliefNet> trainer, int draws)
+    /// <summary>The rows of an earlier session's gradients.csv up to step <paramref name="upTo"/> (a resumed run keeps them); none without the file.</summary>
+    static List<GradientRow> ReadGradients(string path, long upTo)
+    {
+        if (!File.Exists(path)) return [];
+        var rows = new List<GradientRow>();
+        foreach (string line in File.ReadLines(path).Skip(1))
+        {
+            var f = line.Split(',');
+            if (f.Length != 4 || !long.TryParse(f[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long step))
+                throw new UsageException($"'{path}' has a malformed row '{line}': expected step,gradient_variance,gradient_snr,vanishing_fraction. Delete the file to record the statistics afresh.");
+            double V(int i) => double.Parse(f[i], System.Globalization.CultureInfo.InvariantCulture);
+            if (step <= upTo) rows.Add(new GradientRow(step, V(1), V(2), V(3)));
+        }
+        return rows;
+    }
+
+    /// <summary>The fixed batch of the gradient statistics: the first training rows (under dynamic binarization one seeded draw of their bits).</summary>
+    static Tensor<float> GradientBatch(RunPlan plan)
     {
         int rows = plan.Settings.BatchSize, features = plan.Features;
         var values = new float[rows * features];
         plan.Data.Train.CopyBatch(Enumerable.Range(0, rows).ToArray(), values, Seeds.For(plan.Seed, Seeds.GradientBatch));
-        var batch = Tensor<float>.FromArray(values, rows, features);
+        return Tensor<float>.FromArray(values, rows, features);
+    }
+
+    static GradientStatistics GradientStatisticsAt(RunPlan plan, Trainer<SigmoidBeliefNet> trainer, int draws)
+    {
+        var batch = GradientBatch(plan);
         var saved = trainer.Rng;
         try
         {
@@ -349,6 +375,24 @@ static class Experiment
                 trainer.Reseed(Seeds.For(plan.Seed, Seeds.Gradient, d));
                 return trainer.GradientDraw(batch);
             }, draws);
+        }
+        finally { trainer.Reseed(saved); }
+    }
+
+    /// <summary>The mean share of exactly-zero gradient elements with respect to the nodes' parameters, over the same draws as the statistics.</summary>
+    static double VanishingAt(RunPlan plan, Trainer<SigmoidBeliefNet> trainer, int draws)
+    {
+        var batch = GradientBatch(plan);
+        var saved = trainer.Rng;
+        try
+        {
+            double sum = 0;
+            for (int d = 0; d < draws; d++)
+            {
+                trainer.Reseed(Seeds.For(plan.Seed, Seeds.Gradient, d));
+                sum += trainer.VanishingFraction(batch);
+            }
+            return sum / draws;
         }
         finally { trainer.Reseed(saved); }
     }

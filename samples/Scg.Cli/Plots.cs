@@ -16,7 +16,7 @@ sealed record RunGroup<TRow>(string Label, IReadOnlyList<IReadOnlyList<TRow>> Ru
 /// <summary>What the training column of a run's metrics holds: "relaxed bound" or "discrete L_5", say.</summary>
 sealed record CurveGroup(RunGroup<MetricsRow> Group, string TrainBound);
 
-/// <summary>Gradient statistics of an estimator at one step: mean per-element variance, mean SNR, share of exact zeros.</summary>
+/// <summary>Gradient statistics of an estimator at one step: mean per-element variance, mean SNR, share of exact zeros of the gradient with respect to the nodes' parameters.</summary>
 sealed record GradientRow(long Step, double Variance, double SignalToNoise, double VanishingFraction);
 
 /// <summary>A row of images in an image figure: its label and the images' values in [0, 1], one image after another.</summary>
@@ -87,7 +87,7 @@ static class Plots
         {
             new($"gradient variance (mean over parameters, {draws} draws)", "variance", Of(r => r.Variance, log: true), Log: true),
             new("signal-to-noise ratio |E g| / sd g (mean over parameters)", "SNR", Of(r => r.SignalToNoise, log: true), Log: true),
-            new("vanishing gradients (share of elements exactly 0)", "share of elements", Of(r => 100 * r.VanishingFraction, log: false), Percent: true),
+            new("vanishing gradients (share of the loss's gradient elements with respect to the nodes' parameters that are exactly 0)", "share of elements", Of(r => 100 * r.VanishingFraction, log: false), Percent: true),
         };
         Write(stem, title, panels, "step", legendOnEveryPanel: false);
     }

@@ -16,6 +16,11 @@ static class TrainCommand
             DefaultValueFactory = _ => "concrete",
         };
         var outDir = new Option<string?>("--out", "-o") { Description = "Run folder for metrics.csv, checkpoint.scg, curves.png/.svg, images.png/.svg (image data) [default: runs/<time>-<estimator>]" };
+        var gradDraws = new Option<int>("--grad-draws")
+        {
+            Description = "Gradient draws on one fixed batch at every validation pass, for gradients.csv, diagnostics.png and the vanishing-gradients column (0 = none; a resumed run is not told this by its checkpoint)",
+            DefaultValueFactory = _ => 0,
+        };
         var resume = new Option<string?>("--resume")
         {
             Description = "Continue from a checkpoint (a checkpoint.scg or its run folder; alone, the --out folder's), as the run was begun: model, estimator, data, " +
@@ -29,11 +34,12 @@ static class TrainCommand
         command.Options.Add(estimator);
         command.Options.Add(outDir);
         command.Options.Add(resume);
-        command.SetAction(p => ScgApp.Guard(ui, "scg train", () => Run(ui, p, options, estimator, outDir, resume)));
+        command.Options.Add(gradDraws);
+        command.SetAction(p => ScgApp.Guard(ui, "scg train", () => Run(ui, p, options, estimator, outDir, resume, gradDraws)));
         return command;
     }
 
-    static int Run(Ui ui, ParseResult p, TrainOptions options, Option<string> estimatorOption, Option<string?> outOption, Option<string?> resumeOption)
+    static int Run(Ui ui, ParseResult p, TrainOptions options, Option<string> estimatorOption, Option<string?> outOption, Option<string?> resumeOption, Option<int> drawsOption)
     {
         Checkpoint? checkpoint = null;
         string? outDir = p.GetValue(outOption);
@@ -51,7 +57,9 @@ static class TrainCommand
         var choice = TrainOptions.ParseEstimator(estimatorName);
         outDir ??= Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + choice.Name);
         OutputLocation.RequireFolder("--out", outDir, RunFiles);
-        var plan = TrainOptions.Plan(common, choice, common.Settings.Samples, outDir, $"{choice.Name} m={common.Settings.Samples}");
+        int draws = p.GetValue(drawsOption);
+        if (draws is < 0 or 1) throw new UsageException($"--grad-draws must be 0 (none) or ≥ 2, got {draws}.");
+        var plan = TrainOptions.Plan(common, choice, common.Settings.Samples, outDir, $"{choice.Name} m={common.Settings.Samples}") with { GradientDraws = draws };
 
         Trainer<SigmoidBeliefNet> trainer;
         if (checkpoint is not null)
@@ -62,6 +70,7 @@ static class TrainCommand
                 Options = checkpoint.Header.Options with
                 {
                     UniformPrior = plan.Options.UniformPrior, HiddenUnits = plan.Options.HiddenUnits, BaselineUnits = plan.Options.BaselineUnits,
+                    Activation = plan.Options.Activation, AnalyticKl = plan.Options.AnalyticKl,
                 },
             };
             try { checkpoint.RequireSameModel(plan.Header); }
@@ -96,6 +105,7 @@ static class TrainCommand
         Experiment.WriteCurves(outDir, $"{Experiment.Describe(plan)}: {plan.Label}", [Experiment.Curves(plan, history)],
             truth is double t ? -t : null, "true log-likelihood");
         bool images = Experiment.WriteImages(outDir, $"{Experiment.Describe(plan)}: {plan.Label}", trainer, plan.Data.Test, plan.Seed);
+        Experiment.WriteDiagnostics(outDir, $"{Experiment.Describe(plan)}: {plan.Label}", [result]);
         var summary = Report.Summary([result], truth, gradientDraws: 0);
         Report.Print(ui, summary);
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.md"), summary.Markdown());

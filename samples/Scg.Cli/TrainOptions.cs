@@ -14,7 +14,7 @@ sealed class TrainOptions
 
     public readonly Option<string?> Model = new("--model")
     {
-        Description = $"Layer spec in the Concrete paper's notation, e.g. 200H-784V, 200H~200H~784V, 392V-240H-240H-392V ('-' linear, '~' two tanh layers) [default: {ToyModel} for sbn-toy, {ImageModel} for mnist and fashion-mnist]",
+        Description = $"Layer spec in the Concrete paper's notation, top to bottom, e.g. 200H-784V, 200H~200H~784V, 392V-240H-240H-392V: '-' a linear map, '~' two hidden layers (of --hidden-units) then linear. Widths between tildes name the hidden layers, generative direction: 30H~256~512~784V maps 30 latents through 256 and 512 units to 784 pixels, and the inference network mirrors it (784-512-256-30) [default: {ToyModel} for sbn-toy, {ImageModel} for mnist and fashion-mnist]",
     };
     public readonly Option<int> Samples = new("--samples", "-m") { Description = "m: samples per data point in the training bound L_m", DefaultValueFactory = _ => 1 };
     public readonly Option<string> Temperature = new("--temperature")
@@ -50,13 +50,19 @@ sealed class TrainOptions
         Description = "Prior over the top latent layer of a density model: learned (trained logits) or uniform (fixed, as in a discrete VAE)",
         DefaultValueFactory = _ => "learned",
     };
-    public readonly Option<int> HiddenUnits = new("--hidden-units") { Description = "Width of the two tanh layers of a '~' connection; 0 = the width of the preceding stochastic layer", DefaultValueFactory = _ => 0 };
+    public readonly Option<int> HiddenUnits = new("--hidden-units") { Description = "Width of the two hidden layers of a bare '~' connection; 0 = the width of the preceding stochastic layer", DefaultValueFactory = _ => 0 };
+    public readonly Option<string> Activation = new("--activation") { Description = "Nonlinearity of the hidden layers of '~' connections: tanh (the Concrete paper) or relu (the IGR paper)", DefaultValueFactory = _ => "tanh" };
+    public readonly Option<string> Kl = new("--kl")
+    {
+        Description = "KL terms of the relaxed bound: sampled (log p(h) − log q(h) at the draw) or analytic (closed form through IGR's Gaussians, as the IGR paper trains; igr with m = 1 only)",
+        DefaultValueFactory = _ => "sampled",
+    };
     public readonly Option<int> EvalSamples = new("--eval-samples") { Description = "k of the final test bound L_k on the discrete graph (1 to 50000)", DefaultValueFactory = _ => 1000 };
     public readonly Option<int> EvalEvery = new("--eval-every") { Description = "Steps between validation passes (L_10 on up to 2,000 valid rows) and checkpoints; 0 = a tenth of --steps", DefaultValueFactory = _ => 0 };
 
     public void AddTo(Command command)
     {
-        foreach (Option o in (Option[])[Model, Samples, Temperature, PriorTemperature, LearningRate, WeightDecay, Steps, BatchSize, Seed, Data, DataDir, Binarize, Arity, Encoding, Prior, HiddenUnits, EvalSamples, EvalEvery])
+        foreach (Option o in (Option[])[Model, Samples, Temperature, PriorTemperature, LearningRate, WeightDecay, Steps, BatchSize, Seed, Data, DataDir, Binarize, Arity, Encoding, Prior, HiddenUnits, Activation, Kl, EvalSamples, EvalEvery])
             command.Options.Add(o);
     }
 
@@ -90,6 +96,16 @@ sealed class TrainOptions
         bool uniformPrior = ParsePrior(Get(Prior, h => h.Options.UniformPrior ? "uniform" : "learned"), spec);
         int hidden = Get(HiddenUnits, h => h.Options.HiddenUnits);
         if (hidden < 0) throw new UsageException($"--hidden-units must be ≥ 0 (0 = the width of the preceding stochastic layer), got {hidden}.");
+        string activationText = Get(Activation, h => h.Options.Activation.ToString().ToLowerInvariant());
+        var activation = activationText switch
+        {
+            "tanh" => Scg.Autodiff.Layers.Activation.Tanh,
+            "relu" => Scg.Autodiff.Layers.Activation.Relu,
+            _ => throw new UsageException($"--activation must be tanh or relu, got '{activationText}'."),
+        };
+        string klText = Get(Kl, h => h.Options.AnalyticKl ? "analytic" : "sampled");
+        if (klText is not ("sampled" or "analytic")) throw new UsageException($"--kl must be sampled or analytic, got '{klText}'.");
+        if (klText == "analytic" && spec.IsConditional) throw new UsageException($"--kl analytic needs a density model; '{spec}' is conditional (structured prediction has no KL).");
         int m = Get(Samples, h => h.Samples);
         if (m < 1) throw new UsageException($"--samples (m) must be ≥ 1, got {m}.");
         var posterior = ParseTemperature("--temperature", Get(Temperature, h => h.PosteriorTemperature));
@@ -108,7 +124,7 @@ sealed class TrainOptions
         if (batch > data.Train.Rows) throw new UsageException($"--batch-size {batch} exceeds the {data.Train.Rows} training rows of {dataName}.");
         var settings = new TrainSettings { Samples = m, BatchSize = batch, LearningRate = lr, WeightDecay = wd };
         var nodes = new NodeSettings { Arity = arity, Encoding = encoding, PosteriorTemperature = posterior, PriorTemperature = prior, IgrDelta = resume?.IgrDelta ?? Scg.Stochastic.Distributions.Igr.PaperDelta };
-        var model = new SbnOptions { UniformPrior = uniformPrior, HiddenUnits = hidden };
+        var model = new SbnOptions { UniformPrior = uniformPrior, HiddenUnits = hidden, Activation = activation, AnalyticKl = klText == "analytic" };
         return new Common(dataName, data, spec, model, nodes, settings, steps, Get(Seed, h => h.Seed), k, every == 0 ? Math.Max(1, steps / 10) : every);
     }
 
@@ -122,6 +138,8 @@ sealed class TrainOptions
             throw new UsageException($"{choice.Name} needs m ≥ {choice.MinimumSamples} samples per data point, got m = {samples}; pass -m 5 (or vimco:5 in --estimators), or use nvil for m = 1.");
         var options = c.Model with { BaselineUnits = choice.NeedsBaseline ? 100 : 0 };
         var family = choice.Family(c.Nodes);
+        if (options.AnalyticKl && (!family.HasClosedFormKl || samples != 1))
+            throw new UsageException($"--kl analytic is the closed-form KL of IGR's Gaussians with one sample per data point; got --estimator {choice.Name} with m = {samples}.");
         if (family is IgrNodes<float> && options.UniformPrior && !family.Layout.IsBinary && family.Layout.Encoding == NodeEncoding.Corners)
             throw new UsageException($"{choice.Name} with --prior uniform fits a uniform prior per categorical node: expected --encoding onehot or --arity 2, got --encoding corners with --arity {family.Layout.Arity}.");
         return new RunPlan

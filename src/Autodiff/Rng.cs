@@ -20,6 +20,11 @@ public sealed class Rng
         for (int i = 0; i < stream; i++) Jump();
     }
 
+    Rng(ulong s0, ulong s1, ulong s2, ulong s3) { _s0 = s0; _s1 = s1; _s2 = s2; _s3 = s3; }
+
+    /// <summary>A generator in this one's state: it draws what this one will draw next.</summary>
+    public Rng Copy() => new(_s0, _s1, _s2, _s3);
+
     static ulong SplitMix(ref ulong x)
     {
         ulong z = x += 0x9E3779B97F4A7C15UL;

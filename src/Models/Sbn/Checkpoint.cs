@@ -76,7 +76,7 @@ public sealed record CheckpointHeader
     /// <summary>"200H~784V (arity 2 corners, learned prior, hidden units 0, …)": the part that must match for parameters to fit.</summary>
     [JsonIgnore]
     public string ModelDescription => $"{Spec} (arity {Arity} {(Encoding == NodeEncoding.OneHot ? "one-hot" : "corners")}, " +
-        $"{(Options.UniformPrior ? "uniform" : "learned")} prior, hidden units {Options.HiddenUnits}, " +
+        $"{(Options.UniformPrior ? "uniform" : "learned")} prior, hidden units {Options.HiddenUnits} {Options.Activation.ToString().ToLowerInvariant()}, " +
         $"{(GaussianParameters ? "Gaussian" : "logit")} node parameters, baseline {Options.BaselineUnits})";
 
     /// <summary>"mnist" or "mnist (dynamic binarization)": the training data.</summary>
@@ -111,6 +111,9 @@ public sealed record CheckpointHeader
                 Require(layer.Units % Corners.Bits(Arity) == 0, $"layer {layer} of '{Spec}'", $"{layer.Units} units",
                     $"a multiple of the {Corners.Bits(Arity)} units of an {Arity}-ary node");
         Require(Options!.HiddenUnits >= 0, "the hidden units", Options.HiddenUnits, "≥ 0");
+        Require(Enum.IsDefined(Options.Activation), "the activation", Options.Activation, "Tanh or Relu");
+        if (Options.AnalyticKl)
+            Require(GaussianParameters && Samples == 1 && !spec.IsConditional, "the closed-form KL", $"set for {Estimator} with m = {Samples}", "igr, m = 1 and a density model");
         if (Options.UniformPrior && GaussianParameters)
             Require(Encoding == NodeEncoding.OneHot || Arity == 2, "the arity", Arity, "2, or one-hot nodes, for a uniform IGR prior");
         Require(choice!.NeedsBaseline ? Options.BaselineUnits > 0 : Options.BaselineUnits >= 0, "the baseline units", Options.BaselineUnits, choice.NeedsBaseline ? $"> 0 for {Estimator}" : "≥ 0");

@@ -51,7 +51,7 @@ public sealed record EstimatorChoice(string Name, bool NeedsBaseline)
         {
             "concrete" => new ConcreteNodes<float>(layout, s.PosteriorTemperature, s.PriorTemperature),
             "st" => new StraightThroughNodes<float>(layout, s.PosteriorTemperature),
-            "igr" => new IgrNodes<float>(layout, s.PosteriorTemperature, s.IgrDelta),
+            "igr" => new IgrNodes<float>(layout, s.PosteriorTemperature, s.IgrDelta) { PriorFitTemperature = s.PosteriorTemperature.At(0) },
             _ => new ScoreFunctionNodes<float>(layout),
         };
     }

@@ -4,7 +4,7 @@ using Scg.Stochastic.Graph;
 
 namespace Scg.Models.Sbn;
 
-/// <summary>Test-time evaluation on the discrete graph.</summary>
+/// <summary>Test-time evaluation: the bound on the discrete graph, and the relaxed bound that relaxed estimators train.</summary>
 public static class Evaluation
 {
     /// <summary>Memory of the chunks, kept per thread so that repeated evaluations (validation during training) reuse it.</summary>
@@ -52,6 +52,38 @@ public static class Evaluation
         }
         double mean = total / n;
         if (!double.IsFinite(mean)) throw new NonFiniteException($"evaluation L_{k}: the bound is {mean}.");
+        return mean;
+    }
+
+    /// <summary>
+    /// Mean over the rows of <paramref name="data"/> of the single-sample relaxed bound the model trains at step
+    /// <paramref name="step"/>: log p(x, z̃) − log q(z̃ | x) at one relaxed draw z̃ per row (with
+    /// <see cref="SbnOptions.AnalyticKl"/>, log p(x | z̃) − KL). It is the "test ELBO" the IGR paper reports; it is not a
+    /// bound on the discrete model's likelihood (<see cref="Bound"/> is). Score-function nodes are discrete, so for them
+    /// it is L_1.
+    /// </summary>
+    public static double RelaxedBound(IStochasticModel model, ReadOnlySpan<float> data, Rng rng, long step = 0, int maxRows = DefaultMaxRows)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        int features = model.RowFeatures;
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxRows);
+        if (data.Length % features != 0) throw new ArgumentException($"data of {data.Length} values is not rows of the model's {features} features.", nameof(data));
+        int n = data.Length / features;
+        double total = 0;
+        var arena = t_arena ??= new StepArena<float>();
+        using var noGrad = Autograd.NoGrad();
+        for (int start = 0; start < n; start += maxRows)
+        {
+            int rows = Math.Min(maxRows, n - start);
+            using (arena.Begin())
+            {
+                var x = Tensor<float>.FromArray(data.Slice(start * features, rows * features), rows, features);
+                var logWeights = model.LogWeights(new StochasticGraph<float>(rng, step), x, 1, training: false).Span;
+                for (int r = 0; r < rows; r++) total += logWeights[r];
+            }
+        }
+        double mean = total / n;
+        if (!double.IsFinite(mean)) throw new NonFiniteException($"evaluation of the relaxed bound: it is {mean}.");
         return mean;
     }
 

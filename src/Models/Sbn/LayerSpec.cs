@@ -2,7 +2,10 @@ using System.Globalization;
 
 namespace Scg.Models.Sbn;
 
-/// <summary>How one stochastic layer conditions the next: '-' linear, '~' two tanh layers then linear.</summary>
+/// <summary>
+/// How one stochastic layer conditions the next: '-' linear; '~' through deterministic hidden layers, then linear
+/// (two of <see cref="SbnOptions.HiddenUnits"/> units, or the widths written between the tildes).
+/// </summary>
 public enum Connection { Linear, Nonlinear }
 
 /// <summary>A stochastic layer: its width and whether it is observed (V) or latent (H).</summary>
@@ -13,10 +16,18 @@ public readonly record struct StochasticLayer(int Units, bool Visible)
 
 /// <summary>
 /// A model description in the Concrete paper's notation, read left to right in sampling order, e.g.
-/// <c>200H~200H~784V</c> (density estimation) or <c>392V-240H-240H-392V</c> (structured prediction).
+/// <c>200H~200H~784V</c> (density estimation) or <c>392V-240H-240H-392V</c> (structured prediction). A '~' connection
+/// may name its deterministic hidden layers' widths in the generative direction: <c>30H~256~512~784V</c> maps the latent
+/// layer through 256 and then 512 units to the pixels' logits, and its inference network mirrors it (784 → 512 → 256).
 /// </summary>
 public sealed record LayerSpec(IReadOnlyList<StochasticLayer> Layers, IReadOnlyList<Connection> Connections, string Text)
 {
+    /// <summary>
+    /// Per connection, the widths of its deterministic hidden layers in the generative direction as the text names
+    /// them; empty for a linear connection and for a bare '~' (whose widths come from <see cref="SbnOptions.HiddenUnits"/>).
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<int>> HiddenWidths { get; init; } = [.. Connections.Select(_ => (IReadOnlyList<int>)[])];
+
     /// <summary>True when the leftmost layer is observed: a conditional model p(x_out | x_in) (structured prediction).</summary>
     public bool IsConditional => Layers[0].Visible;
 
@@ -26,6 +37,7 @@ public sealed record LayerSpec(IReadOnlyList<StochasticLayer> Layers, IReadOnlyL
             throw new FormatException("layer spec: expected something like 200H~200H~784V, got an empty string.");
         var layers = new List<StochasticLayer>();
         var connections = new List<Connection>();
+        var widths = new List<IReadOnlyList<int>>();
         int i = 0;
         string s = text.Trim();
         while (true)
@@ -45,7 +57,20 @@ public sealed record LayerSpec(IReadOnlyList<StochasticLayer> Layers, IReadOnlyL
                 '~' => Connection.Nonlinear,
                 _ => throw new FormatException($"layer spec '{text}': expected '-' (linear) or '~' (nonlinear) at position {i + 1}, got '{s[i]}'."),
             });
+            var hidden = new List<int>();
             i++;
+            // "~256~512~": widths of deterministic layers, each a number followed by another '~'
+            while (connections[^1] == Connection.Nonlinear)
+            {
+                int at = i;
+                while (i < s.Length && char.IsAsciiDigit(s[i])) i++;
+                if (i == at || i >= s.Length || s[i] != '~') { i = at; break; }
+                if (!int.TryParse(s.AsSpan(at, i - at), NumberStyles.None, CultureInfo.InvariantCulture, out int width) || width <= 0)
+                    throw new FormatException($"layer spec '{text}': hidden width at position {at + 1} must be a positive integer.");
+                hidden.Add(width);
+                i++;
+            }
+            widths.Add(hidden);
         }
         if (layers.Count < 2)
             throw new FormatException($"layer spec '{text}': needs at least two layers, e.g. 200H-784V.");
@@ -55,7 +80,7 @@ public sealed record LayerSpec(IReadOnlyList<StochasticLayer> Layers, IReadOnlyL
             throw new FormatException($"layer spec '{text}': only the first and last layers may be observed (V).");
         if (!layers.Any(l => !l.Visible))
             throw new FormatException($"layer spec '{text}': needs at least one latent (H) layer.");
-        return new LayerSpec(layers, connections, s);
+        return new LayerSpec(layers, connections, s) { HiddenWidths = widths };
     }
 
     public override string ToString() => Text;

@@ -11,10 +11,18 @@ public sealed record SbnOptions
 {
     /// <summary>A fixed uniform prior over the top latent layer instead of learned prior logits (IGR: μ0, σ0 fitted to it by Eq. 20).</summary>
     public bool UniformPrior { get; init; }
-    /// <summary>Width of the two tanh layers of a '~' connection; 0 = the width of the preceding stochastic layer (appendix D.1).</summary>
+    /// <summary>Width of the two hidden layers of a bare '~' connection; 0 = the width of the preceding stochastic layer (appendix D.1).</summary>
     public int HiddenUnits { get; init; }
+    /// <summary>The nonlinearity of every deterministic hidden layer: tanh (the Concrete paper) or ReLU (the IGR paper).</summary>
+    public Activation Activation { get; init; } = Activation.Tanh;
     /// <summary>Hidden width of the NVIL baseline network (0 = none).</summary>
     public int BaselineUnits { get; init; }
+    /// <summary>
+    /// The relaxed bound's KL terms in closed form, log p(x|h) − Σ KL(q ‖ p) in place of log p(x, h) − log q(h | x),
+    /// as the IGR paper trains (its Eq. 19). Needs a family with a closed-form KL (IGR) and one sample per data point;
+    /// the discrete graph (evaluation) is unaffected.
+    /// </summary>
+    public bool AnalyticKl { get; init; }
     /// <summary>Decay of the inference-network input centering (appendix D.4).</summary>
     public double CenteringDecay { get; init; } = 0.9;
 }
@@ -52,11 +60,13 @@ public sealed class SigmoidBeliefNet : IModule<float>, IStochasticModel
         Options = options ?? throw new ArgumentNullException(nameof(options));
         Family = family ?? throw new ArgumentNullException(nameof(family));
         foreach (var layer in spec.Layers.Where(l => !l.Visible)) family.ParameterWidth(layer.Units);   // validates arity and width
+        if (options.AnalyticKl && (!family.HasClosedFormKl || spec.IsConditional))
+            throw new ArgumentException($"SBN '{spec}': a closed-form KL needs a density model whose nodes have one (IGR); got {family} nodes{(spec.IsConditional ? " in a conditional model" : "")}.", nameof(options));
 
         if (!spec.IsConditional)
             TopPrior = options.UniformPrior ? UniformPriorParameters(spec.Layers[0].Units) : Tensor<float>.Zeros(Width(spec.Layers[0])).AsParameter("prior.top");
         foreach (var (name, generative, sizes) in Networks(spec, options, family))
-            (generative ? _generative : _inference).Add(new Mlp<float>(rng, sizes.Select(s => checked((int)s)).ToArray(), Activation.Tanh, name));
+            (generative ? _generative : _inference).Add(new Mlp<float>(rng, sizes.Select(s => checked((int)s)).ToArray(), options.Activation, name));
         _centering = _inference.Select(n => new float[n.Layers[0].In]).ToArray();
 
         if (!outputBaseRate.IsEmpty)
@@ -86,22 +96,25 @@ public sealed class SigmoidBeliefNet : IModule<float>, IStochasticModel
     /// <summary>
     /// The widths, input to output, of every network the model builds, in the order it builds them: the generative
     /// networks p.k (layer k → parameters of layer k+1), then for a density model the inference networks q.k (layer
-    /// k+1 → parameters of layer k). A '~' connection has two tanh layers of <see cref="SbnOptions.HiddenUnits"/> (0 =
-    /// the input's width). 64-bit, so that a model too large to build can still be sized.
+    /// k+1 → parameters of layer k), whose hidden widths mirror the generative ones. A bare '~' connection has two
+    /// hidden layers of <see cref="SbnOptions.HiddenUnits"/> (0 = the input's width). 64-bit, so that a model too large
+    /// to build can still be sized.
     /// </summary>
     internal static IEnumerable<(string Name, bool Generative, long[] Sizes)> Networks(LayerSpec spec, SbnOptions options, NodeFamily<float> family)
     {
-        long[] Sizes(long inUnits, long outWidth, Connection c)
+        long[] Hidden(int k, long inUnits)
         {
-            long hidden = options.HiddenUnits > 0 ? options.HiddenUnits : inUnits;
-            return c == Connection.Linear ? [inUnits, outWidth] : [inUnits, hidden, hidden, outWidth];
+            if (spec.Connections[k] == Connection.Linear) return [];
+            if (spec.HiddenWidths[k].Count > 0) return [.. spec.HiddenWidths[k].Select(w => (long)w)];
+            long width = options.HiddenUnits > 0 ? options.HiddenUnits : inUnits;
+            return [width, width];
         }
         var layers = spec.Layers;
         for (int k = 0; k + 1 < layers.Count; k++)
-            yield return ($"p.{k}", true, Sizes(ValueWidth(layers[k], family), Width(layers[k + 1], family), spec.Connections[k]));
+            yield return ($"p.{k}", true, [ValueWidth(layers[k], family), .. Hidden(k, ValueWidth(layers[k], family)), Width(layers[k + 1], family)]);
         if (spec.IsConditional) yield break;
         for (int k = 0; k + 1 < layers.Count; k++)
-            yield return ($"q.{k}", false, Sizes(ValueWidth(layers[k + 1], family), Width(layers[k], family), spec.Connections[k]));
+            yield return ($"q.{k}", false, [ValueWidth(layers[k + 1], family), .. Hidden(k, ValueWidth(layers[k + 1], family)).Reverse(), Width(layers[k], family)]);
     }
 
     /// <summary>
@@ -159,11 +172,22 @@ public sealed class SigmoidBeliefNet : IModule<float>, IStochasticModel
             logQ = logQ is null ? nodes[k].LogProb : logQ + nodes[k].LogProb;
             input = nodes[k].Value;
         }
+        if (Options.AnalyticKl && !graph.IsDiscrete) return AnalyticKlLogWeights(nodes, x, samples);
         var logP = nodes[0].LogPrior(TopPrior!);
         for (int k = 1; k < hidden; k++)
             logP = logP + nodes[k].LogPrior(_generative[k - 1].Forward(nodes[k - 1].Value));
         logP = logP - Ops.BinaryCrossEntropyWithLogits(_generative[^1].Forward(nodes[^1].Value), SampleMajor.Repeat(x, samples)).Sum(-1);
         return logP - logQ!;
+    }
+
+    /// <summary>log p(x | h) − Σ_k KL(q(h_k | ·) ‖ p(h_k | h_(k−1))), the KLs in closed form (<see cref="SbnOptions.AnalyticKl"/>).</summary>
+    Tensor<float> AnalyticKlLogWeights(Node<float>[] nodes, Tensor<float> x, int samples)
+    {
+        if (samples != 1)
+            throw new ArgumentOutOfRangeException(nameof(samples), $"SBN '{Spec}': with a closed-form KL the bound takes one sample per data point, got {samples}.");
+        var kl = nodes[0].KlToPrior(TopPrior!)!;
+        for (int k = 1; k < nodes.Length; k++) kl = kl + nodes[k].KlToPrior(_generative[k - 1].Forward(nodes[k - 1].Value))!;
+        return -Ops.BinaryCrossEntropyWithLogits(_generative[^1].Forward(nodes[^1].Value), x).Sum(-1) - kl;
     }
 
     Tensor<float> ConditionalLogWeights(StochasticGraph<float> graph, Tensor<float> data, int samples)

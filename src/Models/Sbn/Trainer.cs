@@ -112,11 +112,38 @@ public sealed class Trainer<TModel> where TModel : IStochasticModel
         return gradient;
     }
 
-    /// <summary>The estimator's surrogate for one batch (no backward): exposed for gradient statistics.</summary>
-    public Surrogate<float> BuildSurrogate(Tensor<float> batch, bool updateCentering = true)
+    /// <summary>
+    /// The share of the elements of the loss's gradient with respect to the latent nodes' parameters (the encoder's
+    /// outputs: logits, or IGR's μ and log σ) that are exactly zero, in one draw on <paramref name="batch"/>: the
+    /// vanishing gradients of the IGR paper's Figure 4. No update; the model and the estimator's statistics do not move.
+    /// </summary>
+    public double VanishingFraction(Tensor<float> batch)
+    {
+        var stateful = Estimator as IStatefulEstimator<float>;
+        var state = stateful?.SaveState();
+        long zeros = 0, total = 0;
+        using (_arena.Begin())
+        {
+            Optimizer.ZeroGrad();
+            var graph = new StochasticGraph<float>(Rng, StepCount) { ProbesParameters = true };
+            BuildSurrogate(batch, updateCentering: false, graph).Loss.Backward();
+            foreach (var probe in graph.Probes)
+            {
+                total += probe.Size;
+                if (probe.Grad is null) { zeros += probe.Size; continue; }
+                foreach (float g in probe.Grad.Span) if (g == 0) zeros++;
+            }
+            Optimizer.ZeroGrad();
+        }
+        if (state is not null) stateful!.RestoreState(state);
+        return total == 0 ? 0 : (double)zeros / total;
+    }
+
+    /// <summary>The estimator's surrogate for one batch (no backward), on <paramref name="graph"/> or a new training graph: exposed for gradient statistics.</summary>
+    public Surrogate<float> BuildSurrogate(Tensor<float> batch, bool updateCentering = true, StochasticGraph<float>? graph = null)
     {
         int m = Settings.Samples, rows = batch.Shape[0];
-        var graph = Graph();
+        graph ??= Graph();
         var logWeights = Model.LogWeights(graph, batch, m, training: updateCentering);
         var score = graph.Score?.Reshape(m, rows);
         var baseline = Estimator.NeedsInputBaseline ? Model.Baseline(batch) : null;

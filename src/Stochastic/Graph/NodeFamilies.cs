@@ -172,12 +172,17 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
         var y = q.RSample(rng);
         var logits = SoftmaxPlusPlusLogits(y, Temperature.At(step));
         var value = Layout.IsBinary ? Layout.EncodeBits(logits.Sigmoid()) : Layout.Encode(logits.Softmax());
-        return new GaussianNode(this, y, value, q.LogProb(y));
+        return new GaussianNode(this, q, y, value, q.LogProb(y));
     }
 
-    sealed class GaussianNode(IgrNodes<T> family, Tensor<T> y, Tensor<T> value, Tensor<T> logProb) : Node<T>(family, value, logProb)
+    /// <summary>KL between two IGRs of one τ and δ is the KL of their Gaussians (IGR Eq. 19).</summary>
+    public override bool HasClosedFormKl => true;
+
+    sealed class GaussianNode(IgrNodes<T> family, Normal<T> q, Tensor<T> y, Tensor<T> value, Tensor<T> logProb) : Node<T>(family, value, logProb)
     {
         protected override Tensor<T> LogPriorOfRows(Tensor<T> priorParameters) => Gaussian(priorParameters).LogProb(y);
+
+        protected override Tensor<T> KlToPriorOfRows(Tensor<T> priorParameters) => Kl.Divergence(q, Gaussian(priorParameters));
     }
 
     /// <summary>The logits whose softmax is softmax++(y/τ): [y/τ, log δ] per node (binary: y/τ − log δ, a sigmoid's logit).</summary>

@@ -45,6 +45,9 @@ public abstract class NodeFamily<T> where T : unmanaged, IBinaryFloatingPointIee
     /// <summary>The family that replaces this one on the discrete graph of evaluation; the same parameters feed it.</summary>
     public abstract NodeFamily<T> Discrete { get; }
 
+    /// <summary>True when a node's KL to a prior of the same family has a closed form (<see cref="Node{T}.KlToPrior"/>).</summary>
+    public virtual bool HasClosedFormKl => false;
+
     /// <summary>Samples a layer of nodes from parameters [rows, ParameterWidth] at training step <paramref name="step"/> (temperature schedules).</summary>
     public abstract Node<T> Sample(Tensor<T> parameters, Rng rng, long step);
 
@@ -89,14 +92,26 @@ public abstract class Node<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     public Tensor<T> LogProb { get; }
 
     /// <summary>Log-probability of the same draw under prior parameters (shaped like the sampling parameters, or one row of them).</summary>
-    public Tensor<T> LogPrior(Tensor<T> priorParameters)
+    public Tensor<T> LogPrior(Tensor<T> priorParameters) => LogPriorOfRows(PerRow(priorParameters));
+
+    /// <summary>
+    /// KL(sampling distribution ‖ prior) in closed form, summed over the layer [rows], for prior parameters shaped as
+    /// in <see cref="LogPrior"/>; null when the family has no closed form (<see cref="NodeFamily{T}.HasClosedFormKl"/>).
+    /// </summary>
+    public Tensor<T>? KlToPrior(Tensor<T> priorParameters) => Family.HasClosedFormKl ? KlToPriorOfRows(PerRow(priorParameters)) : null;
+
+    /// <summary>Prior parameters [rows, width]: one row repeated for every row of this layer.</summary>
+    Tensor<T> PerRow(Tensor<T> priorParameters)
     {
         ArgumentNullException.ThrowIfNull(priorParameters);
         int rows = Value.Shape[0];
         var p = priorParameters.Shape.Rank == 1 ? priorParameters.Reshape(1, priorParameters.Shape[0]) : priorParameters;
-        if (p.Shape[0] != rows) p = p.Expand(new Shape(rows, p.Shape[1]));
-        return LogPriorOfRows(p);
+        return p.Shape[0] == rows ? p : p.Expand(new Shape(rows, p.Shape[1]));
     }
+
+    /// <summary>The closed-form KL with prior parameters [rows, width]; only families with <see cref="NodeFamily{T}.HasClosedFormKl"/> override it.</summary>
+    protected virtual Tensor<T> KlToPriorOfRows(Tensor<T> priorParameters) =>
+        throw new NotSupportedException($"{Family} nodes have no closed-form KL to their prior.");
 
     /// <summary>The prior's log-probability with prior parameters [rows, width].</summary>
     protected abstract Tensor<T> LogPriorOfRows(Tensor<T> priorParameters);

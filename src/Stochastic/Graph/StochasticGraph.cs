@@ -35,6 +35,20 @@ public sealed class StochasticGraph<T> where T : unmanaged, IBinaryFloatingPoint
     /// <summary>True when every node is drawn from its family's discrete family (evaluation).</summary>
     public bool IsDiscrete { get; }
 
+    /// <summary>
+    /// When set, every layer's value is drawn from a detached copy of its parameters that is a leaf requiring grad,
+    /// kept in <see cref="Probes"/>, and its densities from another detached copy with the same noise. After a backward
+    /// pass a probe's gradient is the loss's gradient with respect to the nodes' parameters through the drawn values
+    /// alone, ∂loss/∂z̃ · ∂z̃/∂α: the gradient whose vanishing the IGR paper counts (its appendix A and Figure 4). The
+    /// copies cut the gradient to the networks upstream, so such a graph is for diagnostics, not for training.
+    /// </summary>
+    public bool ProbesParameters { get; init; }
+
+    readonly List<Tensor<T>> _probes = [];
+
+    /// <summary>The parameter probes of the layers drawn so far (with <see cref="ProbesParameters"/>).</summary>
+    public IReadOnlyList<Tensor<T>> Probes => _probes;
+
     /// <summary>The score-function nodes drawn so far, in order.</summary>
     public IReadOnlyList<Node<T>> ScoreNodes => _scoreNodes;
 
@@ -77,12 +91,28 @@ public sealed class StochasticGraph<T> where T : unmanaged, IBinaryFloatingPoint
         if (drawn.Gradient == NodeGradient.None && !IsDiscrete && Autograd.IsRecording)
             throw new InvalidOperationException(
                 $"StochasticGraph: {drawn} nodes have no gradient (their mass is a constant of the parameters); they belong on a discrete graph for evaluation, not in training.");
-        var node = drawn.Sample(parameters, _rng, Step);
+        Node<T> node;
+        if (ProbesParameters)
+        {
+            var probe = parameters.Detach().AsParameter($"probe.{_probes.Count}");
+            _probes.Add(probe);
+            var values = drawn.Sample(probe, _rng.Copy(), Step);
+            node = new ProbedNode(values, drawn.Sample(parameters.Detach(), _rng, Step));
+        }
+        else node = drawn.Sample(parameters, _rng, Step);
         if (drawn.Gradient == NodeGradient.ScoreFunction)
         {
             _scoreNodes.Add(node);
             _score = _score is null ? node.LogProb : _score + node.LogProb;
         }
         return node;
+    }
+
+    /// <summary>A probed layer: the value of one draw, the densities of its twin (the same noise, other parameters' copy).</summary>
+    sealed class ProbedNode(Node<T> values, Node<T> densities) : Node<T>(values.Family, values.Value, densities.LogProb.Detach())
+    {
+        protected override Tensor<T> LogPriorOfRows(Tensor<T> priorParameters) => densities.LogPrior(priorParameters);
+
+        protected override Tensor<T> KlToPriorOfRows(Tensor<T> priorParameters) => densities.KlToPrior(priorParameters)!;
     }
 }

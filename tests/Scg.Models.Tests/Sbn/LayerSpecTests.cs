@@ -36,8 +36,27 @@ public class LayerSpecTests
         Assert.Equal("8H-4H~32V", spec.Text);
     }
 
+    [Fact]
+    public void WidthsBetweenTildesNameTheHiddenLayersInTheGenerativeDirection()
+    {
+        var spec = LayerSpec.Parse("30H~256~512~784V");
+        Assert.Equal([new StochasticLayer(30, false), new StochasticLayer(784, true)], spec.Layers);
+        Assert.Equal([Connection.Nonlinear], spec.Connections);
+        Assert.Equal([256, 512], spec.HiddenWidths[0]);
+        Assert.Equal("30H~256~512~784V", spec.Text);
+
+        var mixed = LayerSpec.Parse("8H~16~4H-4H~32V");
+        Assert.Equal([8, 4, 4, 32], mixed.Layers.Select(l => l.Units));
+        Assert.Equal([Connection.Nonlinear, Connection.Linear, Connection.Nonlinear], mixed.Connections);
+        Assert.Equal([[16], [], []], mixed.HiddenWidths.Select(w => w.ToArray()));
+        Assert.All(LayerSpec.Parse("200H~200H~784V").HiddenWidths, w => Assert.Empty(w));
+    }
+
     [Theory]
     [InlineData("", "empty")]
+    [InlineData("30H~0~784V", "hidden width at position 5 must be a positive integer")]
+    [InlineData("30H~256~", "expected a layer like 200H or 784V at position 9")]
+    [InlineData("30H-256~784V", "expected a layer like 200H or 784V at position 5")]
     [InlineData("   ", "empty")]
     [InlineData("200X-784V", "expected a layer like 200H or 784V at position 1")]
     [InlineData("H-784V", "position 1")]
