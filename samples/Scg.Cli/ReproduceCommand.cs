@@ -29,24 +29,41 @@ static class ReproduceCommand
     public static Command Create(Ui ui)
     {
         var data = new Option<string>("--data") { Description = $"Data set: mnist (the paper's), fashion-mnist, or sbn-toy (a CI-sized stand-in: layer widths shrink to 8H and 32V/16V)", DefaultValueFactory = _ => "mnist" };
-        var steps = new Option<int>("--steps") { Description = "Training steps per run (the paper: 10^7)", DefaultValueFactory = _ => 10_000 };
+        var paper = new Option<string>("--paper") { Description = "Which paper's tables: concrete (Table 1 and Figure 4 of Maddison et al.) or igr (Tables 1 and 3 and Figure 4 of Potapczynski et al.: the discrete VAE and structured prediction)", DefaultValueFactory = _ => "concrete" };
+        var steps = new Option<int?>("--steps") { Description = $"Training steps per run [default: 10000 for concrete (the paper: 10^7); {IgrReproduction.PaperSteps} for igr, the paper's 100 epochs]" };
+        var seeds = new Option<string>("--seeds") { Description = "igr: the seeds every row runs, a comma list (the table gives mean ± std over them)", DefaultValueFactory = _ => IgrReproduction.DefaultSeeds };
+        var jobs = new Option<int>("--jobs") { Description = "igr: runs at a time, one thread each [default: the cores]", DefaultValueFactory = _ => Environment.ProcessorCount };
         var rows = new Option<string?>("--rows")
         {
-            Description = "Which cells to run: comma-separated terms, kept when they match every kind of term given — a paper model (200H~784V, 392V-240H-240H-392V, …), m=1|5|50, density|structured, concrete|vimco [default: all]",
+            Description = "Which cells to run: comma-separated terms, kept when they match every kind of term given — a paper model (200H~784V, 392V-240H-240H-392V, …), m=1|5|50, density|structured, concrete|vimco; for igr, row names (igr-0.5, gs-0.67, igr-0.1, gs-0.25, sp-igr-0.5, …), vae or structured [default: all]",
         };
-        var evalSamples = new Option<int>("--eval-samples") { Description = "k of the density test bound L_k (the paper: 50000)", DefaultValueFactory = _ => 1000 };
+        var evalSamples = new Option<int?>("--eval-samples") { Description = $"k of the density test bound L_k [default: 1000 for concrete (the paper: 50000); {IgrReproduction.DefaultEvalSamples} for igr]" };
         var spEvalSamples = new Option<int>("--sp-eval-samples") { Description = "k of the structured-prediction test bound L_k^SP (the paper: 100)", DefaultValueFactory = _ => 100 };
         var batch = new Option<int>("--batch-size") { Description = "Data points per minibatch", DefaultValueFactory = _ => 64 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of every random choice", DefaultValueFactory = _ => 1UL };
-        var outFile = new Option<string>("--out", "-o") { Description = "New markdown file for the table (rewritten after every run, so partial results survive)", DefaultValueFactory = _ => Path.Combine("runs", "reproduce.md") };
+        var outFile = new Option<string?>("--out", "-o") { Description = "New markdown file for the table (rewritten after every run, so partial results survive; the runs go in <name>-runs/ beside it) [default: runs/reproduce.md, runs/reproduce-igr.md for igr]" };
         var dataDir = TrainOptions.DataDirOption();
         var binarization = TrainOptions.BinarizationOption();
         var command = new Command("reproduce",
-            "Re-run the Concrete paper's Table 1 (MNIST density estimation: 4 models × m ∈ {1,5,50}, Concrete vs VIMCO/NVIL) and its structured-prediction " +
-            "results (Figure 4) at a given budget; writes a markdown table with our numbers next to the paper's.");
-        foreach (Option o in (Option[])[data, dataDir, binarization, steps, rows, evalSamples, spEvalSamples, batch, seed, outFile]) command.Options.Add(o);
-        command.SetAction(p => ScgApp.Guard(ui, "scg reproduce", () => Run(ui, p.GetValue(data)!, p.GetValue(binarization)!, p.GetValue(steps), p.GetValue(rows),
-            p.GetValue(evalSamples), p.GetValue(spEvalSamples), p.GetValue(batch), p.GetValue(seed), p.GetValue(outFile)!, p.GetValue(dataDir))));
+            "Re-run a paper's tables at a given budget and write a markdown table with our numbers next to the paper's: the Concrete paper's Table 1 (MNIST density estimation: 4 models × m ∈ {1,5,50}, " +
+            "Concrete vs VIMCO/NVIL) and structured prediction (Figure 4), or (--paper igr) the IGR paper's discrete VAE (Table 1, Figure 4) and structured prediction (Table 3) over several seeds.");
+        foreach (Option o in (Option[])[paper, data, dataDir, binarization, steps, rows, evalSamples, spEvalSamples, batch, seed, seeds, jobs, outFile]) command.Options.Add(o);
+        command.SetAction(p => ScgApp.Guard(ui, "scg reproduce", () =>
+        {
+            string name = p.GetValue(paper)!;
+            Option[] other = name == "igr" ? [binarization, spEvalSamples, batch, seed] : [seeds, jobs];
+            if (other.FirstOrDefault(o => TrainOptions.IsExplicit(p, o)) is { } given)
+                throw new UsageException($"{given.Name} does not apply to --paper {name}{(name == "igr" ? " (its rows fix binarization and batch as the paper does; seeds are --seeds)" : "")}.");
+            return Reproduce(p, name);
+        }));
+        int Reproduce(ParseResult p, string name) => name switch
+        {
+            "concrete" => Run(ui, p.GetValue(data)!, p.GetValue(binarization)!, p.GetValue(steps) ?? 10_000, p.GetValue(rows),
+                p.GetValue(evalSamples) ?? 1000, p.GetValue(spEvalSamples), p.GetValue(batch), p.GetValue(seed), p.GetValue(outFile) ?? Path.Combine("runs", "reproduce.md"), p.GetValue(dataDir)),
+            "igr" => IgrReproduction.Run(ui, p.GetValue(data)!, p.GetValue(dataDir), p.GetValue(steps) ?? IgrReproduction.PaperSteps, p.GetValue(rows),
+                p.GetValue(evalSamples) ?? IgrReproduction.DefaultEvalSamples, p.GetValue(seeds)!, p.GetValue(jobs), p.GetValue(outFile) ?? Path.Combine("runs", "reproduce-igr.md")),
+            var other => throw new UsageException($"--paper must be concrete or igr, got '{other}'."),
+        };
         return command;
     }
 

@@ -15,16 +15,25 @@ static partial class LocalLauncher
     /// <summary>Runs <paramref name="cells"/>; returns 0 when all are done, 1 when one failed, or the stop signal's code.</summary>
     public static int Run(Ui ui, string sweep, SweepManifest manifest, IReadOnlyList<int> cells, int jobs)
     {
+        ui.Note($"sweep: running {cells.Count} cells, {jobs} at a time, {manifest.Launcher.ThreadsPerRun} thread(s) each; logs in {sweep}/cells/*/{CellFiles.Log}");
+        return Run(ui, cells.Select(i => (sweep, manifest, i)).ToList(), jobs);
+    }
+
+    /// <summary>Runs cells of one or more sweeps in the order given, <paramref name="jobs"/> at a time; returns as the one-sweep form does.</summary>
+    public static int Run(Ui ui, IReadOnlyList<(string Sweep, SweepManifest Manifest, int Index)> cells, int jobs)
+    {
         string program = SweepPrograms.Scg();
-        var queue = new Queue<int>(cells);
-        var running = new List<(int Index, Process Process, StreamWriter Log)>();
+        var queue = new Queue<(string Sweep, SweepManifest Manifest, int Index)>(cells);
+        var running = new List<(string Sweep, SweepManifest Manifest, int Index, Process Process, StreamWriter Log)>();
         DateTime? stopSeen = null;
         bool forwarded = false;
-        ui.Note($"sweep: running {cells.Count} cells, {jobs} at a time, {manifest.Launcher.ThreadsPerRun} thread(s) each; logs in {sweep}/cells/*/{CellFiles.Log}");
         while (running.Count > 0 || (queue.Count > 0 && ui.Stop.Requested is null))
         {
-            while (ui.Stop.Requested is null && running.Count < jobs && queue.TryDequeue(out int next))
-                running.Add(Start(ui, program, sweep, manifest, next));
+            while (ui.Stop.Requested is null && running.Count < jobs && queue.TryDequeue(out var next))
+            {
+                var (process, log) = Start(ui, program, next.Sweep, next.Manifest, next.Index);
+                running.Add((next.Sweep, next.Manifest, next.Index, process, log));
+            }
             if (ui.Stop.Requested is not null)
             {
                 stopSeen ??= DateTime.UtcNow;
@@ -36,7 +45,7 @@ static partial class LocalLauncher
             }
             for (int i = running.Count - 1; i >= 0; i--)
             {
-                var (index, process, log) = running[i];
+                var (sweep, manifest, index, process, log) = running[i];
                 if (!process.HasExited) continue;
                 process.WaitForExit();
                 lock (log) log.Dispose();
@@ -47,10 +56,10 @@ static partial class LocalLauncher
             if (running.Count > 0) Thread.Sleep(50);
         }
         if (ui.Stop.Requested is not null) return ui.Stop.ExitCode;
-        return cells.All(i => CellFiles.State(CellFiles.Folder(sweep, manifest.Cells[i])).State == CellState.Done) ? ScgApp.Ok : ScgApp.Failed;
+        return cells.All(c => CellFiles.State(CellFiles.Folder(c.Sweep, c.Manifest.Cells[c.Index])).State == CellState.Done) ? ScgApp.Ok : ScgApp.Failed;
     }
 
-    static (int, Process, StreamWriter) Start(Ui ui, string program, string sweep, SweepManifest manifest, int index)
+    static (Process, StreamWriter) Start(Ui ui, string program, string sweep, SweepManifest manifest, int index)
     {
         var cell = manifest.Cells[index];
         string folder = CellFiles.Folder(sweep, cell);
@@ -68,7 +77,7 @@ static partial class LocalLauncher
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         ui.Note($"cell {index} ({SweepManifest.Describe(cell)}): started");
-        return (index, process, log);
+        return (process, log);
     }
 
     static void Report(Ui ui, string sweep, SweepCell cell, int code)

@@ -78,7 +78,7 @@ static class SweepReport
     }
 
     /// <summary>Mean and sample standard deviation; NaN where they are undefined (no value; fewer than two for the spread).</summary>
-    static (double Mean, double Std) MeanStd(List<double> values)
+    internal static (double Mean, double Std) MeanStd(List<double> values)
     {
         if (values.Count == 0) return (double.NaN, double.NaN);
         double mean = values.Average();
@@ -86,8 +86,8 @@ static class SweepReport
         return (mean, Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)));
     }
 
-    static string PlusMinus(double mean, double std) =>
-        double.IsNaN(mean) ? "—" : $"{Experiment.Num(mean, "F3")} ± {Experiment.Num(std, "F3")}";
+    internal static string PlusMinus(double mean, double std, string format = "F3") =>
+        double.IsNaN(mean) ? "—" : $"{Experiment.Num(mean, format)} ± {Experiment.Num(std, format)}";
 
     /// <summary>A CSV number: round-trip digits, empty where there is no value.</summary>
     static string Number(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);

@@ -101,18 +101,15 @@ static class SweepRunCell
     {
         problem = null;
         string summary = Path.Combine(folder, "summary.md");
-        var table = File.Exists(summary) ? File.ReadAllLines(summary).Where(l => l.StartsWith('|')).ToArray() : [];
-        if (table.Length < 3) { problem = $"the run ended without a summary table in '{summary}'."; return null; }
-        var headers = Cells(table[0]);
-        var values = Cells(table[2]);
-        int test = Array.FindIndex(headers, h => h.StartsWith("test L_", StringComparison.Ordinal));
-        int steps = Array.IndexOf(headers, "steps");
-        if (test < 0 || steps < 0 || values.Length != headers.Length
-            || !int.TryParse(headers[test]["test L_".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out int k)
-            || !double.TryParse(values[test], NumberStyles.Float, CultureInfo.InvariantCulture, out double testBound)
-            || !long.TryParse(values[steps], NumberStyles.None, CultureInfo.InvariantCulture, out long stepCount))
+        var row = Summary(folder);
+        if (row is null) { problem = $"the run ended without a summary table in '{summary}'."; return null; }
+        string? test = row.Keys.FirstOrDefault(h => h.StartsWith("test L_", StringComparison.Ordinal));
+        if (test is null || !row.TryGetValue("steps", out string? stepsText)
+            || !int.TryParse(test["test L_".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out int k)
+            || !double.TryParse(row[test], NumberStyles.Float, CultureInfo.InvariantCulture, out double testBound)
+            || !long.TryParse(stepsText, NumberStyles.None, CultureInfo.InvariantCulture, out long stepCount))
         {
-            problem = $"'{summary}' has no test bound: expected a row with 'steps' and a finite 'test L_k', got '{table[2]}'.";
+            problem = $"'{summary}' has no test bound: expected a row with 'steps' and a finite 'test L_k', got '{string.Join(" | ", row.Values)}'.";
             return null;
         }
         var rows = MetricsCsv.Read(Path.Combine(folder, Experiment.MetricsFile));
@@ -123,6 +120,17 @@ static class SweepRunCell
             return null;
         }
         return new CellDone(testBound, k, train, stepCount, seconds, DateTime.UtcNow);
+    }
+
+    /// <summary>The first row of a run folder's summary.md table, by column header; null without one.</summary>
+    public static Dictionary<string, string>? Summary(string folder)
+    {
+        string path = Path.Combine(folder, "summary.md");
+        var table = File.Exists(path) ? File.ReadAllLines(path).Where(l => l.StartsWith('|')).ToArray() : [];
+        if (table.Length < 3) return null;
+        var headers = Cells(table[0]);
+        var values = Cells(table[2]);
+        return values.Length == headers.Length ? headers.Zip(values).ToDictionary(p => p.First, p => p.Second) : null;
     }
 
     static string[] Cells(string row) => row.Trim().Trim('|').Split('|', StringSplitOptions.TrimEntries);

@@ -1,0 +1,191 @@
+using System.Globalization;
+using System.Text;
+using Scg.Models.Data;
+using Scg.Models.Reporting;
+
+namespace Scg.Cli;
+
+/// <summary>
+/// <c>scg reproduce --paper igr</c>: the IGR paper's discrete VAE on MNIST (its Table 1, MNIST column, and Figure 4)
+/// and its structured prediction (Table 3). Every row is a sweep over the seeds in its own folder beside the table
+/// (<c>runs/reproduce-igr-runs/igr-0.5</c>, …), whose cells are ordinary training runs; a stopped reproduction
+/// continues from their checkpoints, and <c>scg sweep</c> with the same options runs a row on a cluster.
+/// </summary>
+static class IgrReproduction
+{
+    public enum Table { Vae, Structured }
+
+    /// <summary>One row of the paper's tables: its estimator at its temperature, and the paper's number.</summary>
+    public sealed record Row(string Name, Table Table, string Estimator, string Temperature, double Paper)
+    {
+        public string Label => $"{(Estimator == "igr" ? "IGR" : "GS")}({Temperature})";
+    }
+
+    /// <summary>The paper's rows: test ELBO ×100 of Table 1 (MNIST), and the test NLL of Table 3.</summary>
+    public static readonly IReadOnlyList<Row> Rows =
+    [
+        new("igr-0.5", Table.Vae, "igr", "0.5", -100.4), new("gs-0.67", Table.Vae, "concrete", "0.67", -121.9),
+        new("igr-0.1", Table.Vae, "igr", "0.1", -126.4), new("gs-0.25", Table.Vae, "concrete", "0.25", -135.7),
+        new("sp-igr-0.5", Table.Structured, "igr", "0.5", 62.84), new("sp-gs-0.67", Table.Structured, "concrete", "0.67", 64.68),
+        new("sp-igr-0.1", Table.Structured, "igr", "0.1", 67.26), new("sp-gs-0.25", Table.Structured, "concrete", "0.25", 69.28),
+    ];
+
+    /// <summary>100 epochs of the 50,000 training images at batch 64, as the paper trains.</summary>
+    public const int PaperSteps = 78_125;
+    public const int DefaultEvalSamples = 100;
+    public const string DefaultSeeds = "1,2,3";
+
+    /// <summary>
+    /// The sweep options of a row (appendix D.1): 30 ten-way one-hot latents, dense ReLU networks 784-512-256 and
+    /// back, a uniform prior (IGR's Gaussian fitted to it at the training τ, Eq. 20, and its KL in closed form, Eq. 19;
+    /// GS's relaxed prior at the same τ, Eq. 10), dynamic binarization, batch 64, lr 1e-3. Structured prediction uses
+    /// the Concrete paper's 392V-240H-240H-392V with binary nodes and the same optimizer.
+    /// </summary>
+    public static string[] SweepArgs(Row row, string data, int steps, int k, string seeds, string? dataDir)
+    {
+        string Inv(int v) => v.ToString(CultureInfo.InvariantCulture);
+        string[] model = row.Table == Table.Vae
+            ? ["--model", "30H~256~512~784V", "--activation", "relu", "--arity", "10", "--encoding", "onehot", "--prior", "uniform"]
+            : ["--model", "392V-240H-240H-392V"];
+        string[] relaxation = row.Estimator == "igr"
+            ? ["--temperature", row.Temperature, .. row.Table == Table.Vae ? (string[])["--kl", "analytic"] : []]
+            : ["--temperature", row.Temperature, "--prior-temperature", row.Temperature];
+        return ["--data", data, "--binarization", "dynamic", .. model, "--lr", "0.001", "--batch-size", "64", "--steps", Inv(steps),
+            "--eval-every", Inv(Math.Max(1, steps / 100)), "--eval-samples", Inv(k), "--grad-draws", "10", "--seed", seeds,
+            "--estimator", row.Estimator, .. relaxation, .. dataDir is null ? [] : (string[])["--data-dir", dataDir]];
+    }
+
+    public static int Run(Ui ui, string data, string? dataDir, int steps, string? filter, int k, string seeds, int jobs, string outFile)
+    {
+        if (data is not ("mnist" or "fashion-mnist"))
+            throw new UsageException($"--paper igr trains on mnist (the paper's) or fashion-mnist; got --data {data}.");
+        if (steps < 1) throw new UsageException($"--steps must be ≥ 1, got {steps}.");
+        if (jobs < 1) throw new UsageException($"--jobs must be ≥ 1, got {jobs}.");
+        TrainOptions.ValidateEvalSamples("--eval-samples", k);
+        var names = (filter ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (filter is not null && names.Length == 0)
+            throw new UsageException($"--rows '{filter}' is empty; expected row names ({string.Join(", ", Rows.Select(r => r.Name))}), vae or structured.");
+        foreach (string n in names.Where(n => n is not ("vae" or "structured") && Rows.All(r => r.Name != n)))
+            throw new UsageException($"--rows: '{n}' is not a row of the IGR paper's tables; expected {string.Join(", ", Rows.Select(r => r.Name))}, vae or structured.");
+        var rows = Rows.Where(r => names.Length == 0 || names.Contains(r.Name) || names.Contains(r.Table == Table.Vae ? "vae" : "structured")).ToList();
+        OutputLocation.RequireFile("--out", outFile);
+        string runsDir = Path.Combine(Path.GetDirectoryName(outFile) ?? "", Path.GetFileNameWithoutExtension(outFile) + "-runs");
+        if (File.Exists(outFile) && !Directory.Exists(runsDir))
+            throw new UsageException($"--out '{outFile}' already exists and is not a reproduction this command can continue (it has no {Path.GetFileName(runsDir)}/ beside it): expected a new file name.");
+
+        // Every row's sweep is written (or, when an earlier invocation wrote it, checked) before any cell runs.
+        var sweeps = new List<(Row Row, string Folder, SweepManifest Manifest)>();
+        foreach (var row in rows)
+        {
+            string folder = Path.Combine(runsDir, row.Name);
+            string[] args = ["sweep", .. SweepArgs(row, data, steps, k, seeds, dataDir), "--out", folder, "--dry-run"];
+            if (File.Exists(SweepManifest.PathIn(folder))) RequireSameSweep(ui, row, folder, args);
+            else Sweep(ui, args);
+            sweeps.Add((row, folder, SweepManifest.Read(folder)));
+        }
+        int cellsPerRow = sweeps.Max(s => s.Manifest.Cells.Length);
+        var pending = Enumerable.Range(0, cellsPerRow)   // seed-major: every row gets its first seed first
+            .SelectMany(i => sweeps.Where(s => i < s.Manifest.Cells.Length).Select(s => (Sweep: s.Folder, s.Manifest, Index: i)))
+            .Where(c => CellFiles.State(CellFiles.Folder(c.Sweep, c.Manifest.Cells[c.Index])).State != CellState.Done)
+            .ToList();
+        Write(outFile, sweeps, data, steps, k);
+        ui.Note($"reproduce --paper igr: {sweeps.Sum(s => s.Manifest.Cells.Length)} runs in {runsDir}/, {pending.Count} to run, {jobs} at a time (1 thread each); the table is {outFile}");
+        int code = pending.Count == 0 ? ScgApp.Ok : LocalLauncher.Run(ui, pending, jobs);
+        string markdown = Write(outFile, sweeps, data, steps, k);
+        ui.Line();
+        ui.Line(markdown);
+        return code;
+    }
+
+    /// <summary>Runs <c>scg sweep</c> in this process; its refusal is this command's.</summary>
+    static void Sweep(Ui ui, string[] args)
+    {
+        var errors = new StringWriter();
+        int code = ScgApp.Run(args, TextWriter.Null, errors, interactive: false, liveProgress: false, ui.Stop);
+        if (code != ScgApp.Ok)
+            throw new UsageException($"the sweep of a row could not be written (scg {Shell.Join(args)}): {errors.ToString().Trim().Split('\n')[^1]}");
+    }
+
+    /// <summary>An earlier invocation's sweep must hold exactly the cells this one would write.</summary>
+    static void RequireSameSweep(Ui ui, Row row, string folder, string[] args)
+    {
+        string scratch = Path.Combine(Path.GetTempPath(), $"scg-reproduce-{Guid.NewGuid():N}");
+        try
+        {
+            Sweep(ui, [.. args.SkipLast(3), "--out", scratch, "--dry-run"]);
+            var expected = SweepManifest.Read(scratch).Cells;
+            var found = SweepManifest.Read(folder).Cells;
+            if (expected.Length != found.Length || expected.Zip(found).Any(p => !p.First.Args.SequenceEqual(p.Second.Args)))
+                throw new UsageException($"'{folder}' holds row {row.Name} with other settings ({SweepManifest.PathIn(folder)}) than these options give; rerun with the options it was begun with, or choose another --out.");
+        }
+        finally
+        {
+            if (Directory.Exists(scratch)) Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    /// <summary>The finished seeds of a row: test relaxed bound, test L_k, vanishing share (%) and minutes, per cell.</summary>
+    static List<(double Relaxed, double Bound, double Vanishing, double Minutes)> Finished(string folder, SweepManifest manifest)
+    {
+        var results = new List<(double, double, double, double)>();
+        foreach (var cell in manifest.Cells)
+        {
+            string dir = CellFiles.Folder(folder, cell);
+            if (CellFiles.Read<CellDone>(dir, CellFiles.Done) is not { } done || SweepRunCell.Summary(dir) is not { } summary) continue;
+            double Column(string name) => summary.TryGetValue(name, out string? v)
+                && double.TryParse(v.TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out double x) ? x : double.NaN;
+            results.Add((Column("test relaxed bound"), done.TestBound, Column("vanishing gradients"), done.Seconds / 60));
+        }
+        return results;
+    }
+
+    static string Write(string outFile, List<(Row Row, string Folder, SweepManifest Manifest)> sweeps, string data, int steps, int k)
+    {
+        var sb = new StringBuilder("# The IGR paper's MNIST results, re-run\n\n");
+        int cells = sweeps.Sum(s => s.Manifest.Cells.Length), done = sweeps.Sum(s => Finished(s.Folder, s.Manifest).Count);
+        sb.Append(FormattableString.Invariant($"Written by `scg reproduce --paper igr` on {DateTime.Now:yyyy-MM-dd HH:mm}: {done} of {cells} runs finished. "));
+        sb.Append(FormattableString.Invariant($"Data: **{data}**, dynamic binarization of the 50,000 training images (fixed bits for the 10,000 test images). "));
+        sb.Append(FormattableString.Invariant($"Budget per run: **{steps} steps** of batch 64 ({steps * 64.0 / 50_000:F0} epochs; the paper: 100), lr 1e-3, seeds {string.Join(", ", sweeps[0].Manifest.Axes.SelectMany(a => a.Values))}. "));
+        sb.Append("mean ± sample standard deviation over the finished seeds (n).\n\n");
+        foreach (var table in new[] { Table.Vae, Table.Structured })
+        {
+            var rows = sweeps.Where(s => s.Row.Table == table).ToList();
+            if (rows.Count == 0) continue;
+            bool vae = table == Table.Vae;
+            sb.Append(vae
+                ? "## Discrete VAE, 30 ten-way categorical latents, dense ReLU networks 784-512-256 (Table 1, MNIST; Figure 4)\n\n"
+                : "## Structured prediction: bottom half given top half, 392V-240H-240H-392V (Table 3)\n\n");
+            var headers = vae
+                ? new[] { "model (τ)", "n", "test ELBO (ours)", "test ELBO (paper)", "ours − paper", $"test L_{k} (discrete)", "vanishing gradients", "min per run" }
+                : new[] { "model (τ)", "n", $"test NLL −L_{k} (ours)", "test NLL (paper)", "ours − paper", "test relaxed NLL", "vanishing gradients", "min per run" };
+            var text = new TextTable(headers)
+            {
+                Caption = vae
+                    ? $"test ELBO: the relaxed bound each run trained, over the test split at its τ (IGR with its KL in closed form), as the paper reports it (its ×100 scale written out in nats). test L_{k}: the bound on the discrete model (argmax of each node), the one that bounds its likelihood. vanishing gradients: the share of the gradient with respect to the encoder's outputs, through the drawn values, that is exactly 0, averaged over training (Figure 4). Higher ELBO and L_k are better."
+                    : $"test NLL: −L_{k} on the discrete graph (binary nodes); test relaxed NLL: minus the relaxed bound at the run's τ. Lower is better.",
+            };
+            foreach (var (row, folder, manifest) in rows)
+            {
+                var f = Finished(folder, manifest);
+                var (ours, ourStd) = SweepReport.MeanStd(f.Select(r => vae ? r.Relaxed : -r.Bound).ToList());
+                var (other, otherStd) = SweepReport.MeanStd(f.Select(r => vae ? r.Bound : -r.Relaxed).ToList());
+                text.Add([row.Label, $"{f.Count}/{manifest.Cells.Length}", SweepReport.PlusMinus(ours, ourStd, "F2"), row.Paper.ToString("F2", CultureInfo.InvariantCulture),
+                    f.Count == 0 ? "—" : Experiment.Num(ours - row.Paper, "F2"), SweepReport.PlusMinus(other, otherStd, "F2"),
+                    f.Count == 0 ? "—" : $"{f.Average(r => r.Vanishing).ToString("F3", CultureInfo.InvariantCulture)}%",
+                    f.Count == 0 ? "—" : Experiment.Num(f.Average(r => r.Minutes), "F1")]);
+            }
+            sb.Append(text.Markdown()).Append('\n');
+            var ranked = rows.Where(r => Finished(r.Folder, r.Manifest).Count > 0).ToList();
+            if (ranked.Count == rows.Count)
+            {
+                double Ours(Row r, string folder, SweepManifest m) => Finished(folder, m).Average(x => vae ? x.Relaxed : -x.Bound);
+                string Order(IEnumerable<(Row Row, double Value)> values) => string.Join(vae ? " > " : " < ", (vae ? values.OrderByDescending(v => v.Value) : values.OrderBy(v => v.Value)).Select(v => v.Row.Label));
+                string ourOrder = Order(rows.Select(r => (r.Row, Ours(r.Row, r.Folder, r.Manifest)))), paperOrder = Order(rows.Select(r => (r.Row, r.Row.Paper)));
+                sb.Append($"Ordering, ours: {ourOrder}; the paper's: {paperOrder}{(ourOrder == paperOrder ? " (the same)" : " (they differ)")}.\n\n");
+            }
+        }
+        string markdown = sb.ToString();
+        AtomicFile.WriteAllText(outFile, markdown);
+        return markdown;
+    }
+}
