@@ -3,11 +3,20 @@ using System.Globalization;
 namespace Scg.Models.Sbn;
 
 /// <summary>How one stochastic layer conditions the next: '-' linear, '~' two tanh layers then linear.</summary>
-public enum Connection { Linear, Nonlinear }
+public enum Connection
+{
+    /// <summary>'-': one linear layer.</summary>
+    Linear,
+    /// <summary>'~': two tanh layers, then a linear one.</summary>
+    Nonlinear,
+}
 
 /// <summary>A stochastic layer: its width and whether it is observed (V) or latent (H).</summary>
+/// <param name="Units">the layer's width</param>
+/// <param name="Visible">true for an observed layer</param>
 public readonly record struct StochasticLayer(int Units, bool Visible)
 {
+    /// <summary>The layer in spec notation, e.g. <c>200H</c>.</summary>
     public override string ToString() => $"{Units}{(Visible ? 'V' : 'H')}";
 }
 
@@ -15,11 +24,15 @@ public readonly record struct StochasticLayer(int Units, bool Visible)
 /// A model description in the Concrete paper's notation, read left to right in sampling order, e.g.
 /// <c>200H~200H~784V</c> (density estimation) or <c>392V-240H-240H-392V</c> (structured prediction).
 /// </summary>
+/// <param name="Layers">the stochastic layers, in sampling order</param>
+/// <param name="Connections">the connection from each layer to the next (one fewer than the layers)</param>
+/// <param name="Text">the spec as written, trimmed</param>
 public sealed record LayerSpec(IReadOnlyList<StochasticLayer> Layers, IReadOnlyList<Connection> Connections, string Text)
 {
     /// <summary>True when the leftmost layer is observed: a conditional model p(x_out | x_in) (structured prediction).</summary>
     public bool IsConditional => Layers[0].Visible;
 
+    /// <summary>Reads a spec such as <c>200H~200H~784V</c>; throws <see cref="FormatException"/> naming what is wrong.</summary>
     public static LayerSpec Parse(string text)
     {
         if (string.IsNullOrWhiteSpace(text))
@@ -58,5 +71,6 @@ public sealed record LayerSpec(IReadOnlyList<StochasticLayer> Layers, IReadOnlyL
         return new LayerSpec(layers, connections, s);
     }
 
+    /// <summary>The spec as written (<see cref="Text"/>).</summary>
     public override string ToString() => Text;
 }
