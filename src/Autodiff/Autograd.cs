@@ -15,8 +15,10 @@ public static class Autograd
         return default;
     }
 
+    /// <summary>The scope <see cref="NoGrad"/> opens; disposing it ends the scope.</summary>
     public readonly struct NoGradScope : IDisposable
     {
+        /// <summary>Ends the scope: recording resumes unless an enclosing scope is still open.</summary>
         public void Dispose() => t_noGradDepth--;
     }
 }

@@ -6,8 +6,10 @@ namespace Scg.Autodiff;
 /// </summary>
 public readonly record struct GradCheckResult(double Ratio, int Input, int Element, double Analytic, double Numeric, double Rtol, double Atol)
 {
+    /// <summary>True when every element is within its tolerance (<see cref="Ratio"/> ≤ 1).</summary>
     public bool Passed => Ratio <= 1;
 
+    /// <summary>The verdict and the worst element's gradients against its tolerance.</summary>
     public override string ToString() =>
         $"{(Passed ? "passed" : "failed")}: worst at input {Input} element {Element}: analytic {Analytic:G10}, numeric {Numeric:G10}, " +
         $"|a - n| = {Math.Abs(Analytic - Numeric):E2} against atol + rtol·|n| = {Atol + Rtol * Math.Abs(Numeric):E2} (rtol {Rtol:G3}, atol {Atol:G3})";

@@ -12,6 +12,7 @@ public sealed class Rng
 {
     ulong _s0, _s1, _s2, _s3;
 
+    /// <summary>The generator of <paramref name="seed"/>, advanced to stream <paramref name="stream"/> ≥ 0 (stream k starts k jumps of 2^128 draws in).</summary>
     public Rng(ulong seed, int stream = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(stream);
@@ -33,6 +34,7 @@ public sealed class Rng
         return z ^ (z >> 31);
     }
 
+    /// <summary>The next 64 random bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong NextUInt64()
     {

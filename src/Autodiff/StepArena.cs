@@ -40,8 +40,14 @@ public sealed class StepArena<T> where T : unmanaged, IBinaryFloatingPointIeee75
         return new Tensor<T>(shape, _buffers[_cursor++], 0) { Arena = this, ArenaGeneration = Generation };
     }
 
-    public readonly struct Scope(StepArena<T>? previous) : IDisposable
+    /// <summary>The step <see cref="Begin"/> opens; disposing it makes the previously active arena active again.</summary>
+    public readonly struct Scope : IDisposable
     {
-        public void Dispose() => t_active = previous;
+        readonly StepArena<T>? _previous;
+
+        internal Scope(StepArena<T>? previous) => _previous = previous;
+
+        /// <summary>Restores the arena that was active before <see cref="Begin"/>; the tensors rented in the step stay valid until the next Begin.</summary>
+        public void Dispose() => t_active = _previous;
     }
 }

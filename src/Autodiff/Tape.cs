@@ -4,10 +4,10 @@ using System.Numerics.Tensors;
 namespace Scg.Autodiff;
 
 /// <summary>Backward rule of one tape entry: reads <c>e.Output.Grad</c> and adds into the inputs' gradients.</summary>
-public delegate void BackwardRule<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>;
+internal delegate void BackwardRule<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>;
 
 /// <summary>One recorded op: its inputs, what backward needs, and the rule.</summary>
-public struct TapeEntry<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+internal struct TapeEntry<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     public string Op;
     public BackwardRule<T> Rule;
@@ -36,6 +36,7 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     int _generation = 1;
     readonly int _threadId = Environment.CurrentManagedThreadId;
 
+    /// <summary>This thread's tape for element type T.</summary>
     public static Tape<T> Current => t_current ??= new Tape<T>();
 
     /// <summary>Counts the times the tape was freed (by Backward or Clear): a pass's tensors belong to one generation.</summary>
@@ -45,9 +46,9 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     public int Count => _count;
 
     /// <summary>True when an op on these inputs must be recorded.</summary>
-    public static bool ShouldRecord(Tensor<T> a) => a.RequiresGrad && Autograd.IsRecording;
+    internal static bool ShouldRecord(Tensor<T> a) => a.RequiresGrad && Autograd.IsRecording;
 
-    public static bool ShouldRecord(Tensor<T> a, Tensor<T> b) => (a.RequiresGrad || b.RequiresGrad) && Autograd.IsRecording;
+    internal static bool ShouldRecord(Tensor<T> a, Tensor<T> b) => (a.RequiresGrad || b.RequiresGrad) && Autograd.IsRecording;
 
     /// <summary>Appends an entry and marks its output as produced by it. Only <see cref="Ops"/> records.</summary>
     internal void Record(in TapeEntry<T> entry)
@@ -118,7 +119,7 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     /// The gradient buffer of <paramref name="x"/>, created zeroed on first use; rules add into it.
     /// Intermediate gradients come from the step arena; a leaf's gradient is its own and persists.
     /// </summary>
-    public static Span<T> GradSpan(Tensor<T> x)
+    internal static Span<T> GradSpan(Tensor<T> x)
     {
         var g = x.Grad;
         if (g is null)
@@ -137,7 +138,7 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     /// holds no gradient yet (new for an intermediate, or zeroed by ZeroGrad), so the rule overwrites it instead of
     /// adding to zeros; the values are the same, without clearing the buffer first.
     /// </summary>
-    public static Span<T> GradSpanToWrite(Tensor<T> x, out bool accumulate)
+    internal static Span<T> GradSpanToWrite(Tensor<T> x, out bool accumulate)
     {
         accumulate = false;
         if (x.TakeGradToOverwrite() is { } zeroed) return zeroed.Span;
@@ -152,7 +153,7 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     }
 
     /// <summary>Adds <paramref name="gradient"/> (of shape <paramref name="shape"/>) into x's gradient, checking the shapes match.</summary>
-    public static void Accumulate(Tensor<T> x, ReadOnlySpan<T> gradient, Shape shape, string op)
+    internal static void Accumulate(Tensor<T> x, ReadOnlySpan<T> gradient, Shape shape, string op)
     {
         if (shape != x.Shape)
             throw new InvalidOperationException($"{op} backward: gradient of shape {shape} for an input of shape {x.Shape}.");

@@ -17,7 +17,9 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     internal StepArena<T>? Arena;    // set when the storage is rented for one step
     internal int ArenaGeneration;
 
+    /// <summary>The dimensions.</summary>
     public Shape Shape { get; }
+    /// <summary>Number of elements (1 for a scalar).</summary>
     public int Size { get; }
 
     /// <summary>True for parameters and for every op result that depends on one.</summary>
@@ -64,6 +66,7 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
         Offset = offset;
     }
 
+    /// <summary>True for a tensor no recorded op produced: a parameter, a constant or a detached value.</summary>
     public bool IsLeaf => Node < 0;
 
     /// <summary>The values. Throws if the tensor was rented for a training step that has ended.</summary>
@@ -77,6 +80,7 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
         }
     }
 
+    /// <summary>The values, read-only (see <see cref="Span"/>).</summary>
     public ReadOnlySpan<T> ReadOnlySpan => Span;
 
     static void ThrowReleased() =>
@@ -87,8 +91,10 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     /// <summary>A tensor with uninitialized values from the current step arena, if one is active.</summary>
     public static Tensor<T> Uninitialized(Shape shape) => StepArena<T>.Active?.Rent(shape) ?? new Tensor<T>(shape, new T[shape.Size], 0);
 
+    /// <summary>A tensor of zeros with its own storage (outside any step arena).</summary>
     public static Tensor<T> Zeros(params ReadOnlySpan<int> dims) => Zeros(new Shape(dims));
 
+    /// <summary>A tensor of zeros with its own storage (outside any step arena).</summary>
     public static Tensor<T> Zeros(Shape shape) => new(shape, new T[shape.Size], 0);
 
     /// <summary>A tensor of one value, from the current step arena if one is active.</summary>
@@ -102,6 +108,7 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     /// <summary>A rank-0 constant.</summary>
     public static Tensor<T> Scalar(T value) => Full(Shape.Scalar, value);
 
+    /// <summary>A rank-0 constant, converted to T.</summary>
     public static Tensor<T> Scalar(double value) => Scalar(T.CreateChecked(value));
 
     /// <summary>Copies <paramref name="values"/> into a new tensor of the given shape.</summary>
@@ -157,8 +164,10 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
         return Span[0];
     }
 
+    /// <summary>The values as a new array, row-major.</summary>
     public T[] ToArray() => Span.ToArray();
 
+    /// <summary>The values converted to double, as a new array, row-major.</summary>
     public double[] ToDoubles()
     {
         var s = Span;
@@ -167,6 +176,7 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
         return d;
     }
 
+    /// <summary>The element at <paramref name="index"/>, one index per axis.</summary>
     [IndexerName("ValueAt")]
     public T this[params ReadOnlySpan<int> index]
     {
@@ -199,20 +209,34 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     /// <summary>Backpropagates from this tensor with an explicit seed of the same shape (the vector in a vector-Jacobian product).</summary>
     public void Backward(Tensor<T> seed) => Tape<T>.Current.Backward(this, seed);
 
+    /// <summary>The shape, and whether the tensor requires grad, e.g. <c>Tensor[2, 3] requires-grad</c>.</summary>
     public override string ToString() => $"Tensor{Shape}{(RequiresGrad ? " requires-grad" : "")}";
 
+    /// <see cref="Ops.Add"/>: a + b, broadcasting.
     public static Tensor<T> operator +(Tensor<T> a, Tensor<T> b) => Ops.Add(a, b);
+    /// <see cref="Ops.Sub"/>: a - b, broadcasting.
     public static Tensor<T> operator -(Tensor<T> a, Tensor<T> b) => Ops.Sub(a, b);
+    /// <see cref="Ops.Mul"/>: a · b elementwise, broadcasting.
     public static Tensor<T> operator *(Tensor<T> a, Tensor<T> b) => Ops.Mul(a, b);
+    /// <see cref="Ops.Div"/>: a / b elementwise, broadcasting.
     public static Tensor<T> operator /(Tensor<T> a, Tensor<T> b) => Ops.Div(a, b);
+    /// <see cref="Ops.Neg"/>: -a.
     public static Tensor<T> operator -(Tensor<T> a) => Ops.Neg(a);
+    /// <summary>a + b for a constant b.</summary>
     public static Tensor<T> operator +(Tensor<T> a, double b) => Ops.Add(a, Scalar(b));
+    /// <summary>a - b for a constant b.</summary>
     public static Tensor<T> operator -(Tensor<T> a, double b) => Ops.Sub(a, Scalar(b));
+    /// <summary>a · b for a constant b.</summary>
     public static Tensor<T> operator *(Tensor<T> a, double b) => Ops.Mul(a, Scalar(b));
+    /// <summary>a / b for a constant b.</summary>
     public static Tensor<T> operator /(Tensor<T> a, double b) => Ops.Div(a, Scalar(b));
+    /// <summary>a + b for a constant a.</summary>
     public static Tensor<T> operator +(double a, Tensor<T> b) => Ops.Add(Scalar(a), b);
+    /// <summary>a - b for a constant a.</summary>
     public static Tensor<T> operator -(double a, Tensor<T> b) => Ops.Sub(Scalar(a), b);
+    /// <summary>a · b for a constant a.</summary>
     public static Tensor<T> operator *(double a, Tensor<T> b) => Ops.Mul(Scalar(a), b);
+    /// <summary>a / b for a constant a.</summary>
     public static Tensor<T> operator /(double a, Tensor<T> b) => Ops.Div(Scalar(a), b);
 }
 

@@ -102,6 +102,18 @@ public sealed class PackagingTests(PackagingTests.Feed feed) : IClassFixture<Pac
     }
 
     [Fact]
+    public void EveryLibraryPackageCarriesItsXmlDocumentation()
+    {
+        foreach (string id in Packages.Where(p => p != "Scg.Cli"))
+        {
+            using var zip = System.IO.Compression.ZipFile.OpenRead(Path.Combine(feed.Path, $"{id}.{feed.Version}.nupkg"));
+            var docs = zip.Entries.SingleOrDefault(e => e.FullName == $"lib/net10.0/{id}.xml");
+            Assert.True(docs is not null, $"{id}: no lib/net10.0/{id}.xml; the package holds {string.Join(", ", zip.Entries.Select(e => e.FullName))}");
+            Assert.NotEmpty(System.Xml.Linq.XDocument.Load(docs.Open()).Descendants("member"));
+        }
+    }
+
+    [Fact]
     public void TheToolInstallsFromTheFeedAndTrains()
     {
         string tools = feed.NewFolder("tools"), work = feed.NewFolder("tool-run");

@@ -9,7 +9,7 @@ namespace Scg.Autodiff.Kernels;
 /// One Adam update over spans: g' = g + λθ; m = β1 m + (1-β1) g'; v = β2 v + (1-β2) g'²; θ -= s·m / (√v·c + ε).
 /// The vector paths perform the same operations in the same order as the scalar tail, so results are bit-identical.
 /// </summary>
-public static class AdamUpdate
+internal static class AdamUpdate
 {
     public static void Apply<T>(Span<T> theta, ReadOnlySpan<T> g, Span<T> m, Span<T> v, T beta1, T beta2, T weightDecay, T stepSize, T invSqrtC2, T epsilon)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -4,7 +4,7 @@ using System.Numerics.Tensors;
 namespace Scg.Autodiff.Kernels;
 
 /// <summary>NumPy-broadcasting binary maps and their adjoint, the sum back to an input's shape.</summary>
-public static unsafe class Broadcast
+internal static unsafe class Broadcast
 {
     /// <summary>y = op(a, b) where a and b broadcast to <paramref name="yShape"/>.</summary>
     public static void Binary<T, TOp>(ReadOnlySpan<T> a, Shape aShape, ReadOnlySpan<T> b, Shape bShape, Span<T> y, Shape yShape)

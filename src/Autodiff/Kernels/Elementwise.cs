@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics;
 namespace Scg.Autodiff.Kernels;
 
 /// <summary>An elementwise function of one value with scalar and vector forms.</summary>
-public interface IUnaryOperator<T> where T : unmanaged
+internal interface IUnaryOperator<T> where T : unmanaged
 {
     static abstract T Invoke(T x);
     static abstract Vector128<T> Invoke(Vector128<T> x);
@@ -15,7 +15,7 @@ public interface IUnaryOperator<T> where T : unmanaged
 }
 
 /// <summary>An elementwise function of two values with scalar and vector forms.</summary>
-public interface IBinaryOperator<T> where T : unmanaged
+internal interface IBinaryOperator<T> where T : unmanaged
 {
     static abstract T Invoke(T a, T b);
     static abstract Vector128<T> Invoke(Vector128<T> a, Vector128<T> b);
@@ -24,7 +24,7 @@ public interface IBinaryOperator<T> where T : unmanaged
 }
 
 /// <summary>An elementwise function of three values with scalar and vector forms.</summary>
-public interface ITernaryOperator<T> where T : unmanaged
+internal interface ITernaryOperator<T> where T : unmanaged
 {
     static abstract T Invoke(T a, T b, T c);
     static abstract Vector128<T> Invoke(Vector128<T> a, Vector128<T> b, Vector128<T> c);
@@ -37,7 +37,7 @@ public interface ITernaryOperator<T> where T : unmanaged
 /// <see cref="ParallelLength"/> values are cut at multiples of 64 over the worker pool, so every value takes the same
 /// vector path, and gets the same bits, as in one pass.
 /// </summary>
-public static unsafe class Elementwise
+internal static unsafe class Elementwise
 {
     /// <summary>Maps this long or longer run in parts on the worker pool.</summary>
     public const int ParallelLength = 1 << 15;

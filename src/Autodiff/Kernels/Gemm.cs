@@ -12,7 +12,7 @@ namespace Scg.Autodiff.Kernels;
 /// computes MR×NR tiles of C from the packed data (NR = two SIMD vectors). Packing absorbs the transposes.
 /// Large products are split over a persistent pool of worker threads (see <see cref="WorkerPool"/>).
 /// </summary>
-public static unsafe class Gemm
+internal static unsafe class Gemm
 {
     /// <summary>Below this many multiply-adds (m·n·k) a product runs on the calling thread only.</summary>
     const long ParallelThreshold = 1L << 18;

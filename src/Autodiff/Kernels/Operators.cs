@@ -6,7 +6,7 @@ namespace Scg.Autodiff.Kernels;
 // Elementwise operators for the broadcasting paths and for fused derivative accumulation.
 // Accumulating operators take (g, y or x, dy) and return g + (local derivative)·dy.
 
-public readonly struct AddOperator<T> : IBinaryOperator<T> where T : unmanaged, INumberBase<T>
+internal readonly struct AddOperator<T> : IBinaryOperator<T> where T : unmanaged, INumberBase<T>
 {
     public static T Invoke(T a, T b) => a + b;
     public static Vector128<T> Invoke(Vector128<T> a, Vector128<T> b) => a + b;
@@ -14,7 +14,7 @@ public readonly struct AddOperator<T> : IBinaryOperator<T> where T : unmanaged, 
     public static Vector512<T> Invoke(Vector512<T> a, Vector512<T> b) => a + b;
 }
 
-public readonly struct SubtractOperator<T> : IBinaryOperator<T> where T : unmanaged, INumberBase<T>
+internal readonly struct SubtractOperator<T> : IBinaryOperator<T> where T : unmanaged, INumberBase<T>
 {
     public static T Invoke(T a, T b) => a - b;
     public static Vector128<T> Invoke(Vector128<T> a, Vector128<T> b) => a - b;
@@ -22,7 +22,7 @@ public readonly struct SubtractOperator<T> : IBinaryOperator<T> where T : unmana
     public static Vector512<T> Invoke(Vector512<T> a, Vector512<T> b) => a - b;
 }
 
-public readonly struct MultiplyOperator<T> : IBinaryOperator<T> where T : unmanaged, INumberBase<T>
+internal readonly struct MultiplyOperator<T> : IBinaryOperator<T> where T : unmanaged, INumberBase<T>
 {
     public static T Invoke(T a, T b) => a * b;
     public static Vector128<T> Invoke(Vector128<T> a, Vector128<T> b) => a * b;
@@ -30,7 +30,7 @@ public readonly struct MultiplyOperator<T> : IBinaryOperator<T> where T : unmana
     public static Vector512<T> Invoke(Vector512<T> a, Vector512<T> b) => a * b;
 }
 
-public readonly struct DivideOperator<T> : IBinaryOperator<T> where T : unmanaged, INumberBase<T>
+internal readonly struct DivideOperator<T> : IBinaryOperator<T> where T : unmanaged, INumberBase<T>
 {
     public static T Invoke(T a, T b) => a / b;
     public static Vector128<T> Invoke(Vector128<T> a, Vector128<T> b) => a / b;
@@ -38,9 +38,8 @@ public readonly struct DivideOperator<T> : IBinaryOperator<T> where T : unmanage
     public static Vector512<T> Invoke(Vector512<T> a, Vector512<T> b) => a / b;
 }
 
-/// <summary>g + dy·(1 - y²): tanh's derivative from its output.</summary>
 /// <summary>a - b·c (the product rounded, then subtracted: no fused multiply-add).</summary>
-public readonly struct SubtractProductOperator<T> : ITernaryOperator<T> where T : unmanaged, INumberBase<T>
+internal readonly struct SubtractProductOperator<T> : ITernaryOperator<T> where T : unmanaged, INumberBase<T>
 {
     public static T Invoke(T a, T b, T c) => a - b * c;
     public static Vector128<T> Invoke(Vector128<T> a, Vector128<T> b, Vector128<T> c) => a - b * c;
@@ -49,7 +48,7 @@ public readonly struct SubtractProductOperator<T> : ITernaryOperator<T> where T 
 }
 
 /// <summary>The unit step H(x): 1 where x &gt; 0, else 0 (NaN gives 0).</summary>
-public readonly struct StepOperator<T> : IUnaryOperator<T> where T : unmanaged, INumberBase<T>, IComparisonOperators<T, T, bool>
+internal readonly struct StepOperator<T> : IUnaryOperator<T> where T : unmanaged, INumberBase<T>, IComparisonOperators<T, T, bool>
 {
     public static T Invoke(T x) => x > T.Zero ? T.One : T.Zero;
     public static Vector128<T> Invoke(Vector128<T> x) => Vector128.GreaterThan(x, Vector128<T>.Zero) & Vector128<T>.One;
@@ -57,7 +56,8 @@ public readonly struct StepOperator<T> : IUnaryOperator<T> where T : unmanaged, 
     public static Vector512<T> Invoke(Vector512<T> x) => Vector512.GreaterThan(x, Vector512<T>.Zero) & Vector512<T>.One;
 }
 
-public readonly struct TanhGradAccumulate<T> : ITernaryOperator<T> where T : unmanaged, INumberBase<T>
+/// <summary>g + dy·(1 - y²): tanh's derivative from its output.</summary>
+internal readonly struct TanhGradAccumulate<T> : ITernaryOperator<T> where T : unmanaged, INumberBase<T>
 {
     public static T Invoke(T g, T y, T dy) => g + dy * (T.One - y * y);
     public static Vector128<T> Invoke(Vector128<T> g, Vector128<T> y, Vector128<T> dy) => g + dy * (Vector128<T>.One - y * y);
@@ -66,7 +66,7 @@ public readonly struct TanhGradAccumulate<T> : ITernaryOperator<T> where T : unm
 }
 
 /// <summary>g + dy·y·(1 - y): the logistic sigmoid's derivative from its output.</summary>
-public readonly struct SigmoidGradAccumulate<T> : ITernaryOperator<T> where T : unmanaged, INumberBase<T>
+internal readonly struct SigmoidGradAccumulate<T> : ITernaryOperator<T> where T : unmanaged, INumberBase<T>
 {
     public static T Invoke(T g, T y, T dy) => g + dy * y * (T.One - y);
     public static Vector128<T> Invoke(Vector128<T> g, Vector128<T> y, Vector128<T> dy) => g + dy * y * (Vector128<T>.One - y);
@@ -75,7 +75,7 @@ public readonly struct SigmoidGradAccumulate<T> : ITernaryOperator<T> where T : 
 }
 
 /// <summary>g + (x &gt; 0 ? dy : 0): ReLU's derivative gated on the input's sign.</summary>
-public readonly struct ReluGradAccumulate<T> : ITernaryOperator<T> where T : unmanaged, INumberBase<T>, IComparisonOperators<T, T, bool>
+internal readonly struct ReluGradAccumulate<T> : ITernaryOperator<T> where T : unmanaged, INumberBase<T>, IComparisonOperators<T, T, bool>
 {
     public static T Invoke(T g, T x, T dy) => x > T.Zero ? g + dy : g;
     public static Vector128<T> Invoke(Vector128<T> g, Vector128<T> x, Vector128<T> dy) => g + (dy & Vector128.GreaterThan(x, Vector128<T>.Zero));
@@ -84,7 +84,7 @@ public readonly struct ReluGradAccumulate<T> : ITernaryOperator<T> where T : unm
 }
 
 /// <summary>max(x, 0), NaN-propagating.</summary>
-public readonly struct ReluOperator<T> : IUnaryOperator<T> where T : unmanaged, INumberBase<T>, IComparisonOperators<T, T, bool>
+internal readonly struct ReluOperator<T> : IUnaryOperator<T> where T : unmanaged, INumberBase<T>, IComparisonOperators<T, T, bool>
 {
     public static T Invoke(T x) => T.IsNaN(x) || x > T.Zero ? x : T.Zero;
     public static Vector128<T> Invoke(Vector128<T> x) => Vector128.Max(x, Vector128<T>.Zero);

@@ -4,7 +4,7 @@ using System.Numerics.Tensors;
 namespace Scg.Autodiff.Kernels;
 
 /// <summary>Reductions along one axis of a tensor viewed as [outer, length, inner].</summary>
-public static class Reduce
+internal static class Reduce
 {
     /// <summary>y[o, i] = Σ_l x[o, l, i].</summary>
     public static void Sum<T>(ReadOnlySpan<T> x, Span<T> y, int outer, int length, int inner) where T : unmanaged, IFloatingPointIeee754<T>

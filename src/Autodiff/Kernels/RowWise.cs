@@ -10,7 +10,7 @@ namespace Scg.Autodiff.Kernels;
 /// Row-wise softmax, log-softmax and log-sum-exp over contiguous rows of length n, forward and backward.
 /// Each row is shifted by its maximum, so large logits never overflow; a row of -∞ gives log-sum-exp -∞, a row holding +∞ gives +∞.
 /// </summary>
-public static class RowWise
+internal static class RowWise
 {
     /// <summary>out[r] = log Σ_j exp(x[r, j]).</summary>
     public static void LogSumExp<T>(ReadOnlySpan<T> x, Span<T> output, int rows, int n) where T : unmanaged, IFloatingPointIeee754<T>

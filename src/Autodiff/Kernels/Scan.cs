@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics;
 namespace Scg.Autodiff.Kernels;
 
 /// <summary>A test of one value, with vector forms that return an all-bits-set lane where the value passes.</summary>
-public interface IValueTest<T> where T : unmanaged
+internal interface IValueTest<T> where T : unmanaged
 {
     static abstract bool Passes(T x);
     static abstract Vector256<T> Passes(Vector256<T> x);
@@ -14,7 +14,7 @@ public interface IValueTest<T> where T : unmanaged
 }
 
 /// <summary>Finite: x − x is 0 exactly when x is finite (∞ − ∞ and NaN − NaN are NaN).</summary>
-public readonly struct FiniteTest<T> : IValueTest<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly struct FiniteTest<T> : IValueTest<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static bool Passes(T x) => T.IsFinite(x);
     public static Vector256<T> Passes(Vector256<T> x) => Vector256.Equals(x - x, Vector256<T>.Zero);
@@ -22,7 +22,7 @@ public readonly struct FiniteTest<T> : IValueTest<T> where T : unmanaged, IFloat
 }
 
 /// <summary>Binary: 0 or 1.</summary>
-public readonly struct BinaryTest<T> : IValueTest<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly struct BinaryTest<T> : IValueTest<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static bool Passes(T x) => x == T.Zero || x == T.One;
     public static Vector256<T> Passes(Vector256<T> x) => Vector256.Equals(x, Vector256<T>.Zero) | Vector256.Equals(x, Vector256<T>.One);
@@ -30,7 +30,7 @@ public readonly struct BinaryTest<T> : IValueTest<T> where T : unmanaged, IFloat
 }
 
 /// <summary>Vector scans for argument checks.</summary>
-public static class Scan
+internal static class Scan
 {
     /// <summary>Index of the first value that fails the test, or -1.</summary>
     public static int IndexOfFailure<T, TTest>(ReadOnlySpan<T> x) where T : unmanaged where TTest : IValueTest<T>

@@ -3,7 +3,7 @@ using System.Numerics;
 namespace Scg.Autodiff.Kernels;
 
 /// <summary>Per-thread temporary buffers for kernels and backward rules (two independent slots).</summary>
-public static class Scratch<T> where T : unmanaged
+internal static class Scratch<T> where T : unmanaged
 {
     [ThreadStatic] static T[]? t_first, t_second;
 

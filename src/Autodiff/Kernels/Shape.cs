@@ -6,11 +6,14 @@ namespace Scg.Autodiff;
 /// <summary>A tensor shape of rank 0 to 4, row-major, stored inline (no allocation).</summary>
 public readonly struct Shape : IEquatable<Shape>
 {
+    /// <summary>The largest rank a shape can have.</summary>
     public const int MaxRank = 4;
     readonly int _d0, _d1, _d2, _d3;
 
+    /// <summary>Number of axes: 0 for a scalar, at most <see cref="MaxRank"/>.</summary>
     public int Rank { get; }
 
+    /// <summary>A shape of the given dimensions (at most <see cref="MaxRank"/>, each ≥ 0); no dimensions give the scalar shape.</summary>
     public Shape(params ReadOnlySpan<int> dims)
     {
         if (dims.Length > MaxRank)
@@ -25,8 +28,10 @@ public readonly struct Shape : IEquatable<Shape>
         _d3 = dims.Length > 3 ? dims[3] : 1;
     }
 
+    /// <summary>The rank-0 shape of a scalar (one element).</summary>
     public static Shape Scalar => default;
 
+    /// <summary>The length of <paramref name="axis"/> (0 ≤ axis &lt; <see cref="Rank"/>).</summary>
     public int this[int axis]
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -47,7 +52,7 @@ public readonly struct Shape : IEquatable<Shape>
     public int Rows => Rank == 0 ? 1 : Last == 0 ? 0 : Size / Last;
 
     /// <summary>Resolves a negative axis (-1 = last) and checks it.</summary>
-    public int Axis(int axis, string op)
+    internal int Axis(int axis, string op)
     {
         int a = axis < 0 ? axis + Rank : axis;
         if ((uint)a >= (uint)Rank)
@@ -55,6 +60,7 @@ public readonly struct Shape : IEquatable<Shape>
         return a;
     }
 
+    /// <summary>The dimensions as a new array.</summary>
     public int[] ToArray()
     {
         var a = new int[Rank];
@@ -63,7 +69,7 @@ public readonly struct Shape : IEquatable<Shape>
     }
 
     /// <summary>Product of dims before <paramref name="axis"/>, the axis length, and product of dims after it.</summary>
-    public (int outer, int length, int inner) Split(int axis)
+    internal (int outer, int length, int inner) Split(int axis)
     {
         int outer = 1, inner = 1;
         for (int i = 0; i < axis; i++) outer *= this[i];
@@ -71,7 +77,7 @@ public readonly struct Shape : IEquatable<Shape>
         return (outer, this[axis], inner);
     }
 
-    /// <summary>This shape with <paramref name="axis"/> set to <paramref name="size"/> (keepdim) or removed.</summary>
+    /// <summary>This shape with the length of <paramref name="axis"/> set to <paramref name="size"/>.</summary>
     public Shape WithAxis(int axis, int size)
     {
         Span<int> d = stackalloc int[MaxRank];
@@ -79,6 +85,7 @@ public readonly struct Shape : IEquatable<Shape>
         return new Shape(d[..Rank]);
     }
 
+    /// <summary>This shape without <paramref name="axis"/>.</summary>
     public Shape RemoveAxis(int axis)
     {
         Span<int> d = stackalloc int[MaxRank];
@@ -87,6 +94,7 @@ public readonly struct Shape : IEquatable<Shape>
         return new Shape(d[..r]);
     }
 
+    /// <summary>This shape with a new axis of length <paramref name="size"/> at position <paramref name="axis"/>.</summary>
     public Shape InsertAxis(int axis, int size)
     {
         if (Rank == MaxRank) throw new ArgumentException($"cannot add an axis to rank-{MaxRank} shape {this}.");
@@ -101,7 +109,7 @@ public readonly struct Shape : IEquatable<Shape>
     }
 
     /// <summary>NumPy broadcasting of two shapes; throws naming the op and both shapes.</summary>
-    public static Shape Broadcast(Shape a, Shape b, string op)
+    internal static Shape Broadcast(Shape a, Shape b, string op)
     {
         int rank = Math.Max(a.Rank, b.Rank);
         Span<int> d = stackalloc int[MaxRank];
@@ -116,16 +124,17 @@ public readonly struct Shape : IEquatable<Shape>
     }
 
     /// <summary>Dimension counted from the end (0 = last); 1 beyond the rank.</summary>
-    public int DimFromEnd(int k) => k < Rank ? this[Rank - 1 - k] : 1;
+    internal int DimFromEnd(int k) => k < Rank ? this[Rank - 1 - k] : 1;
 
     /// <summary>This shape padded with leading 1s to <paramref name="rank"/>.</summary>
-    public Shape PadTo(int rank)
+    internal Shape PadTo(int rank)
     {
         Span<int> d = stackalloc int[MaxRank];
         for (int i = 0; i < rank; i++) d[i] = DimFromEnd(rank - 1 - i);
         return new Shape(d[..rank]);
     }
 
+    /// <summary>True when both shapes have the same rank and dimensions.</summary>
     public bool Equals(Shape o)
     {
         if (Rank != o.Rank) return false;
@@ -133,11 +142,16 @@ public readonly struct Shape : IEquatable<Shape>
         return true;
     }
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is Shape s && Equals(s);
+    /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Rank, _d0, _d1, _d2, _d3);
+    /// <summary>True when both shapes have the same rank and dimensions.</summary>
     public static bool operator ==(Shape a, Shape b) => a.Equals(b);
+    /// <summary>True when the shapes differ in rank or in a dimension.</summary>
     public static bool operator !=(Shape a, Shape b) => !a.Equals(b);
 
+    /// <summary>The dimensions in brackets, e.g. <c>[2, 3]</c>.</summary>
     public override string ToString()
     {
         var sb = new StringBuilder("[");

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics;
 namespace Scg.Autodiff.Kernels;
 
 /// <summary>Accurate special functions over spans (log1p, expm1, softplus) and sampling transforms.</summary>
-public static class Special
+internal static class Special
 {
     /// <summary>log(1 + x), accurate for small |x| (Goldberg's correction of log(1+x)·x/((1+x)-1)).</summary>
     public static T Log1p<T>(T x) where T : IFloatingPointIeee754<T>
@@ -64,7 +64,7 @@ public static class Special
 }
 
 /// <summary>log(1 + x) with Goldberg's correction log(u)·(x/(u-1)), u = 1 + x (exact x where u rounds to 1).</summary>
-public readonly struct Log1pOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly struct Log1pOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static T Invoke(T x) => Special.Log1p(x);
 
@@ -97,7 +97,7 @@ public readonly struct Log1pOperator<T> : IUnaryOperator<T> where T : unmanaged,
 }
 
 /// <summary>softplus(x) = max(x, 0) + log1p(e^-|x|); NaN propagates through the IEEE maximum.</summary>
-public readonly struct SoftplusOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly struct SoftplusOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static T Invoke(T x) => Special.Softplus(x);
     public static Vector128<T> Invoke(Vector128<T> x) => Vector128.Max(x, Vector128<T>.Zero) + Log1pOperator<T>.Invoke(VectorMath.Exp(-Vector128.Abs(x)));

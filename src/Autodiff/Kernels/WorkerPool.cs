@@ -8,7 +8,7 @@ namespace Scg.Autodiff.Kernels;
 /// worker is slow to wake, the caller runs the parts itself instead of waiting for it. One job owns the pool at a
 /// time; a concurrent or nested job runs on its own thread. Idle workers spin briefly, then block on a semaphore.
 /// </summary>
-public static unsafe class WorkerPool
+internal static unsafe class WorkerPool
 {
     public static readonly int Threads = Environment.ProcessorCount;
     /// <summary>How many parts a job is cut into: one per thread, unless a test forces another count on this thread.</summary>

@@ -5,13 +5,13 @@ using Scg.Autodiff.Kernels;
 namespace Scg.Autodiff;
 
 /// <summary>y = f(x) over spans.</summary>
-public delegate void SpanMap<T>(ReadOnlySpan<T> x, Span<T> y);
+internal delegate void SpanMap<T>(ReadOnlySpan<T> x, Span<T> y);
 
 /// <summary>y = f(x; p) over spans for a constant parameter p.</summary>
-public delegate void SpanMapWithParameter<T>(ReadOnlySpan<T> x, Span<T> y, T p);
+internal delegate void SpanMapWithParameter<T>(ReadOnlySpan<T> x, Span<T> y, T p);
 
 /// <summary>g += f'(x)·dy, given the input x, the output y and the parameter p of the op.</summary>
-public delegate void DerivativeAccumulate<T>(Span<T> g, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dy, T p);
+internal delegate void DerivativeAccumulate<T>(Span<T> g, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> dy, T p);
 
 /// <summary>Differentiable ops. Each checks shapes, computes with a kernel and records what backward needs.</summary>
 public static partial class Ops

@@ -7,6 +7,7 @@ namespace Scg.Autodiff.Optim;
 /// <summary>Updates parameters from their accumulated gradients.</summary>
 public abstract class Optimizer<T>(ParameterCollection<T> parameters, double learningRate) where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>The parameters this optimizer updates.</summary>
     public ParameterCollection<T> Parameters { get; } = parameters;
 
     double _learningRate = CheckLearningRate(learningRate);
@@ -24,6 +25,7 @@ public abstract class Optimizer<T>(ParameterCollection<T> parameters, double lea
     /// <summary>One update from the current gradients (parameters without a gradient are skipped).</summary>
     public abstract void Step();
 
+    /// <summary>Zeroes the parameters' accumulated gradients (before the next backward pass).</summary>
     public void ZeroGrad() => Parameters.ZeroGrad();
 }
 
@@ -31,9 +33,12 @@ public abstract class Optimizer<T>(ParameterCollection<T> parameters, double lea
 public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     readonly T[][] _velocity;
+    /// <summary>μ: the velocity's decay, in [0, 1).</summary>
     public double Momentum { get; }
+    /// <summary>λ ≥ 0: the L2 penalty's coefficient, added as λθ to the gradient.</summary>
     public double WeightDecay { get; }
 
+    /// <summary>SGD over <paramref name="parameters"/> with step size <paramref name="learningRate"/>.</summary>
     public Sgd(ParameterCollection<T> parameters, double learningRate, double momentum = 0, double weightDecay = 0) : base(parameters, learningRate)
     {
         if (!(momentum >= 0 && momentum < 1)) throw new ArgumentOutOfRangeException(nameof(momentum), $"Sgd: momentum must be in [0, 1), got {momentum}.");
@@ -42,6 +47,7 @@ public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingPo
         _velocity = parameters.Items.Select(p => new T[p.Size]).ToArray();
     }
 
+    /// <inheritdoc/>
     public override void Step()
     {
         T lr = T.CreateTruncating(LearningRate), mu = T.CreateTruncating(Momentum), wd = T.CreateTruncating(WeightDecay);
@@ -68,13 +74,18 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingP
     readonly T[][] _m, _v;
     readonly int _size;
     T _stepSize = T.Zero, _invSqrtC2 = T.Zero;   // of the step being taken
+    /// <summary>β1: the decay of the first-moment estimate, in [0, 1).</summary>
     public double Beta1 { get; }
+    /// <summary>β2: the decay of the second-moment estimate, in [0, 1).</summary>
     public double Beta2 { get; }
+    /// <summary>ε &gt; 0 added to the root of the second moment.</summary>
     public double Epsilon { get; }
+    /// <summary>λ ≥ 0: the L2 penalty's coefficient, added as λθ to the gradient.</summary>
     public double WeightDecay { get; }
     /// <summary>Number of updates taken (the t of the bias correction).</summary>
     public long StepCount { get; private set; }
 
+    /// <summary>Adam over <paramref name="parameters"/> with step size <paramref name="learningRate"/>.</summary>
     public Adam(ParameterCollection<T> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8, double weightDecay = 0)
         : base(parameters, learningRate)
     {
@@ -94,6 +105,7 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingP
     /// <summary>Restores the step count after loading moments from a checkpoint.</summary>
     public void RestoreStepCount(long steps) => StepCount = steps >= 0 ? steps : throw new ArgumentOutOfRangeException(nameof(steps), $"Adam: step count must be ≥ 0, got {steps}.");
 
+    /// <inheritdoc/>
     public override void Step()
     {
         StepCount++;

@@ -8,15 +8,20 @@ namespace Scg.Models.Data;
 /// </summary>
 public sealed class DataSplits
 {
+    /// <summary>The data set's name, as <see cref="DataSets.Load"/> knows it.</summary>
     public required string Name { get; init; }
+    /// <summary>The training rows.</summary>
     public required BinaryDataset Train { get; init; }
+    /// <summary>The validation rows (fixed bits).</summary>
     public required BinaryDataset Valid { get; init; }
+    /// <summary>The test rows (fixed bits).</summary>
     public required BinaryDataset Test { get; init; }
 
     /// <summary>Mean of each feature over Train (raw, may be 0 or 1: clamp before taking a logit).</summary>
     public required float[] BaseRate { get; init; }
 }
 
+/// <summary>The data sets by name, and where their files and cached bits are kept.</summary>
 public static class DataSets
 {
     /// <summary>Names <see cref="Load"/> knows.</summary>
@@ -73,9 +78,9 @@ public static class DataSets
     /// <summary>
     /// Splits a pair of IDX image files ([images, height, width] unsigned bytes): the first rows of
     /// <paramref name="trainImages"/> train, its last <paramref name="validRows"/> validate, <paramref name="testImages"/>
-    /// tests. Fixed bits (seed <see cref="FixedBinarization.DefaultSeed"/>; stream 0 for the train file, 1 for the
-    /// test file) are cached in <paramref name="binarizationDir"/>, or in <paramref name="fallbackDir"/> when that cannot be
-    /// written (<see cref="FixedBinarization.LoadOrCreate"/>).
+    /// tests. Fixed bits (one fixed seed; stream 0 for the train file, 1 for the test file) are cached in
+    /// <paramref name="binarizationDir"/>, or in <paramref name="fallbackDir"/> when that cannot be written; a cached file
+    /// that does not match its pixels is drawn again.
     /// </summary>
     public static DataSplits FromIdxImages(string name, string trainImages, string testImages, Binarization binarization,
         string binarizationDir, int validRows = StandardValidRows, string? fallbackDir = null)

@@ -32,15 +32,21 @@ public sealed class BinaryDataset
         Binarization = binarization;
     }
 
+    /// <summary>Number of rows (data points).</summary>
     public int Rows { get; }
+    /// <summary>Values per row.</summary>
     public int Features { get; }
+    /// <summary>Width of a row seen as an image, or null when the rows are not images.</summary>
     public int? ImageWidth { get; }
+    /// <summary>Height of a row seen as an image, or null when the rows are not images.</summary>
     public int? ImageHeight { get; }
+    /// <summary>Whether the values are fixed bits or intensities binarized per batch.</summary>
     public Binarization Binarization { get; }
 
     /// <summary>All values, row-major: bits for Fixed, intensities for Dynamic.</summary>
     public ReadOnlySpan<float> Values => _values.Span;
 
+    /// <summary>The values of row <paramref name="row"/>.</summary>
     public ReadOnlySpan<float> Row(int row)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(row);
@@ -144,6 +150,7 @@ public sealed class BatchSchedule
     readonly int[] _order;
     long _epoch = -1;
 
+    /// <summary>Batches of <paramref name="batchSize"/> rows of <paramref name="data"/>; <paramref name="binarize"/> is required for a dynamically binarized set.</summary>
     public BatchSchedule(BinaryDataset data, int batchSize, Func<long, Rng> shuffle, Func<long, Rng>? binarize = null)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -158,7 +165,9 @@ public sealed class BatchSchedule
         _order = new int[data.Rows];
     }
 
+    /// <summary>Rows per batch.</summary>
     public int BatchSize { get; }
+    /// <summary>Full batches per epoch: Rows / BatchSize.</summary>
     public int BatchesPerEpoch => _data.Rows / BatchSize;
 
     /// <summary>Row indices of the batch of <paramref name="step"/>, valid until the next call.</summary>

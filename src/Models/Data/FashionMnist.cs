@@ -7,10 +7,14 @@ namespace Scg.Models.Data;
 /// </summary>
 public static class FashionMnist
 {
+    /// <summary>Where the Debian package installs the files.</summary>
     public const string DefaultDataDir = "/usr/share/datasets/fashion-mnist";
+    /// <summary>The training images' file name.</summary>
     public const string TrainImagesFile = "train-images-idx3-ubyte.gz";
+    /// <summary>The test images' file name.</summary>
     public const string TestImagesFile = "t10k-images-idx3-ubyte.gz";
 
+    /// <summary>The splits from the files in <paramref name="dataDir"/>; throws <see cref="FileNotFoundException"/> when they are missing.</summary>
     public static DataSplits Load(Binarization binarization, string? cacheDir = null, string dataDir = DefaultDataDir)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataDir);

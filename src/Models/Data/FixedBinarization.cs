@@ -10,7 +10,7 @@ namespace Scg.Models.Data;
 /// <c>new Rng(seed, stream)</c>. The bits are cached in a file whose header records the shape, seed, stream and
 /// SHA-256 digests of the source pixels and of the packed bits; a file that does not match is regenerated.
 /// </summary>
-public static class FixedBinarization
+internal static class FixedBinarization
 {
     /// <summary>The seed of the published splits' bits.</summary>
     public const ulong DefaultSeed = 0x5EED_B175UL;

@@ -4,7 +4,7 @@ using System.IO.Compression;
 namespace Scg.Models.Data;
 
 /// <summary>An IDX file's contents: the dimensions and the unsigned bytes in row-major order.</summary>
-public sealed class IdxArray
+internal sealed class IdxArray
 {
     internal IdxArray(int[] dims, byte[] data)
     {
@@ -20,6 +20,7 @@ public sealed class IdxArray
 public sealed class IdxFormatException(string path, string problem, Exception? inner = null)
     : IOException($"IDX file '{path}': {problem}", inner)
 {
+    /// <summary>The file that is not valid.</summary>
     public string FilePath { get; } = path;
 }
 
@@ -28,7 +29,7 @@ public sealed class IdxFormatException(string path, string problem, Exception? i
 /// big-endian int32, then the elements. Only type 0x08 (unsigned byte) is read. Gzip input is recognised by its
 /// 1F 8B magic, whatever the file is called.
 /// </summary>
-public static class Idx
+internal static class Idx
 {
     const int ReadChunk = 1 << 20;
 

@@ -7,12 +7,15 @@ namespace Scg.Models.Data;
 /// </summary>
 public static class Mnist
 {
+    /// <summary>The training images' file name.</summary>
     public const string TrainImagesFile = "train-images-idx3-ubyte";
+    /// <summary>The test images' file name.</summary>
     public const string TestImagesFile = "t10k-images-idx3-ubyte";
 
     /// <summary>The folder holding the IDX files (and their fixed bits, unless it is read-only): &lt;cacheDir&gt;/mnist.</summary>
     public static string Folder(string? cacheDir = null) => Path.Combine(cacheDir ?? DataSets.DefaultCacheDir, "mnist");
 
+    /// <summary>The splits from the files in <see cref="Folder"/>; throws <see cref="FileNotFoundException"/> when they are missing.</summary>
     public static DataSplits Load(Binarization binarization, string? cacheDir = null)
     {
         string folder = Folder(cacheDir);

@@ -11,7 +11,9 @@ namespace Scg.Models.Data;
 /// </summary>
 public static class ToySbn
 {
+    /// <summary>The data set's name.</summary>
     public const string Name = "sbn-toy";
+    /// <summary>The generating network's layer spec.</summary>
     public const string Spec = "4H~8H~32V";
     const ulong Seed = 20170305;
     const int TrainRows = 5000, ValidRows = 1000, TestRows = 1000;
@@ -25,6 +27,7 @@ public static class ToySbn
         return model;
     }
 
+    /// <summary>5,000 train, 1,000 valid and 1,000 test rows drawn from the generating network with a fixed seed: the same rows every time.</summary>
     public static DataSplits Load()
     {
         var model = TrueModel();

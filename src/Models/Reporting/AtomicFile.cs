@@ -5,8 +5,10 @@ namespace Scg.Models.Reporting;
 /// <summary>Writes a file under &lt;path&gt;.tmp and renames it into place, so readers never see a half-written file.</summary>
 public static class AtomicFile
 {
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/>, as <see cref="Write"/>.</summary>
     public static void WriteAllBytes(string path, byte[] bytes) => Write(path, s => s.Write(bytes));
 
+    /// <summary>Writes <paramref name="text"/> as UTF-8 without a byte-order mark to <paramref name="path"/>, as <see cref="Write"/>.</summary>
     public static void WriteAllText(string path, string text) => WriteAllBytes(path, new UTF8Encoding(false).GetBytes(text));
 
     /// <summary>Runs <paramref name="write"/> on &lt;path&gt;.tmp, flushes it to disk, then moves it over <paramref name="path"/>.</summary>
@@ -30,5 +32,6 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>Writes a file's contents to <paramref name="stream"/>.</summary>
     public delegate void WriteAction(Stream stream);
 }

@@ -4,6 +4,12 @@ using System.Text;
 namespace Scg.Models.Reporting;
 
 /// <summary>One row of a training run's metrics; ValidBound is NaN on rows without a validation pass.</summary>
+/// <param name="Step">the training step the row was logged at</param>
+/// <param name="TrainBound">the bound on that step's training batch</param>
+/// <param name="ValidBound">the bound on the validation split, or NaN</param>
+/// <param name="PosteriorTemperature">the posterior temperature λ1 of the run's schedule at that step</param>
+/// <param name="PriorTemperature">the prior temperature λ2 of the run's schedule at that step</param>
+/// <param name="StepsPerSecond">the training speed, in steps per second</param>
 public sealed record MetricsRow(long Step, double TrainBound, double ValidBound, double PosteriorTemperature, double PriorTemperature, double StepsPerSecond);
 
 /// <summary>
@@ -12,6 +18,7 @@ public sealed record MetricsRow(long Step, double TrainBound, double ValidBound,
 /// </summary>
 public sealed class MetricsCsv : IDisposable
 {
+    /// <summary>The first line of the file: the column names.</summary>
     public const string Header = "step,train_bound,valid_bound,posterior_temperature,prior_temperature,steps_per_second";
     readonly StreamWriter _writer;
 
@@ -40,12 +47,14 @@ public sealed class MetricsCsv : IDisposable
         return new MetricsCsv(writer);
     }
 
+    /// <summary>Writes <paramref name="row"/> as one line and flushes it.</summary>
     public void Append(MetricsRow row)
     {
         _writer.WriteLine(Format(row));
         _writer.Flush();
     }
 
+    /// <summary>Closes the file.</summary>
     public void Dispose() => _writer.Dispose();
 
     static string Format(MetricsRow r) => string.Join(',',

@@ -24,6 +24,7 @@ public sealed record RunSchedule
 /// <summary>What a checkpoint says about its run: model, estimator, settings, data and where it stopped.</summary>
 public sealed record CheckpointHeader
 {
+    /// <summary>The model's layer specification (<see cref="LayerSpec.Text"/>).</summary>
     public required string Spec { get; init; }
     /// <summary>The model's options, stored whole so that options added later round-trip too.</summary>
     public required SbnOptions Options { get; init; }
@@ -31,24 +32,34 @@ public sealed record CheckpointHeader
     public int Arity { get; init; } = 2;
     /// <summary>What a latent node passes on (corners or one-hot vectors).</summary>
     public NodeEncoding Encoding { get; init; } = NodeEncoding.Corners;
+    /// <summary>The estimator's name, as <see cref="EstimatorChoice.Parse"/> reads it.</summary>
     public required string Estimator { get; init; }
+    /// <summary>m, the samples per data point of the training bound.</summary>
     public int Samples { get; init; } = 1;
+    /// <summary>Data points per training batch.</summary>
     public int BatchSize { get; init; } = 64;
+    /// <summary>Adam's step size.</summary>
     public double LearningRate { get; init; }
+    /// <summary>The L2 weight decay λ.</summary>
     public double WeightDecay { get; init; }
+    /// <summary>λ1's schedule, as <see cref="TemperatureSchedule.Parse"/> reads it.</summary>
     public required string PosteriorTemperature { get; init; }
+    /// <summary>λ2's schedule, as <see cref="TemperatureSchedule.Parse"/> reads it.</summary>
     public required string PriorTemperature { get; init; }
+    /// <summary>δ of IGR's softmax++.</summary>
     public double IgrDelta { get; init; } = new NodeSettings().IgrDelta;
     /// <summary>Name of the data set the model was trained on (as <see cref="Data.DataSets.Load"/> knows it).</summary>
     public required string Data { get; init; }
     /// <summary>How the training split was binarized (Fixed in checkpoints written before this was recorded); valid and test use the fixed bits.</summary>
     public Binarization Binarization { get; init; } = Binarization.Fixed;
+    /// <summary>The run's seed: the generators of every step are derived from it and the step.</summary>
     public ulong Seed { get; init; }
     /// <summary>Training steps taken when the checkpoint was written.</summary>
     public long Step { get; init; }
     /// <summary>The run's length and checks (null in checkpoints written before these were recorded, and outside a run).</summary>
     public RunSchedule? Schedule { get; init; }
 
+    /// <summary>The trainer's settings these fields hold.</summary>
     [JsonIgnore]
     public TrainSettings Settings => new() { Samples = Samples, BatchSize = BatchSize, LearningRate = LearningRate, WeightDecay = WeightDecay };
 
@@ -60,6 +71,7 @@ public sealed record CheckpointHeader
         PosteriorTemperature = TemperatureSchedule.Parse(PosteriorTemperature), PriorTemperature = TemperatureSchedule.Parse(PriorTemperature),
     };
 
+    /// <summary>The header of a run of <paramref name="spec"/> with these settings, at training step <paramref name="step"/>.</summary>
     public static CheckpointHeader Of(LayerSpec spec, SbnOptions options, string estimator, NodeSettings nodes, TrainSettings s, string data, ulong seed,
         long step = 0, Binarization binarization = Binarization.Fixed) => new()
     {
@@ -160,6 +172,7 @@ public sealed record CheckpointHeader
 /// </summary>
 public sealed class Checkpoint
 {
+    /// <summary>The file format version this library writes and reads.</summary>
     public const int Version = 2;
     static ReadOnlySpan<byte> Magic => "SCGCKPT\0"u8;
     static readonly JsonSerializerOptions Json = new() { WriteIndented = false, Converters = { new JsonStringEnumConverter() } };   // enums by name; numbers still read
@@ -171,10 +184,15 @@ public sealed class Checkpoint
 
     /// <summary>The SBN run's header; throws for a checkpoint of another model, written by <see cref="SaveTrainer"/>.</summary>
     public CheckpointHeader Header => _header ?? throw new InvalidDataException($"checkpoint '{Path}' holds a trainer of a model that is not an SBN run; it has no run header.");
+    /// <summary>The saved tensors by name: parameters, Adam's moments and the model's state.</summary>
     public IReadOnlyDictionary<string, (int[] Shape, float[] Values)> Tensors { get; }
+    /// <summary>Adam's step count (the t of its bias correction).</summary>
     public long AdamSteps { get; }
+    /// <summary>The trainer's step count.</summary>
     public long TrainerSteps { get; }
+    /// <summary>The estimator's running statistics (<see cref="IStatefulEstimator{T}.SaveState"/>); empty for an estimator without any.</summary>
     public IReadOnlyList<double> EstimatorState { get; }
+    /// <summary>The file the checkpoint was read from.</summary>
     public string Path { get; }
 
     Checkpoint(string path, CheckpointHeader? header, Dictionary<string, (int[], float[])> tensors, long adamSteps, long trainerSteps, double[] estimatorState)

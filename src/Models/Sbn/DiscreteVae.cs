@@ -11,10 +11,14 @@ namespace Scg.Models.Sbn;
 /// </summary>
 public static class DiscreteVae
 {
+    /// <summary>The discrete VAE "KH~DV" of <paramref name="latents"/> one-hot latents and <paramref name="features"/> observed features.</summary>
     /// <param name="latents">K, the number of categorical latent variables</param>
     /// <param name="family">how the latents are drawn and differentiated; its layout must be one-hot</param>
     /// <param name="features">observed binary features (784 for MNIST)</param>
     /// <param name="hiddenUnits">width of the encoder's and decoder's two tanh layers</param>
+    /// <param name="baselineUnits">hidden width of NVIL's baseline network, 0 for none</param>
+    /// <param name="rng">the generator of the initial weights</param>
+    /// <param name="baseRate">the mean of each feature over the training data, for the decoder's initial output biases (may be empty)</param>
     public static SigmoidBeliefNet Create(int latents, NodeFamily<float> family, int features, int hiddenUnits, int baselineUnits, Rng rng,
         ReadOnlySpan<float> baseRate = default)
     {

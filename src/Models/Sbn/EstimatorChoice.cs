@@ -18,6 +18,7 @@ public sealed record NodeSettings
     /// <summary>IGR's δ in softmax++.</summary>
     public double IgrDelta { get; init; } = Igr.PaperDelta;
 
+    /// <summary>The layout of <see cref="Arity"/> and <see cref="Encoding"/>.</summary>
     public NodeLayout Layout => new(Arity, Encoding);
 }
 
@@ -26,8 +27,11 @@ public sealed record NodeSettings
 /// family with an estimator: <see cref="Family"/> builds the family, <see cref="Create"/> the estimator, so an invalid
 /// pair (a score-function estimator over IGR's Gaussian parameters, a pathwise one over discrete nodes) cannot be built.
 /// </summary>
+/// <param name="Name">the command-line name, e.g. "vimco"</param>
+/// <param name="NeedsBaseline">true when the model needs an input-dependent baseline network (NVIL)</param>
 public sealed record EstimatorChoice(string Name, bool NeedsBaseline)
 {
+    /// <summary>Every estimator, in the order the scg program lists them.</summary>
     public static readonly IReadOnlyList<EstimatorChoice> All =
     [
         new("concrete", false),
@@ -38,6 +42,7 @@ public sealed record EstimatorChoice(string Name, bool NeedsBaseline)
         new("st", false),
     ];
 
+    /// <summary>The estimator of that name (one of <see cref="All"/>); throws <see cref="ArgumentException"/> for another.</summary>
     public static EstimatorChoice Parse(string name) =>
         All.FirstOrDefault(e => e.Name == name)
         ?? throw new ArgumentException($"unknown estimator '{name}'; expected one of: {string.Join(", ", All.Select(e => e.Name))}.", nameof(name));

@@ -2,15 +2,21 @@ using System.Globalization;
 
 namespace Scg.Models.Sbn;
 
-/// <summary>
-/// How one stochastic layer conditions the next: '-' linear; '~' through deterministic hidden layers, then linear
-/// (two of <see cref="SbnOptions.HiddenUnits"/> units, or the widths written between the tildes).
-/// </summary>
-public enum Connection { Linear, Nonlinear }
+/// <summary>How one stochastic layer conditions the next.</summary>
+public enum Connection
+{
+    /// <summary>'-': one linear layer.</summary>
+    Linear,
+    /// <summary>'~': deterministic hidden layers (two of <see cref="SbnOptions.HiddenUnits"/> units, or the widths written between the tildes), then a linear one.</summary>
+    Nonlinear,
+}
 
 /// <summary>A stochastic layer: its width and whether it is observed (V) or latent (H).</summary>
+/// <param name="Units">the layer's width</param>
+/// <param name="Visible">true for an observed layer</param>
 public readonly record struct StochasticLayer(int Units, bool Visible)
 {
+    /// <summary>The layer in spec notation, e.g. <c>200H</c>.</summary>
     public override string ToString() => $"{Units}{(Visible ? 'V' : 'H')}";
 }
 
@@ -20,6 +26,9 @@ public readonly record struct StochasticLayer(int Units, bool Visible)
 /// may name its deterministic hidden layers' widths in the generative direction: <c>30H~256~512~784V</c> maps the latent
 /// layer through 256 and then 512 units to the pixels' logits, and its inference network mirrors it (784 → 512 → 256).
 /// </summary>
+/// <param name="Layers">the stochastic layers, in sampling order</param>
+/// <param name="Connections">the connection from each layer to the next (one fewer than the layers)</param>
+/// <param name="Text">the spec as written, trimmed</param>
 public sealed record LayerSpec(IReadOnlyList<StochasticLayer> Layers, IReadOnlyList<Connection> Connections, string Text)
 {
     /// <summary>
@@ -31,6 +40,7 @@ public sealed record LayerSpec(IReadOnlyList<StochasticLayer> Layers, IReadOnlyL
     /// <summary>True when the leftmost layer is observed: a conditional model p(x_out | x_in) (structured prediction).</summary>
     public bool IsConditional => Layers[0].Visible;
 
+    /// <summary>Reads a spec such as <c>200H~200H~784V</c>; throws <see cref="FormatException"/> naming what is wrong.</summary>
     public static LayerSpec Parse(string text)
     {
         if (string.IsNullOrWhiteSpace(text))
@@ -83,5 +93,6 @@ public sealed record LayerSpec(IReadOnlyList<StochasticLayer> Layers, IReadOnlyL
         return new LayerSpec(layers, connections, s) { HiddenWidths = widths };
     }
 
+    /// <summary>The spec as written (<see cref="Text"/>).</summary>
     public override string ToString() => Text;
 }

@@ -28,6 +28,7 @@ public sealed record MemoryEstimate
     /// </summary>
     public required double UnitsPerRow { get; init; }
 
+    /// <summary>The estimate for a model of <paramref name="spec"/> and <paramref name="options"/> with latent nodes of <paramref name="family"/>.</summary>
     public static MemoryEstimate Of(LayerSpec spec, SbnOptions options, NodeFamily<float> family)
     {
         ArgumentNullException.ThrowIfNull(spec);

@@ -38,10 +38,13 @@ public sealed class SigmoidBeliefNet : IModule<float>, IStochasticModel
     readonly List<Mlp<float>> _inference = [];    // layer k+1 → parameters of layer k (density estimation, hidden k)
     readonly float[][] _centering;                // running means of the inference networks' inputs
 
+    /// <summary>The layers and connections.</summary>
     public LayerSpec Spec { get; }
+    /// <summary>The options the networks were built with.</summary>
     public SbnOptions Options { get; }
     /// <summary>The family every latent layer is drawn from (its layout sizes the networks).</summary>
     public NodeFamily<float> Family { get; }
+    /// <inheritdoc/>
     public IReadOnlyList<NodeFamily<float>> Families => [Family];
     /// <summary>Parameters of the top latent layer's prior (density estimation; a constant when UniformPrior), else null.</summary>
     public Tensor<float>? TopPrior { get; }
@@ -49,11 +52,19 @@ public sealed class SigmoidBeliefNet : IModule<float>, IStochasticModel
     public Mlp<float>? Baseline { get; }
 
     int Layers => Spec.Layers.Count;
+    /// <summary>Width of the model's input: x (density estimation) or x_in (structured prediction).</summary>
     public int InputFeatures => Spec.Layers[0].Visible ? Spec.Layers[0].Units : Spec.Layers[^1].Units;
+    /// <summary>Width of the observed output layer.</summary>
     public int OutputFeatures => Spec.Layers[^1].Units;
     /// <summary>Features of one data row: x (density estimation) or [x_in | x_out] (structured prediction).</summary>
     public int RowFeatures => Spec.IsConditional ? Spec.Layers[0].Units + OutputFeatures : InputFeatures;
 
+    /// <summary>A network of <paramref name="spec"/> whose latent layers are drawn from <paramref name="family"/>, with Glorot-initialized weights from <paramref name="rng"/>.</summary>
+    /// <param name="spec">the layers and connections</param>
+    /// <param name="options">the hidden widths, prior and baseline</param>
+    /// <param name="family">the node family of every latent layer</param>
+    /// <param name="rng">the generator of the initial weights</param>
+    /// <param name="outputBaseRate">the mean of each output feature over the training data; when given, the output biases start at its logit (appendix D.3)</param>
     public SigmoidBeliefNet(LayerSpec spec, SbnOptions options, NodeFamily<float> family, Rng rng, ReadOnlySpan<float> outputBaseRate = default)
     {
         Spec = spec ?? throw new ArgumentNullException(nameof(spec));
@@ -123,6 +134,7 @@ public sealed class SigmoidBeliefNet : IModule<float>, IStochasticModel
     /// </summary>
     Tensor<float> UniformPriorParameters(int units) => Family.UniformPriorParameters(units);
 
+    /// <inheritdoc cref="IStochasticModel.Parameters"/>
     public IEnumerable<Tensor<float>> Parameters()
     {
         if (TopPrior is { RequiresGrad: true }) yield return TopPrior;

@@ -9,9 +9,13 @@ namespace Scg.Models.Sbn;
 /// <summary>Training settings.</summary>
 public sealed record TrainSettings
 {
+    /// <summary>m, the samples per data point of the bound (1 by default).</summary>
     public int Samples { get; init; } = 1;
+    /// <summary>Data points per batch (64 by default).</summary>
     public int BatchSize { get; init; } = 64;
+    /// <summary>Adam's step size (3e-4 by default).</summary>
     public double LearningRate { get; init; } = 3e-4;
+    /// <summary>The L2 weight decay λ (0 by default).</summary>
     public double WeightDecay { get; init; }
 }
 
@@ -25,13 +29,20 @@ public sealed class Trainer<TModel> where TModel : IStochasticModel
     readonly StepArena<float> _arena = new();
     readonly Tensor<float> _batch;
 
+    /// <summary>The model being trained.</summary>
     public TModel Model { get; }
+    /// <summary>The gradient estimator.</summary>
     public IEstimator<float> Estimator { get; }
+    /// <summary>The settings the trainer was built with.</summary>
     public TrainSettings Settings { get; }
+    /// <summary>Adam over the model's parameters, and its baseline's when the estimator uses one.</summary>
     public Adam<float> Optimizer { get; }
+    /// <summary>The generator every step draws its samples from (see <see cref="Reseed"/>).</summary>
     public Rng Rng { get; private set; }
+    /// <summary>Training steps taken.</summary>
     public long StepCount { get; private set; }
 
+    /// <summary>A trainer of <paramref name="model"/> by <paramref name="estimator"/>, which must fit the model's node families.</summary>
     public Trainer(TModel model, IEstimator<float> estimator, TrainSettings settings, Rng rng)
     {
         ArgumentNullException.ThrowIfNull(model);

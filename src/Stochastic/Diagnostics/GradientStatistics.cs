@@ -6,8 +6,11 @@ namespace Scg.Stochastic.Diagnostics;
 /// </summary>
 public sealed class GradientStatistics
 {
+    /// <summary>The mean gradient per element.</summary>
     public double[] Mean { get; }
+    /// <summary>The unbiased sample variance per element.</summary>
     public double[] Variance { get; }
+    /// <summary>Number of gradients drawn, N.</summary>
     public int Draws { get; }
     /// <summary>Exact gradient (by enumeration), or null.</summary>
     public double[]? Exact { get; }

@@ -9,6 +9,7 @@ namespace Scg.Stochastic.Distributions;
 /// </summary>
 public sealed class Bernoulli<T> : IHasEntropy<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>Bernoulli variables with the given logits (finite), one per element; the batch shape is the logits' shape.</summary>
     public Bernoulli(Tensor<T> logits) => Logits = Check.Finite(logits, "Bernoulli", nameof(logits));
 
     /// <summary>From probabilities in (0,1); logits = log p − log(1 − p), differentiable in p.</summary>
@@ -18,12 +19,17 @@ public sealed class Bernoulli<T> : IHasEntropy<T> where T : unmanaged, IBinaryFl
         return new Bernoulli<T>(probabilities.Log() - (-probabilities).Log1p());
     }
 
+    /// <summary>The logits log α = log p − log(1 − p).</summary>
     public Tensor<T> Logits { get; }
 
+    /// <summary>P(X = 1) = σ(logits), differentiable in the logits.</summary>
     public Tensor<T> Probabilities => Logits.Sigmoid();
 
+    /// <inheritdoc/>
     public string Name => "Bernoulli";
+    /// <inheritdoc/>
     public Shape BatchShape => Logits.Shape;
+    /// <inheritdoc/>
     public Shape EventShape => Shape.Scalar;
 
     /// <summary>H(logits + L), L ~ Logistic (Eq. 15).</summary>

@@ -12,6 +12,7 @@ public sealed class BinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T : unma
 {
     readonly TransformedDistribution<T> _sigmoid;
 
+    /// <summary>BinConcrete(α, λ) with logits log α (finite) and temperature λ &gt; 0.</summary>
     public BinaryConcrete(Tensor<T> logits, double temperature)
     {
         Logit = new LogitBinaryConcrete<T>(logits, temperature, "BinaryConcrete");
@@ -21,18 +22,25 @@ public sealed class BinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T : unma
     /// <summary>The logit-space node Y with X = σ(Y).</summary>
     public LogitBinaryConcrete<T> Logit { get; }
 
+    /// <summary>The logits log α.</summary>
     public Tensor<T> Logits => Logit.Logits;
+    /// <inheritdoc/>
     public double Temperature => Logit.Temperature;
 
+    /// <inheritdoc/>
     public string Name => "BinaryConcrete";
+    /// <inheritdoc/>
     public Shape BatchShape => Logit.BatchShape;
+    /// <inheritdoc/>
     public Shape EventShape => Shape.Scalar;
 
+    /// <inheritdoc/>
     public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
 
     /// <summary>σ((log α + L)/λ) (Eq. 16).</summary>
     public Tensor<T> RSample(Rng rng) => _sigmoid.RSample(rng);
 
+    /// <inheritdoc/>
     public Tensor<T> LogProb(Tensor<T> value) => LogProb(value, Temperature);
 
     /// <summary>log p(x) = log g(y) − log σ'(y) with y = logit x (Eq. 17 by change of variables from the logit node).</summary>

@@ -10,6 +10,7 @@ namespace Scg.Stochastic.Distributions;
 /// </summary>
 public sealed class Categorical<T> : IHasEntropy<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>Categorical distributions with (unnormalized, finite) logits on the last axis of <paramref name="logits"/>.</summary>
     public Categorical(Tensor<T> logits)
     {
         Check.RankAtLeast(logits, 1, "Categorical", nameof(logits));
@@ -25,15 +26,20 @@ public sealed class Categorical<T> : IHasEntropy<T> where T : unmanaged, IBinary
         return new Categorical<T>(probabilities.Log());
     }
 
+    /// <summary>The logits log α (unnormalized) on the last axis.</summary>
     public Tensor<T> Logits { get; }
 
     /// <summary>Number of states K.</summary>
     public int Classes => Logits.Shape.Last;
 
+    /// <summary>softmax(logits) per row, differentiable in the logits.</summary>
     public Tensor<T> Probabilities => Logits.Softmax();
 
+    /// <inheritdoc/>
     public string Name => "Categorical";
+    /// <inheritdoc/>
     public Shape BatchShape => Logits.Shape.RemoveAxis(Logits.Shape.Rank - 1);
+    /// <inheritdoc/>
     public Shape EventShape => new(Classes);
 
     /// <summary>One-hot rows argmax_k(log α_k + G_k) (Eq. 9).</summary>

@@ -13,6 +13,7 @@ public sealed class Concrete<T> : IRelaxed<T, Categorical<T>> where T : unmanage
 {
     readonly TransformedDistribution<T> _exp;
 
+    /// <summary>Concrete(α, λ) with logits log α (finite) on the last axis and temperature λ &gt; 0.</summary>
     public Concrete(Tensor<T> logits, double temperature)
     {
         Log = new ExpConcrete<T>(logits, temperature, "Concrete");
@@ -22,19 +23,27 @@ public sealed class Concrete<T> : IRelaxed<T, Categorical<T>> where T : unmanage
     /// <summary>The log-space node Y with X = exp(Y).</summary>
     public ExpConcrete<T> Log { get; }
 
+    /// <summary>The logits log α (unnormalized) on the last axis.</summary>
     public Tensor<T> Logits => Log.Logits;
+    /// <inheritdoc/>
     public double Temperature => Log.Temperature;
+    /// <summary>Number of states n.</summary>
     public int Classes => Log.Classes;
 
+    /// <inheritdoc/>
     public string Name => "Concrete";
+    /// <inheritdoc/>
     public Shape BatchShape => Log.BatchShape;
+    /// <inheritdoc/>
     public Shape EventShape => Log.EventShape;
 
+    /// <inheritdoc/>
     public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
 
     /// <summary>softmax((log α + G)/λ) (Eq. 10).</summary>
     public Tensor<T> RSample(Rng rng) => _exp.RSample(rng);
 
+    /// <inheritdoc/>
     public Tensor<T> LogProb(Tensor<T> value) => LogProb(value, Temperature);
 
     /// <summary>log p_{α,λ}(x) (Eq. 11) = log κ_{α,λ}(log x) − Σ_k log x_k; x must have positive rows summing to 1.</summary>

@@ -14,6 +14,7 @@ public sealed class CountableIgr<T> where T : unmanaged, IBinaryFloatingPointIee
 {
     const string Name = "CountableIgr";
 
+    /// <summary>IGR-SB of Gaussian coordinates N(location, scale²) [..., M] at temperature τ, cut at precision ρ in (0, 1), with softmax++'s δ &gt; 0.</summary>
     public CountableIgr(Tensor<T> location, Tensor<T> scale, double temperature, double precision, double delta = Igr.PaperDelta)
     {
         Gaussian = new Normal<T>(location, scale, Name);
@@ -26,7 +27,9 @@ public sealed class CountableIgr<T> where T : unmanaged, IBinaryFloatingPointIee
 
     /// <summary>The Gaussian of the first M coordinates of y.</summary>
     public Normal<T> Gaussian { get; }
+    /// <summary>τ &gt; 0 of the stick-breaking map.</summary>
     public double Temperature { get; }
+    /// <summary>δ &gt; 0 of softmax++.</summary>
     public double Delta { get; }
 
     /// <summary>ρ of Eq. 25.</summary>

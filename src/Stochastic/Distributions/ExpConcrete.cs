@@ -10,6 +10,7 @@ namespace Scg.Stochastic.Distributions;
 /// </summary>
 public sealed class ExpConcrete<T> : IRelaxed<T, Categorical<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>ExpConcrete(α, λ) with logits log α (finite) on the last axis and temperature λ &gt; 0.</summary>
     public ExpConcrete(Tensor<T> logits, double temperature) : this(logits, temperature, "ExpConcrete") { }
 
     /// <summary>Checks the parameters with messages that name <paramref name="owner"/> (a distribution built on this node).</summary>
@@ -23,20 +24,26 @@ public sealed class ExpConcrete<T> : IRelaxed<T, Categorical<T>> where T : unman
     /// <summary>log α (unnormalized).</summary>
     public Tensor<T> Logits { get; }
 
+    /// <inheritdoc/>
     public double Temperature { get; }
 
     /// <summary>Number of states n.</summary>
     public int Classes => Logits.Shape.Last;
 
+    /// <inheritdoc/>
     public string Name => "ExpConcrete";
+    /// <inheritdoc/>
     public Shape BatchShape => Logits.Shape.RemoveAxis(Logits.Shape.Rank - 1);
+    /// <inheritdoc/>
     public Shape EventShape => new(Classes);
 
+    /// <inheritdoc/>
     public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
 
     /// <summary>log softmax((log α + G)/λ).</summary>
     public Tensor<T> RSample(Rng rng) => ((Logits + Noise.Gumbel<T>(rng, Logits.Shape)) / Temperature).LogSoftmax();
 
+    /// <inheritdoc/>
     public Tensor<T> LogProb(Tensor<T> value) => LogProb(value, Temperature);
 
     /// <summary>log κ_{α,λ}(y) (appendix C.3) at the given temperature; y must be finite with LSE_k y_k = 0.</summary>

@@ -12,6 +12,7 @@ public sealed class Gumbel<T> : IReparameterizable<T>, IHasEntropy<T> where T : 
     /// <summary>Euler–Mascheroni constant γ (the mean of a standard Gumbel).</summary>
     const double EulerGamma = 0.57721566490153286061;
 
+    /// <summary>Gumbel(μ, β) elementwise, with finite locations μ and positive scales β of one shape.</summary>
     public Gumbel(Tensor<T> location, Tensor<T> scale)
     {
         Location = Check.Finite(location, "Gumbel", nameof(location));
@@ -19,13 +20,19 @@ public sealed class Gumbel<T> : IReparameterizable<T>, IHasEntropy<T> where T : 
         Scale = Check.Positive(scale, "Gumbel", nameof(scale));
     }
 
+    /// <summary>μ, the mode.</summary>
     public Tensor<T> Location { get; }
+    /// <summary>β &gt; 0.</summary>
     public Tensor<T> Scale { get; }
 
+    /// <inheritdoc/>
     public string Name => "Gumbel";
+    /// <inheritdoc/>
     public Shape BatchShape => Location.Shape;
+    /// <inheritdoc/>
     public Shape EventShape => Shape.Scalar;
 
+    /// <inheritdoc/>
     public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
 
     /// <summary>μ + βG.</summary>

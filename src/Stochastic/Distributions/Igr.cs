@@ -26,6 +26,7 @@ public sealed class Igr<T> : IRelaxed<T, Categorical<T>> where T : unmanaged, IB
 {
     readonly TransformedDistribution<T> _relaxed;
 
+    /// <summary>The IGR of Gaussian coordinates N(location, scale²) [..., K−1] at temperature τ &gt; 0, through <paramref name="map"/>, with softmax++'s δ &gt; 0.</summary>
     public Igr(Tensor<T> location, Tensor<T> scale, double temperature, IgrMap map = IgrMap.SoftmaxPlusPlus, double delta = Igr.PaperDelta)
     {
         Map = map;
@@ -38,9 +39,13 @@ public sealed class Igr<T> : IRelaxed<T, Categorical<T>> where T : unmanaged, IB
     /// <summary>The Gaussian of y (Eq. 16); KLs between IGRs are KLs between these (Eq. 19).</summary>
     public Normal<T> Gaussian { get; }
 
+    /// <summary>μ [..., K−1], the Gaussian's mean.</summary>
     public Tensor<T> Location => Gaussian.Location;
+    /// <summary>σ [..., K−1] &gt; 0, the Gaussian's standard deviation.</summary>
     public Tensor<T> Scale => Gaussian.Scale;
+    /// <summary>The invertible map g from the Gaussian to the simplex.</summary>
     public IgrMap Map { get; }
+    /// <inheritdoc/>
     public double Temperature { get; }
 
     /// <summary>δ &gt; 0 of softmax++ (Eq. 21).</summary>
@@ -49,10 +54,14 @@ public sealed class Igr<T> : IRelaxed<T, Categorical<T>> where T : unmanaged, IB
     /// <summary>Number of categories K (one more than the Gaussian's dimension).</summary>
     public int Classes => Gaussian.Dimension + 1;
 
+    /// <inheritdoc/>
     public string Name => Map == IgrMap.SoftmaxPlusPlus ? "IGR" : "IGR-SB";
+    /// <inheritdoc/>
     public Shape BatchShape => Gaussian.BatchShape;
+    /// <inheritdoc/>
     public Shape EventShape => new(Classes);
 
+    /// <inheritdoc/>
     public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
 
     /// <summary>g(μ + σε, τ) (Eq. 16-17).</summary>
@@ -71,6 +80,7 @@ public sealed class Igr<T> : IRelaxed<T, Categorical<T>> where T : unmanaged, IB
     /// <summary>The distribution of g(y, τ) at a temperature (this one's own, or another for <see cref="LogProb(Tensor{T}, double)"/>).</summary>
     TransformedDistribution<T> Relaxed(double temperature) => new(Gaussian, G(temperature), Name);
 
+    /// <inheritdoc/>
     public Tensor<T> LogProb(Tensor<T> value) => LogProb(value, Temperature);
 
     /// <summary>

@@ -9,6 +9,7 @@ namespace Scg.Stochastic.Distributions;
 /// </summary>
 public sealed class Logistic<T> : IReparameterizable<T>, IHasEntropy<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>Logistic(μ, λ) elementwise, with finite locations μ and λ &gt; 0.</summary>
     public Logistic(Tensor<T> location, double lambda)
     {
         Location = Check.Finite(location, "Logistic", nameof(location));
@@ -21,14 +22,20 @@ public sealed class Logistic<T> : IReparameterizable<T>, IHasEntropy<T> where T 
     /// <summary>λ (the temperature for the binary Concrete node).</summary>
     public double Lambda { get; }
 
+    /// <inheritdoc/>
     public string Name => "Logistic";
+    /// <inheritdoc/>
     public Shape BatchShape => Location.Shape;
+    /// <inheritdoc/>
     public Shape EventShape => Shape.Scalar;
 
+    /// <inheritdoc/>
     public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
 
+    /// <inheritdoc/>
     public Tensor<T> RSample(Rng rng) => Reparameterize(Location, Lambda, rng);
 
+    /// <inheritdoc/>
     public Tensor<T> LogProb(Tensor<T> value)
     {
         Check.SameShape(value, BatchShape, Name, nameof(value), "the location's shape");

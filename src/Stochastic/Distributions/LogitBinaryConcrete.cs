@@ -11,6 +11,7 @@ namespace Scg.Stochastic.Distributions;
 /// </summary>
 public sealed class LogitBinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>The logit-space node of BinConcrete(α, λ), with logits log α (finite) and temperature λ &gt; 0.</summary>
     public LogitBinaryConcrete(Tensor<T> logits, double temperature) : this(logits, temperature, "LogitBinaryConcrete") { }
 
     /// <summary>Checks the parameters with messages that name <paramref name="owner"/> (a distribution built on this node).</summary>
@@ -23,17 +24,23 @@ public sealed class LogitBinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T :
     /// <summary>log α.</summary>
     public Tensor<T> Logits { get; }
 
+    /// <inheritdoc/>
     public double Temperature { get; }
 
+    /// <inheritdoc/>
     public string Name => "LogitBinaryConcrete";
+    /// <inheritdoc/>
     public Shape BatchShape => Logits.Shape;
+    /// <inheritdoc/>
     public Shape EventShape => Shape.Scalar;
 
+    /// <inheritdoc/>
     public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
 
     /// <summary>Y = (log α + L)/λ (Eq. 26).</summary>
     public Tensor<T> RSample(Rng rng) => Logistic<T>.Reparameterize(Logits, Temperature, rng);
 
+    /// <inheritdoc/>
     public Tensor<T> LogProb(Tensor<T> value) => LogProb(value, Temperature);
 
     /// <summary>log g_{α,λ}(y) (appendix C.3.2) at the given temperature.</summary>

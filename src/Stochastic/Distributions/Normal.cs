@@ -10,6 +10,7 @@ public sealed class Normal<T> : IReparameterizable<T>, IHasEntropy<T> where T : 
 {
     static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
 
+    /// <summary>N(μ, diag σ²) over the last axis, with finite means μ and positive standard deviations σ of one shape (rank ≥ 1).</summary>
     public Normal(Tensor<T> location, Tensor<T> scale) : this(location, scale, "Normal") { }
 
     /// <summary>Checks the parameters with messages that name <paramref name="owner"/> (a distribution built on this Gaussian).</summary>
@@ -21,16 +22,22 @@ public sealed class Normal<T> : IReparameterizable<T>, IHasEntropy<T> where T : 
         Scale = Check.Positive(scale, owner, nameof(scale));
     }
 
+    /// <summary>μ, the means.</summary>
     public Tensor<T> Location { get; }
+    /// <summary>σ &gt; 0, the standard deviations.</summary>
     public Tensor<T> Scale { get; }
 
     /// <summary>Dimension d of one draw.</summary>
     public int Dimension => Location.Shape.Last;
 
+    /// <inheritdoc/>
     public string Name => "Normal";
+    /// <inheritdoc/>
     public Shape BatchShape => Location.Shape.RemoveAxis(Location.Shape.Rank - 1);
+    /// <inheritdoc/>
     public Shape EventShape => new(Dimension);
 
+    /// <inheritdoc/>
     public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
 
     /// <summary>μ + σε.</summary>

@@ -9,6 +9,7 @@ namespace Scg.Stochastic.Distributions;
 /// </summary>
 public sealed class SoftmaxPlusPlusTransform<T> : ITransform<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>softmax++ at temperature τ &gt; 0 with δ &gt; 0.</summary>
     public SoftmaxPlusPlusTransform(double temperature, double delta)
     {
         Temperature = Check.Temperature(temperature, Name);
@@ -21,12 +22,15 @@ public sealed class SoftmaxPlusPlusTransform<T> : ITransform<T> where T : unmana
     /// <summary>δ &gt; 0.</summary>
     public double Delta { get; }
 
+    /// <inheritdoc/>
     public string Name => "softmax++";
+    /// <inheritdoc/>
     public int EventRank => 1;
 
     /// <summary>One category more than the input's last axis.</summary>
     public Shape ForwardShape(Shape shape) => Check.EventAxis(shape, 1, Name, "x").WithAxis(shape.Rank - 1, shape.Last + 1);
 
+    /// <inheritdoc/>
     public Tensor<T> Forward(Tensor<T> x) => Logits(x).Softmax();
 
     /// <summary>x_k = τ (log z_k − log z_K + log δ) for k &lt; K.</summary>
@@ -60,10 +64,14 @@ public sealed class SoftmaxPlusPlusTransform<T> : ITransform<T> where T : unmana
 /// </summary>
 public sealed class StickBreakingTransform<T> : ITransform<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <inheritdoc/>
     public string Name => "stick-breaking";
+    /// <inheritdoc/>
     public int EventRank => 1;
+    /// <inheritdoc/>
     public Shape ForwardShape(Shape shape) => Check.EventAxis(shape, 1, Name, "x");
 
+    /// <inheritdoc/>
     public Tensor<T> Forward(Tensor<T> x)
     {
         Check.EventAxis(x.Shape, 1, Name, nameof(x));

@@ -12,7 +12,10 @@ public sealed class TransformedDistribution<T> : IReparameterizable<T> where T :
 {
     readonly ComposedTransform<T> _chain;
 
-    /// <param name="name">The name in error messages; by default "transform of base".</param>
+    /// <summary>The distribution of <paramref name="transform"/>(x) for x drawn from <paramref name="baseDistribution"/>.</summary>
+    /// <param name="baseDistribution">the distribution of x; the transform acts on at most its event axes</param>
+    /// <param name="transform">f</param>
+    /// <param name="name">the name in error messages; by default "transform of base"</param>
     public TransformedDistribution(IReparameterizable<T> baseDistribution, ITransform<T> transform, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(baseDistribution);
@@ -34,10 +37,14 @@ public sealed class TransformedDistribution<T> : IReparameterizable<T> where T :
     /// <summary>f.</summary>
     public ITransform<T> Transform { get; }
 
+    /// <inheritdoc/>
     public string Name { get; }
+    /// <inheritdoc/>
     public Shape BatchShape => Base.BatchShape;
+    /// <inheritdoc/>
     public Shape EventShape { get; }
 
+    /// <inheritdoc/>
     public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
 
     /// <summary>f(x) with x a reparameterized draw of the base.</summary>

@@ -36,10 +36,15 @@ public interface ITransform<T> where T : unmanaged, IBinaryFloatingPointIeee754<
 /// <summary>y = e^x elementwise, from the log-simplex to the simplex (Concrete = exp of ExpConcrete); log |det J| = Σ x.</summary>
 public sealed class ExpTransform<T> : ITransform<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <inheritdoc/>
     public string Name => "exp";
+    /// <inheritdoc/>
     public int EventRank => 0;
+    /// <inheritdoc/>
     public Shape ForwardShape(Shape shape) => shape;
+    /// <inheritdoc/>
     public Tensor<T> Forward(Tensor<T> x) => x.Exp();
+    /// <inheritdoc/>
     public Tensor<T> Inverse(Tensor<T> y) => y.Log();
 
     /// <summary>log e^x = x: exact on the log side, where y may have rounded to 0.</summary>
@@ -49,9 +54,13 @@ public sealed class ExpTransform<T> : ITransform<T> where T : unmanaged, IBinary
 /// <summary>y = σ(x) elementwise, from logits to (0,1) (Binary Concrete = σ of its logit node).</summary>
 public sealed class SigmoidTransform<T> : ITransform<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <inheritdoc/>
     public string Name => "sigmoid";
+    /// <inheritdoc/>
     public int EventRank => 0;
+    /// <inheritdoc/>
     public Shape ForwardShape(Shape shape) => shape;
+    /// <inheritdoc/>
     public Tensor<T> Forward(Tensor<T> x) => x.Sigmoid();
 
     /// <summary>logit y = log y − log(1 − y), each term accurate at its end of (0,1).</summary>
@@ -67,6 +76,7 @@ public sealed class SigmoidTransform<T> : ITransform<T> where T : unmanaged, IBi
 /// </summary>
 public sealed class ComposedTransform<T> : ITransform<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>f_n ∘ … ∘ f_1 of at least one part, <paramref name="parts"/>[0] applied first.</summary>
     public ComposedTransform(params ITransform<T>[] parts)
     {
         ArgumentNullException.ThrowIfNull(parts);
@@ -80,21 +90,26 @@ public sealed class ComposedTransform<T> : ITransform<T> where T : unmanaged, IB
     /// <summary>The parts, first applied first.</summary>
     public IReadOnlyList<ITransform<T>> Parts { get; }
 
+    /// <inheritdoc/>
     public string Name => string.Join(" ∘ ", Parts.Reverse().Select(p => p.Name));
+    /// <inheritdoc/>
     public int EventRank { get; }
 
+    /// <inheritdoc/>
     public Shape ForwardShape(Shape shape)
     {
         foreach (var part in Parts) shape = part.ForwardShape(shape);
         return shape;
     }
 
+    /// <inheritdoc/>
     public Tensor<T> Forward(Tensor<T> x)
     {
         foreach (var part in Parts) x = part.Forward(x);
         return x;
     }
 
+    /// <inheritdoc/>
     public Tensor<T> Inverse(Tensor<T> y)
     {
         for (int i = Parts.Count - 1; i >= 0; i--) y = Parts[i].Inverse(y);

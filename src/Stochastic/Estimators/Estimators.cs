@@ -10,6 +10,8 @@ namespace Scg.Stochastic.Estimators;
 /// </summary>
 public interface IEstimator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <inheritdoc/>
+    /// <summary>The estimator's name in messages and checkpoints, e.g. "vimco".</summary>
     string Name { get; }
 
     /// <summary>True when the stochastic nodes are sampled discretely and scored (score function), false when reparameterized.</summary>
@@ -18,7 +20,11 @@ public interface IEstimator<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// <summary>True when <see cref="Build"/> needs an input-dependent baseline prediction b(x) (NVIL).</summary>
     bool NeedsInputBaseline => false;
 
-    /// <param name="logWeights">[m, batch]</param>
+    /// <summary>
+    /// The surrogate of one forward pass. Both [m, batch] tensors are sample-major: row i holds sample i of every data
+    /// point, so sample i of data point b is element i · batch + b (the layout of <see cref="SampleMajor.Repeat{T}"/>).
+    /// </summary>
+    /// <param name="logWeights">[m, batch] log p(x, z_i) − log q(z_i | x)</param>
     /// <param name="score">[m, batch] Σ log q of score-function nodes, or null when there are none</param>
     /// <param name="baseline">[batch] an input-dependent baseline prediction (NVIL), or null</param>
     Surrogate<T> Build(Tensor<T> logWeights, Tensor<T>? score, Tensor<T>? baseline = null);
@@ -40,9 +46,12 @@ public interface IStatefulEstimator<T> : IEstimator<T> where T : unmanaged, IBin
 /// <summary>Reparameterization: the bound's own gradient (relaxed or straight-through nodes).</summary>
 public sealed class PathwiseEstimator<T>(string name = "pathwise") : IEstimator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <inheritdoc/>
     public string Name => name;
+    /// <inheritdoc/>
     public bool UsesScoreFunction => false;
 
+    /// <inheritdoc/>
     public Surrogate<T> Build(Tensor<T> logWeights, Tensor<T>? score, Tensor<T>? baseline = null)
     {
         if (score is not null)
@@ -54,6 +63,7 @@ public sealed class PathwiseEstimator<T>(string name = "pathwise") : IEstimator<
     }
 }
 
+/// <summary>What a <see cref="ReinforceEstimator{T}"/> subtracts from its learning signal.</summary>
 public enum BaselineKind
 {
     /// <summary>Plain REINFORCE: the learning signal is the bound itself.</summary>
@@ -72,17 +82,24 @@ public enum BaselineKind
 /// </summary>
 public sealed class ReinforceEstimator<T> : IStatefulEstimator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>The baseline subtracted from the learning signal.</summary>
     public BaselineKind Baseline { get; }
+    /// <summary>The decay in [0, 1) of the running mean and variance.</summary>
     public double Decay { get; }
+    /// <inheritdoc/>
     public string Name => Baseline switch { BaselineKind.None => "reinforce", BaselineKind.MovingAverage => "reinforce-ema", _ => "nvil" };
+    /// <inheritdoc/>
     public bool UsesScoreFunction => true;
+    /// <inheritdoc/>
     public bool NeedsInputBaseline => Baseline == BaselineKind.Nvil;
 
-    /// <summary>Running mean c of the bound (and, for NVIL, running variance of the centred signal).</summary>
+    /// <summary>Running mean c of the bound (0 without a baseline).</summary>
     public double RunningMean { get; private set; }
+    /// <summary>Running variance s² of the centred signal, NVIL's normalization (1 before the first batch and for the other baselines).</summary>
     public double RunningVariance { get; private set; } = 1;
     bool _started;
 
+    /// <summary>REINFORCE with <paramref name="baseline"/>; <paramref name="decay"/> in [0, 1) weighs the past in the running statistics.</summary>
     public ReinforceEstimator(BaselineKind baseline, double decay = 0.8)
     {
         if (!(decay >= 0 && decay < 1)) throw new ArgumentOutOfRangeException(nameof(decay), $"ReinforceEstimator: decay must be in [0, 1), got {decay}.");
@@ -90,6 +107,7 @@ public sealed class ReinforceEstimator<T> : IStatefulEstimator<T> where T : unma
         Decay = decay;
     }
 
+    /// <inheritdoc/>
     public Surrogate<T> Build(Tensor<T> logWeights, Tensor<T>? score, Tensor<T>? baseline = null)
     {
         var bound = MultiSampleBound.PerDataPoint(logWeights);
@@ -137,8 +155,10 @@ public sealed class ReinforceEstimator<T> : IStatefulEstimator<T> where T : unma
             throw new ShapeMismatchException($"{name}: score {score.Shape} must have the log-weights' shape {logWeights.Shape}.");
     }
 
+    /// <inheritdoc/>
     public IReadOnlyList<double> SaveState() => [RunningMean, RunningVariance, _started ? 1 : 0];
 
+    /// <inheritdoc/>
     public void RestoreState(IReadOnlyList<double> state)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -158,9 +178,12 @@ public sealed class VimcoEstimator<T> : IEstimator<T> where T : unmanaged, IBina
     /// <summary>The leave-one-out baseline needs at least two samples per data point.</summary>
     public const int MinimumSamples = 2;
 
+    /// <inheritdoc/>
     public string Name => "vimco";
+    /// <inheritdoc/>
     public bool UsesScoreFunction => true;
 
+    /// <inheritdoc/>
     public Surrogate<T> Build(Tensor<T> logWeights, Tensor<T>? score, Tensor<T>? baseline = null)
     {
         MultiSampleBound.RequireSamplesByBatch(logWeights, Name);
@@ -177,6 +200,10 @@ public sealed class VimcoEstimator<T> : IEstimator<T> where T : unmanaged, IBina
     }
 
     /// <summary>ℓ_j = L̂ - L̂_{-j} for every sample j and data point b, a constant [m, batch].</summary>
+    /// <param name="logW">the log-weights [m, batch], sample-major: sample j of data point b at j · batch + b</param>
+    /// <param name="bound">L̂ per data point [batch] (<see cref="MultiSampleBound.PerDataPoint{T}"/> of the log-weights)</param>
+    /// <param name="m">samples per data point, ≥ 2</param>
+    /// <param name="batch">data points</param>
     public static Tensor<T> LearningSignals(ReadOnlySpan<T> logW, ReadOnlySpan<T> bound, int m, int batch)
     {
         var signal = Tensor<T>.Zeros(m, batch);

@@ -5,6 +5,7 @@ namespace Scg.Stochastic.Estimators;
 /// <summary>A relaxation temperature as a function of the training step.</summary>
 public abstract record TemperatureSchedule
 {
+    /// <summary>The temperature at training step <paramref name="step"/>.</summary>
     public abstract double At(long step);
 
     /// <summary>λ(t) = λ.</summary>

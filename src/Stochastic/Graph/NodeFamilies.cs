@@ -11,10 +11,14 @@ namespace Scg.Stochastic.Graph;
 /// </summary>
 public sealed class ScoreFunctionNodes<T>(NodeLayout layout) : NodeFamily<T>(layout) where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <inheritdoc/>
     public override string Name => "discrete";
+    /// <inheritdoc/>
     public override NodeGradient Gradient => NodeGradient.ScoreFunction;
+    /// <inheritdoc/>
     public override NodeFamily<T> Discrete => this;
 
+    /// <inheritdoc/>
     public override Node<T> Sample(Tensor<T> parameters, Rng rng, long step)
     {
         CheckParameters(parameters);
@@ -37,6 +41,7 @@ sealed class DiscreteNode<T>(NodeFamily<T> family, Tensor<T> state, Tensor<T> lo
 /// </summary>
 public sealed class ConcreteNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>Concrete nodes of <paramref name="layout"/>, sampled at λ1 = <paramref name="posteriorTemperature"/>(step) and scored under priors at λ2 = <paramref name="priorTemperature"/>(step).</summary>
     public ConcreteNodes(NodeLayout layout, TemperatureSchedule posteriorTemperature, TemperatureSchedule priorTemperature) : base(layout)
     {
         PosteriorTemperature = posteriorTemperature ?? throw new ArgumentNullException(nameof(posteriorTemperature));
@@ -49,10 +54,14 @@ public sealed class ConcreteNodes<T> : NodeFamily<T> where T : unmanaged, IBinar
     /// <summary>λ2: the temperature of prior densities in the relaxed bound.</summary>
     public TemperatureSchedule PriorTemperature { get; }
 
+    /// <inheritdoc/>
     public override string Name => "concrete";
+    /// <inheritdoc/>
     public override NodeGradient Gradient => NodeGradient.Pathwise;
+    /// <inheritdoc/>
     public override NodeFamily<T> Discrete { get; }
 
+    /// <inheritdoc/>
     public override Node<T> Sample(Tensor<T> parameters, Rng rng, long step)
     {
         CheckParameters(parameters);
@@ -77,6 +86,7 @@ public sealed class ConcreteNodes<T> : NodeFamily<T> where T : unmanaged, IBinar
 /// </summary>
 public sealed class StraightThroughNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>Straight-through nodes of <paramref name="layout"/> whose backward pass uses the relaxation at λ1 = <paramref name="temperature"/>(step).</summary>
     public StraightThroughNodes(NodeLayout layout, TemperatureSchedule temperature) : base(layout)
     {
         Temperature = temperature ?? throw new ArgumentNullException(nameof(temperature));
@@ -86,10 +96,14 @@ public sealed class StraightThroughNodes<T> : NodeFamily<T> where T : unmanaged,
     /// <summary>λ1: the temperature of the relaxed value whose gradient is passed through.</summary>
     public TemperatureSchedule Temperature { get; }
 
+    /// <inheritdoc/>
     public override string Name => "st";
+    /// <inheritdoc/>
     public override NodeGradient Gradient => NodeGradient.Pathwise;
+    /// <inheritdoc/>
     public override NodeFamily<T> Discrete { get; }
 
+    /// <inheritdoc/>
     public override Node<T> Sample(Tensor<T> parameters, Rng rng, long step)
     {
         CheckParameters(parameters);
@@ -115,6 +129,7 @@ public sealed class StraightThroughNodes<T> : NodeFamily<T> where T : unmanaged,
 /// </summary>
 public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>IGR nodes of <paramref name="layout"/> at temperature τ = <paramref name="temperature"/>(step), with softmax++'s δ &gt; 0.</summary>
     public IgrNodes(NodeLayout layout, TemperatureSchedule temperature, double delta = Igr.PaperDelta) : base(layout)
     {
         Temperature = temperature ?? throw new ArgumentNullException(nameof(temperature));
@@ -128,8 +143,11 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
     /// <summary>δ &gt; 0 of softmax++.</summary>
     public double Delta { get; }
 
+    /// <inheritdoc/>
     public override string Name => "igr";
+    /// <inheritdoc/>
     public override NodeGradient Gradient => NodeGradient.Pathwise;
+    /// <inheritdoc/>
     public override NodeFamily<T> Discrete { get; }
 
     /// <summary>τ at which <see cref="UniformPriorParameters"/> fits the Gaussian of a uniform prior (IGR Eq. 20).</summary>
@@ -160,11 +178,13 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
         return p;
     }
 
+    /// <inheritdoc/>
     protected override int ParametersPerNode => 2 * (Layout.Arity - 1);
 
     /// <summary>2·(n−1) per node: the means and log-scales of its Gaussian.</summary>
     public override long ParameterWidth(int units) => 2L * Layout.Nodes(units) * (Layout.Arity - 1);
 
+    /// <inheritdoc/>
     public override Node<T> Sample(Tensor<T> parameters, Rng rng, long step)
     {
         CheckParameters(parameters);
@@ -223,12 +243,18 @@ public sealed class IgrArgMaxNodes<T> : NodeFamily<T> where T : unmanaged, IBina
     /// <summary>The IGR family whose argmax these nodes are (τ and δ).</summary>
     public IgrNodes<T> Relaxed { get; }
 
+    /// <inheritdoc/>
     public override string Name => "igr-argmax";
+    /// <inheritdoc/>
     public override NodeGradient Gradient => NodeGradient.None;
+    /// <inheritdoc/>
     public override NodeFamily<T> Discrete => this;
+    /// <inheritdoc/>
     public override long ParameterWidth(int units) => Relaxed.ParameterWidth(units);
+    /// <inheritdoc/>
     protected override int ParametersPerNode => 2 * (Layout.Arity - 1);
 
+    /// <inheritdoc/>
     public override Node<T> Sample(Tensor<T> parameters, Rng rng, long step)
     {
         CheckParameters(parameters);

@@ -22,6 +22,7 @@ public enum NodeGradient
 /// </summary>
 public abstract class NodeFamily<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>A family of nodes of <paramref name="layout"/> (not the default, empty layout).</summary>
     protected NodeFamily(NodeLayout layout) => Layout = layout.Arity >= 2 ? layout : throw new ArgumentException("NodeFamily: the layout is empty (default).", nameof(layout));
 
     /// <summary>The nodes' arity and the map from their values to what the next layer sees.</summary>
@@ -66,6 +67,7 @@ public abstract class NodeFamily<T> where T : unmanaged, IBinaryFloatingPointIee
                 $"{Name} nodes ({Layout}): parameters of width {width}; expected a positive multiple of {ParametersPerNode}, the parameters of one node (ParameterWidth(units) gives a layer's).");
     }
 
+    /// <summary>The name and the layout, e.g. <c>concrete (2-ary Corners)</c>.</summary>
     public override string ToString() => $"{Name} ({Layout})";
 }
 
@@ -77,6 +79,7 @@ public abstract class NodeFamily<T> where T : unmanaged, IBinaryFloatingPointIee
 /// </summary>
 public abstract class Node<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    /// <summary>A drawn layer: <paramref name="value"/> passed downstream, <paramref name="logProb"/> [rows] of the draw, from <paramref name="family"/>.</summary>
     protected Node(NodeFamily<T> family, Tensor<T> value, Tensor<T> logProb)
     {
         Family = family; Value = value; LogProb = logProb;

@@ -21,9 +21,12 @@ public enum NodeEncoding
 /// </summary>
 public readonly record struct NodeLayout
 {
+    /// <summary>n, the number of states of a node.</summary>
     public int Arity { get; }
+    /// <summary>How a node's value is passed on.</summary>
     public NodeEncoding Encoding { get; }
 
+    /// <summary>Nodes of <paramref name="arity"/> states (a power of two ≥ 2 for corners, ≥ 2 for one-hot) with the given encoding.</summary>
     public NodeLayout(int arity, NodeEncoding encoding = NodeEncoding.Corners)
     {
         if (encoding == NodeEncoding.Corners) Corners.Bits(arity);   // validates: a power of two ≥ 2
@@ -63,6 +66,7 @@ public readonly record struct NodeLayout
     internal static Tensor<T> Groups<T>(Tensor<T> parameters, int perNode) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
         parameters.Reshape(parameters.Shape[0], -1, perNode);
 
+    /// <summary>The arity and encoding, e.g. <c>4-ary OneHot</c>.</summary>
     public override string ToString() => $"{Arity}-ary {Encoding}";
 }
 
