@@ -464,6 +464,8 @@ static class Experiment
         if (layout.Encoding == NodeEncoding.OneHot) notes.Add($"{layout.Arity}-way one-hot nodes");
         else if (layout.Arity != 2) notes.Add($"{layout.Arity}-ary nodes");
         if (o.UniformPrior) notes.Add("uniform prior");
+        if (o.Activation != Scg.Autodiff.Layers.Activation.Tanh && plan.Spec.Connections.Contains(Connection.Nonlinear)) notes.Add($"{o.Activation.ToString().ToLowerInvariant()} hidden layers");
+        if (o.AnalyticKl) notes.Add("closed-form KL");
         return $"{plan.Spec}{(notes.Count > 0 ? $" ({string.Join(", ", notes)})" : "")} on {plan.Header.DataDescription}";
     }
 

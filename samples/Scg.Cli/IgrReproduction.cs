@@ -145,7 +145,7 @@ static class IgrReproduction
         int cells = sweeps.Sum(s => s.Manifest.Cells.Length), done = sweeps.Sum(s => Finished(s.Folder, s.Manifest).Count);
         sb.Append(FormattableString.Invariant($"Written by `scg reproduce --paper igr` on {DateTime.Now:yyyy-MM-dd HH:mm}: {done} of {cells} runs finished. "));
         sb.Append(FormattableString.Invariant($"Data: **{data}**, dynamic binarization of the 50,000 training images (fixed bits for the 10,000 test images). "));
-        sb.Append(FormattableString.Invariant($"Budget per run: **{steps} steps** of batch 64 ({steps * 64.0 / 50_000:F0} epochs; the paper: 100), lr 1e-3, seeds {string.Join(", ", sweeps[0].Manifest.Axes.SelectMany(a => a.Values))}. "));
+        sb.Append(FormattableString.Invariant($"Budget per run: **{steps} steps** of batch 64 ({steps * 64.0 / 50_000:0.##} epochs; the paper: 100), lr 1e-3, seeds {string.Join(", ", sweeps[0].Manifest.Axes.SelectMany(a => a.Values))}. "));
         sb.Append("mean ± sample standard deviation over the finished seeds (n).\n\n");
         foreach (var table in new[] { Table.Vae, Table.Structured })
         {

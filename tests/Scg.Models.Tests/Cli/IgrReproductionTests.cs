@@ -1,0 +1,64 @@
+using Scg.Cli;
+using Scg.Models.Tests.Data;
+
+
+namespace Scg.Models.Tests;
+
+/// <summary><c>scg reproduce --paper igr</c>: rows as sweeps over seeds, the table, continuing, and what it refuses.</summary>
+public sealed class IgrReproductionTests : IDisposable
+{
+    readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [DataFact("mnist")]
+    public void ARowIsASweepOverSeedsItsTableSitsBesideThePapersAndARerunContinues()
+    {
+        string table = _dir.File("igr.md");
+        string[] args = ["reproduce", "--paper", "igr", "--rows", "sp-gs-0.25", "--steps", "2", "--eval-samples", "2", "--seeds", "1,2", "--jobs", "2", "-o", table];
+        var (code, stdout, stderr) = CliTests.Scg(args);
+        Assert.True(code == ScgApp.Ok, stderr);
+        string sweep = Path.Combine(_dir.File("igr-runs"), "sp-gs-0.25");
+        var manifest = SweepManifest.Read(sweep);
+        Assert.Equal(2, manifest.Cells.Length);
+        Assert.Equal(["--model", "392V-240H-240H-392V"], manifest.Cells[0].Args.SkipWhile(a => a != "--model").Take(2));
+        var cellArgs = manifest.Cells[0].Args;
+        Assert.Equal(["concrete", "0.25", "0.25"], new[] { "--estimator", "--temperature", "--prior-temperature" }.Select(o => cellArgs[Array.IndexOf(cellArgs, o) + 1]));
+        foreach (var cell in manifest.Cells) Assert.True(File.Exists(Path.Combine(sweep, cell.Folder, "done.json")), cell.Folder);
+        string markdown = File.ReadAllText(table);
+        Assert.Equal(markdown.Trim(), stdout.Trim()[stdout.Trim().IndexOf("# The IGR paper", StringComparison.Ordinal)..]);
+        Assert.Contains("2 of 2 runs finished", markdown);
+        Assert.Contains("| GS(0.25) | 2/2 |", markdown);
+        Assert.Contains("| 69.28 |", markdown);   // the paper's NLL beside ours
+        Assert.Contains("Ordering, ours: GS(0.25); the paper's: GS(0.25) (the same).", markdown);
+
+        var again = CliTests.Scg(args);
+        Assert.True(again.Code == ScgApp.Ok, again.Err);
+        Assert.Contains("0 to run", again.Err);
+        var other = CliTests.Scg([.. args[..^2].Select(a => a == "2" ? "3" : a), "-o", table]);   // --steps 3 …: other settings
+        Assert.Equal(ScgApp.BadInput, other.Code);
+        Assert.Contains("holds row sp-gs-0.25 with other settings", other.Err);
+    }
+
+    [Theory]
+    [InlineData("--rows", "gs-9", "'gs-9' is not a row of the IGR paper's tables")]
+    [InlineData("--seed", "3", "--seed does not apply to --paper igr")]
+    [InlineData("--batch-size", "32", "--batch-size does not apply to --paper igr")]
+    [InlineData("--data", "sbn-toy", "--paper igr trains on mnist (the paper's) or fashion-mnist; got --data sbn-toy")]
+    [InlineData("--jobs", "0", "--jobs must be ≥ 1, got 0")]
+    public void WhatItRefusesIsNamed(string option, string value, string message)
+    {
+        var (code, _, stderr) = CliTests.Scg("reproduce", "--paper", "igr", option, value, "-o", _dir.File("t.md"));
+        Assert.Equal(ScgApp.BadInput, code);
+        Assert.Contains(message, stderr);
+        Assert.False(File.Exists(_dir.File("t.md")));
+    }
+
+    [Fact]
+    public void TheConcretePaperRefusesTheIgrOptions()
+    {
+        var (code, _, stderr) = CliTests.Scg("reproduce", "--seeds", "1,2", "-o", _dir.File("t.md"));
+        Assert.Equal(ScgApp.BadInput, code);
+        Assert.Contains("--seeds does not apply to --paper concrete", stderr);
+    }
+}
