@@ -87,7 +87,7 @@ static class Plots
         {
             new($"gradient variance (mean over parameters, {draws} draws)", "variance", Of(r => r.Variance, log: true), Log: true),
             new("signal-to-noise ratio |E g| / sd g (mean over parameters)", "SNR", Of(r => r.SignalToNoise, log: true), Log: true),
-            new("vanishing gradients (share of the loss's gradient elements with respect to the nodes' parameters that are exactly 0)", "share of elements", Of(r => 100 * r.VanishingFraction, log: false), Percent: true),
+            new("vanishing gradients (share of the gradient through the samples that is exactly 0)", "share of elements", Of(r => 100 * r.VanishingFraction, log: false), Percent: true),
         };
         Write(stem, title, panels, "step", legendOnEveryPanel: false);
     }

@@ -107,29 +107,9 @@ internal static class FixedBinarization
         BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(24), stream);
         pixelHash.CopyTo(file, 28);
         SHA256.HashData(packed, file.AsSpan(60, 32));
-        AtomicFile.WriteAllBytes(path, file);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        Reporting.AtomicFile.WriteAllBytes(path, file);
     }
 
     static int PackedLength(int count) => (count + 7) / 8;
-}
-
-static class AtomicFile
-{
-    /// <summary>Writes to a unique temporary name beside <paramref name="path"/>, then moves it over the target.</summary>
-    public static void WriteAllBytes(string path, byte[] bytes)
-    {
-        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(dir);
-        string tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllBytes(tmp, bytes);
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally
-        {
-            try { File.Delete(tmp); }   // no-op after a successful move
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }   // a read-only folder, where nothing was written
-        }
-    }
 }

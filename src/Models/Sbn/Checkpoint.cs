@@ -167,7 +167,7 @@ public sealed record CheckpointHeader
 /// uint32 CRC-32 of every byte before it
 /// </code>
 /// Checkpoints are streamed in both directions, a tensor at a time, so their size is bounded by the disk, not by one
-/// buffer. <see cref="Save"/> writes &lt;path&gt;.tmp and renames it over &lt;path&gt;, so a crash never leaves a corrupt
+/// buffer. <see cref="Save"/> writes a temporary file beside <see cref="Save"/> writes &lt;path&gt;.tmp and renames it over &lt;path&gt;lt;path<see cref="Save"/> writes &lt;path&gt;.tmp and renames it over &lt;path&gt;gt; and renames it over <see cref="Save"/> writes &lt;path&gt;.tmp and renames it over &lt;path&gt;lt;path<see cref="Save"/> writes &lt;path&gt;.tmp and renames it over &lt;path&gt;gt;, so a crash never leaves a corrupt
 /// checkpoint. The random generator is not stored: a run re-seeds from (seed, step).
 /// </summary>
 public sealed class Checkpoint

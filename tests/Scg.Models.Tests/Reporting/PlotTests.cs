@@ -64,7 +64,7 @@ public sealed partial class PlotTests : IDisposable
             Assert.True(b.Left >= 0 && b.Top >= 0 && b.Right <= width && b.Bottom <= height,
                 $"'{b.Text}' reaches ({b.Left:F0}, {b.Top:F0})–({b.Right:F0}, {b.Bottom:F0}), outside the {width}×{height} canvas");
         }
-        Assert.False(File.Exists(stem + ".png.tmp") || File.Exists(stem + ".svg.tmp"));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(stem)!, "*.tmp"));
         return (width, height, boxes);
     }
 
@@ -138,7 +138,7 @@ public sealed partial class PlotTests : IDisposable
         var labels = texts.Select(t => t.Text).ToList();
         foreach (string n in names) Assert.Single(labels, n);   // one legend for the three panels
         Assert.Contains("gradient variance (mean over parameters, 50 draws)", labels);
-        Assert.Contains("vanishing gradients (share of elements exactly 0)", labels);
+        Assert.Contains("vanishing gradients (share of the gradient through the samples that is exactly 0)", labels);
         Assert.Contains("20 %", labels);   // concrete's share reaches 20 %
     }
 
