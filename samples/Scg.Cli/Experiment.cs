@@ -54,6 +54,8 @@ sealed record RunPlan
     public required string Label { get; init; }
     /// <summary>The command that continues this run after it was stopped (null: a stopped run is not resumed).</summary>
     public string? ResumeCommand { get; init; }
+    /// <summary>The output layer's biases start at the logits of the training data's mean (Concrete paper D.3), else at 0.</summary>
+    public bool BaseRateBias { get; init; } = true;
     /// <summary>Gradient draws for the gradient statistics recorded at every validation pass (0 = none).</summary>
     public int GradientDraws { get; init; }
     /// <summary>Rows (data rows × samples) an evaluation holds in memory at once (<see cref="Evaluation.Bound"/>'s maxRows).</summary>
@@ -106,7 +108,7 @@ static class Experiment
 
     public static SigmoidBeliefNet NewModel(RunPlan plan)
     {
-        var baseRate = plan.Data.BaseRate.AsSpan(plan.Spec.IsConditional ? plan.Spec.Layers[0].Units : 0);
+        var baseRate = plan.BaseRateBias ? plan.Data.BaseRate.AsSpan(plan.Spec.IsConditional ? plan.Spec.Layers[0].Units : 0) : default;
         return new SigmoidBeliefNet(plan.Spec, plan.Options, plan.Family, Seeds.For(plan.Seed, Seeds.Init), baseRate);
     }
 

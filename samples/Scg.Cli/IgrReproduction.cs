@@ -39,7 +39,9 @@ static class IgrReproduction
     /// The sweep options of a row (appendix D.1): 30 ten-way one-hot latents, dense ReLU networks 784-512-256 and
     /// back, a uniform prior (IGR's Gaussian fitted to it at the training τ, Eq. 20, and its KL in closed form, Eq. 19;
     /// GS's relaxed prior at the same τ, Eq. 10), dynamic binarization, batch 64, lr 1e-3. Structured prediction uses
-    /// the Concrete paper's 392V-240H-240H-392V with binary nodes and the same optimizer.
+    /// the Concrete paper's 392V-240H-240H-392V with binary nodes and the same optimizer. Output biases start at zero, as
+    /// the paper's networks do: started at the data's base rate, the GS model with ReLU networks stays at the
+    /// base-rate solution (its encoder unused) for the whole run.
     /// </summary>
     public static string[] SweepArgs(Row row, string data, int steps, int k, string seeds, string? dataDir)
     {
@@ -51,7 +53,7 @@ static class IgrReproduction
             ? ["--temperature", row.Temperature, .. row.Table == Table.Vae ? (string[])["--kl", "analytic"] : []]
             : ["--temperature", row.Temperature, "--prior-temperature", row.Temperature];
         return ["--data", data, "--binarization", "dynamic", .. model, "--lr", "0.001", "--batch-size", "64", "--steps", Inv(steps),
-            "--eval-every", Inv(Math.Max(1, steps / 100)), "--eval-samples", Inv(k), "--grad-draws", "10", "--seed", seeds,
+            "--eval-every", Inv(Math.Max(1, steps / 100)), "--eval-samples", Inv(k), "--grad-draws", "10", "--output-bias", "zero", "--seed", seeds,
             "--estimator", row.Estimator, .. relaxation, .. dataDir is null ? [] : (string[])["--data-dir", dataDir]];
     }
 

@@ -21,6 +21,11 @@ static class TrainCommand
             Description = "Gradient draws on one fixed batch at every validation pass, for gradients.csv, diagnostics.png and the vanishing-gradients column (0 = none; a resumed run is not told this by its checkpoint)",
             DefaultValueFactory = _ => 0,
         };
+        var outputBias = new Option<string>("--output-bias")
+        {
+            Description = "Initial biases of the output layer: base-rate (the logits of the training data's mean, as the Concrete paper starts) or zero (as the IGR paper's networks start); a new run's initialization only",
+            DefaultValueFactory = _ => "base-rate",
+        };
         var resume = new Option<string?>("--resume")
         {
             Description = "Continue from a checkpoint (a checkpoint.scg or its run folder; alone, the --out folder's), as the run was begun: model, estimator, data, " +
@@ -35,11 +40,12 @@ static class TrainCommand
         command.Options.Add(outDir);
         command.Options.Add(resume);
         command.Options.Add(gradDraws);
-        command.SetAction(p => ScgApp.Guard(ui, "scg train", () => Run(ui, p, options, estimator, outDir, resume, gradDraws)));
+        command.Options.Add(outputBias);
+        command.SetAction(p => ScgApp.Guard(ui, "scg train", () => Run(ui, p, options, estimator, outDir, resume, gradDraws, outputBias)));
         return command;
     }
 
-    static int Run(Ui ui, ParseResult p, TrainOptions options, Option<string> estimatorOption, Option<string?> outOption, Option<string?> resumeOption, Option<int> drawsOption)
+    static int Run(Ui ui, ParseResult p, TrainOptions options, Option<string> estimatorOption, Option<string?> outOption, Option<string?> resumeOption, Option<int> drawsOption, Option<string> outputBiasOption)
     {
         Checkpoint? checkpoint = null;
         string? outDir = p.GetValue(outOption);
@@ -59,7 +65,9 @@ static class TrainCommand
         OutputLocation.RequireFolder("--out", outDir, RunFiles);
         int draws = p.GetValue(drawsOption);
         if (draws is < 0 or 1) throw new UsageException($"--grad-draws must be 0 (none) or ≥ 2, got {draws}.");
-        var plan = TrainOptions.Plan(common, choice, common.Settings.Samples, outDir, $"{choice.Name} m={common.Settings.Samples}") with { GradientDraws = draws };
+        string bias = p.GetValue(outputBiasOption)!;
+        if (bias is not ("base-rate" or "zero")) throw new UsageException($"--output-bias must be base-rate or zero, got '{bias}'.");
+        var plan = TrainOptions.Plan(common, choice, common.Settings.Samples, outDir, $"{choice.Name} m={common.Settings.Samples}") with { GradientDraws = draws, BaseRateBias = bias == "base-rate" };
 
         Trainer<SigmoidBeliefNet> trainer;
         if (checkpoint is not null)
