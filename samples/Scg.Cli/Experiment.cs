@@ -333,7 +333,9 @@ static class Experiment
         var stats = GradientStatisticsAt(plan, trainer, plan.GradientDraws);
         // SNR over the elements whose gradient varies: a constant element's ratio is 0/0 or infinite.
         var varying = stats.Mean.Zip(stats.Variance).Where(e => e.Second > 0).Select(e => Math.Abs(e.First) / Math.Sqrt(e.Second)).ToList();
-        gradients.Add(new GradientRow(step, stats.AverageVariance, varying.Count > 0 ? varying.Average() : double.NaN, VanishingAt(plan, trainer, plan.GradientDraws)));
+        // vanishing through the drawn values means something only where the gradient flows through them
+        double vanishing = plan.Family.Gradient == NodeGradient.Pathwise ? VanishingAt(plan, trainer, plan.GradientDraws) : double.NaN;
+        gradients.Add(new GradientRow(step, stats.AverageVariance, varying.Count > 0 ? varying.Average() : double.NaN, vanishing));
         if (plan.OutDir is null) return;
         var text = new System.Text.StringBuilder("step,gradient_variance,gradient_snr,vanishing_fraction\n");
         foreach (var g in gradients)

@@ -127,6 +127,7 @@ public sealed class Trainer<TModel> where TModel : IStochasticModel
     /// The share of the elements of the loss's gradient with respect to the latent nodes' parameters (the encoder's
     /// outputs: logits, or IGR's μ and log σ) that are exactly zero, in one draw on <paramref name="batch"/>: the
     /// vanishing gradients of the IGR paper's Figure 4. No update; the model and the estimator's statistics do not move.
+    /// Score-function nodes pass on discrete values, through which no gradient flows: for them the share is 1.
     /// </summary>
     public double VanishingFraction(Tensor<float> batch)
     {

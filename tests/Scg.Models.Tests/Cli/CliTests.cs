@@ -160,7 +160,8 @@ public sealed class CliTests : IDisposable
         string outDir = _dir.File("demo");
         var (code, stdout, stderr) = Scg("demo", "--steps", "30", "--eval-samples", "5", "--grad-draws", "3", "--out", outDir);
         Assert.True(code == ScgApp.Ok, stderr);
-        Assert.Contains("| estimator | m | steps | train bound | test L_5 | model NLL (exact) | true NLL | gradient variance | steps/s |", stdout);
+        Assert.Contains("| estimator | m | steps | train bound | test L_5 | test relaxed bound | vanishing gradients | model NLL (exact) | true NLL | gradient variance | steps/s |", stdout);
+        Assert.Matches(@"\| nvil \| 1 \| 30 \| [-.0-9]+ \| [-.0-9]+ \| — \| — \|", stdout);   // no relaxed bound, no vanishing share for a score-function estimator
         Assert.Contains("| concrete | 1 | 30 |", stdout);
         Assert.Contains("| nvil | 1 | 30 |", stdout);
         Assert.Contains("| vimco | 5 | 30 |", stdout);
