@@ -43,7 +43,7 @@ static class SweepReport
         var table = new TextTable([.. axes, "n", "cells", $"{testHeader} (mean ± std)", "final train bound (mean ± std)"])
         {
             Caption = $"Grouped over {SeedOption}: n finished cells of the group's cells (unfinished ones are left out). {testHeader}: the bound on the discrete graph over the test split, " +
-                "as each run's summary.md gives it; final train bound: the mean training bound L_m of the run's last logging interval. std is the sample standard deviation (— for n < 2). Higher is better.",
+                "as each run's summary.md gives it; final train bound: the training objective's mean over the run's last logging interval (the relaxed bound for concrete and igr, the discrete L_m for the others). std is the sample standard deviation (— for n < 2). Higher is better.",
         };
         var csv = new StringBuilder();
         csv.AppendJoin(',', [.. axes.Select(a => a.TrimStart('-')), "n", "cells", "test_samples", "test_mean", "test_std", "train_mean", "train_std"]).Append('\n');
