@@ -37,21 +37,7 @@ static class Slurm
         return null;
     });
 
-    public static (int Code, string Out, string Err)? Run(string program, params string[] args)
-    {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in args) info.ArgumentList.Add(a);
-        Process process;
-        try { process = Process.Start(info)!; }
-        catch (System.ComponentModel.Win32Exception) { return null; }
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            process.WaitForExit();
-            return (process.ExitCode, stdout.Result, stderr.Result);
-        }
-    }
+    public static (int Code, string Out, string Err)? Run(string program, params string[] args) => SweepPrograms.Run(program, args);
 
     public static void Ok(string program, params string[] args)
     {
