@@ -149,7 +149,12 @@ unsafe struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
     public static int Lanes => Vector128<T>.Count;
     public static int Rows => AdvSimd.Arm64.IsSupported ? 8 : 6;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Load(T* p) => Vector128.Load(p);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Splat(T* p) => Vector128.Create(*p);
+    /// <summary>On x86 a broadcast load (without AVX2 the JIT would load, then shuffle).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> Splat(T* p) =>
+        Avx.IsSupported && typeof(T) == typeof(float) ? Avx.BroadcastScalarToVector128((float*)p).As<float, T>()
+        : Sse3.IsSupported && typeof(T) == typeof(double) ? Sse3.LoadAndDuplicateToVector128((double*)p).As<double, T>()
+        : Vector128.Create(*p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Add(Vector128<T> a, Vector128<T> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<T> v, T* p) => v.Store(p);
 
@@ -195,7 +200,10 @@ static unsafe class GemmDriver<TS, TV, T>
     /// B micro-panel (kc×NR) stays in L1 while A micro-panels (MR×kc) stream through it, so the A stream gets
     /// ⌈(ways−1)·MR/(MR+NR)⌉ ways, one way is left for C, and the B micro-panel fills the rest.
     /// </summary>
-    static readonly int Kc = DepthBlock();
+    static readonly int Kc = DepthBlock(NR * sizeof(T));
+    /// <summary>Depth of a k slice when B is read in place: each k step's NR values then occupy whole cache lines,
+    /// plus one where a row is not line-aligned.</summary>
+    static readonly int KcInPlace = DepthBlock(RoundUp(NR * sizeof(T), 64) + 64);
     /// <summary>Rows of a packed A block, a multiple of MR: the block (mc×kc) fills the L2 but for one way
     /// (C) and the ways of a B micro-panel.</summary>
     static readonly int Mc = RowBlock();
@@ -211,13 +219,14 @@ static unsafe class GemmDriver<TS, TV, T>
     /// <summary>Cost of sharing or duplicating packed data, in the choice of split (see Run).</summary>
     const double SplitOverhead = 16;
 
-    static int DepthBlock()
+    /// <summary>kc for a B micro-panel of `bytesPerStep` L1 bytes per k step.</summary>
+    static int DepthBlock(int bytesPerStep)
     {
 
         CacheLevel l1 = CacheInfo.L1;
         int aWays = CeilDiv((l1.Ways - 1) * MR, MR + NR);
         int bWays = Math.Max(l1.Ways - 1 - aWays, 1);
-        return Math.Clamp(bWays * l1.WayBytes / (NR * sizeof(T)) / 8 * 8, 64, 1024);
+        return Math.Clamp(bWays * l1.WayBytes / bytesPerStep / 8 * 8, 64, 1024);
     }
 
     static int RowBlock()
@@ -273,14 +282,14 @@ static unsafe class GemmDriver<TS, TV, T>
     {
         int k = p.K, cols = colEnd - colBegin, rows = rowEnd - rowBegin;
         if (cols <= 0 || rows <= 0) return;
-        // Balanced block sizes: equal slices rather than full blocks plus a thin remainder.
-        int kc = CeilDiv(k, CeilDiv(k, Kc));
-        int nc = RoundUp(CeilDiv(cols, CeilDiv(cols, Nc)), NR);
-        int kb = Math.Min(Math.Max(1, BCapacity / (nc * kc)) * kc, RoundUp(k, kc));
-        int mc = RoundUp(CeilDiv(rows, CeilDiv(rows, Mc)), MR);
         // Few rows: op(B) stored k×n is read in place, each B micro-panel being used by too few row tiles to
         // repay packing it; only a ragged right-edge tile (neither NR nor one vector wide) is packed.
         bool directB = !p.TransB && rows <= InPlaceBRowTiles * MR;
+        // Balanced block sizes: equal slices rather than full blocks plus a thin remainder.
+        int kc = CeilDiv(k, CeilDiv(k, directB ? KcInPlace : Kc));
+        int nc = RoundUp(CeilDiv(cols, CeilDiv(cols, Nc)), NR);
+        int kb = Math.Min(Math.Max(1, BCapacity / (nc * kc)) * kc, RoundUp(k, kc));
+        int mc = RoundUp(CeilDiv(rows, CeilDiv(rows, Mc)), MR);
         T* aBlock = (T*)ws.A(((nint)mc * kc + ASlack) * sizeof(T));
         T* bPanel = (T*)ws.B((directB ? NR : nc) * (nint)kb * sizeof(T));
         T* tile = (T*)ws.Tile(MR * NR * sizeof(T));
