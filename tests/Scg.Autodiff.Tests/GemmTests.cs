@@ -33,6 +33,71 @@ public class GemmTests
                 }
     }
 
+    /// <summary>
+    /// Shapes around the tile and block sizes of the kernel this machine runs (they follow from the vector width and
+    /// the cache sizes): m and n at the edges of MR rows, one vector and NR columns; k at 1, around the 8-step
+    /// packing transposes and around kc; products small enough to read B in place and large enough to pack it;
+    /// more than one A block (mc), B panel (nc), and B panel fill (several k slices per panel).
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void MatchesNaiveProductAtTheEdgesOfTheActiveTilesAndBlocks(bool inDouble)
+    {
+        if (inDouble) CheckEdges<double>();
+        else CheckEdges<float>();
+    }
+
+    static void CheckEdges<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        GemmBlocking b = Gemm.BlockingFor<T>();
+        int packedRows = b.InPlaceBRows + b.MR + 1;
+        var shapes = new List<(int M, int N, int K)>();
+        foreach (int m in new[] { 1, b.MR - 1, b.MR, b.MR + 1, 2 * b.MR + 1 })
+            foreach (int n in new[] { b.Lanes - 1, b.Lanes, b.Lanes + 1, b.NR - 1, b.NR, b.NR + 1, 2 * b.NR + b.Lanes })
+                foreach (int k in new[] { 1, 9 })
+                    shapes.Add((m, n, k));
+        foreach (int k in new[] { 7, 8, 17, b.KcInPlace - 1, b.KcInPlace + 1, b.Kc + 1, 2 * b.Kc + 3 })
+            shapes.Add((b.MR + 1, b.NR + b.Lanes + 1, k));
+        foreach (int n in new[] { b.Lanes + 1, b.NR + b.Lanes, 2 * b.NR + 1 })
+            foreach (int k in new[] { 1, 9, b.Kc + 1 })
+                shapes.Add((packedRows, n, k));
+        shapes.Add((b.Mc + b.MR + 1, b.NR + 1, 3));
+        shapes.Add((3, b.Nc + b.Lanes + 1, 2));
+        shapes.Add((packedRows, b.Nc + b.Lanes + 1, 2));
+
+        ulong seed = 1;
+        foreach (var (m, n, k) in shapes)
+            foreach (bool transA in new[] { false, true })
+                foreach (bool transB in new[] { false, true })
+                    foreach (bool accumulate in new[] { false, true })
+                        Check<T>(m, n, k, transA, transB, accumulate, pad: 0, seed++);
+
+        // Wider than one B panel and 5 slices deep: two panels of about Nc/2 columns, each holding two of the 0.8·kc
+        // slices at a time, so B is packed in three rounds (the reference checks a sample of the rows).
+        Check<T>(packedRows, b.Nc + b.Lanes + 1, 4 * b.Kc + 1, false, false, accumulate: true, pad: 0, seed++, rowStep: 37);
+        Check<T>(packedRows, b.Nc + b.Lanes + 1, 4 * b.Kc + 1, true, true, accumulate: false, pad: 0, seed++, rowStep: 37);
+    }
+
+    [Theory]
+    [InlineData("32K", 32 << 10)]
+    [InlineData("1024K", 1 << 20)]
+    [InlineData("32M", 32 << 20)]
+    [InlineData("4096", 4096)]
+    [InlineData("", null)]
+    [InlineData("K", null)]
+    [InlineData("12Q", null)]
+    public void CacheSizesParseAsSysfsWritesThem(string text, int? bytes) => Assert.Equal(bytes, CacheInfo.ParseSize(text));
+
+    [Theory]
+    [InlineData("0", 1)]
+    [InlineData("0-1", 2)]
+    [InlineData("0-3,8-11", 8)]
+    [InlineData("0,64", 2)]
+    [InlineData("", 1)]
+    [InlineData("x", 1)]
+    public void SharedCpuListsAreCounted(string list, int count) => Assert.Equal(count, CacheInfo.CountCpus(list));
+
     /// <summary>Multithreaded products, one the threads split by columns (300x500x200), one by rows (600x100x150).</summary>
     [Fact]
     public void LargeMultithreadedProductMatches()
@@ -119,10 +184,10 @@ public class GemmTests
 
     /// <summary>
     /// Runs one product on seeded data in (-1, 1), stored with `pad` extra elements per row, against a naive
-    /// double-precision triple loop. Without accumulate C starts as NaN (it must not be read); padding between
-    /// C's rows must come back unchanged.
+    /// double-precision triple loop over every rowStep-th row and the last. Without accumulate C starts as NaN (it
+    /// must not be read); padding between C's rows must come back unchanged.
     /// </summary>
-    static void Check<T>(int m, int n, int k, bool transA, bool transB, bool accumulate, int pad, ulong seed)
+    static void Check<T>(int m, int n, int k, bool transA, bool transB, bool accumulate, int pad, ulong seed, int rowStep = 1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var rng = new Rng(seed);
@@ -141,21 +206,40 @@ public class GemmTests
         Gemm.Multiply<T>(m, n, k, ta, lda, transA, tb, ldb, transB, tc, ldc, accumulate);
 
         double relTol = (typeof(T) == typeof(float) ? 1e-5 : 1e-12) * Math.Sqrt(Math.Max(k, 1));
-        for (int i = 0; i < m; i++)
+        var sums = new double[n];
+        var scales = new double[n];
+        for (int i = 0; i < m; i += i + rowStep < m ? rowStep : Math.Max(m - 1 - i, 1))
         {
+            // Row i of the reference, each sum taken over p in order; the loops run along B's stored rows.
             for (int j = 0; j < n; j++)
             {
-                double sum = accumulate ? c0[i * ldc + j] : 0, scale = Math.Abs(sum);
+                sums[j] = accumulate ? c0[i * ldc + j] : 0;
+                scales[j] = Math.Abs(sums[j]);
+            }
+            for (int p = 0; p < k && !transB; p++)
+            {
+                double aip = a[transA ? p * lda + i : i * lda + p];
+                for (int j = 0; j < n; j++)
+                {
+                    double term = aip * b[p * ldb + j];
+                    sums[j] += term;
+                    scales[j] += Math.Abs(term);
+                }
+            }
+            for (int j = 0; j < n && transB; j++)
                 for (int p = 0; p < k; p++)
                 {
-                    double term = a[transA ? p * lda + i : i * lda + p] * b[transB ? j * ldb + p : p * ldb + j];
-                    sum += term;
-                    scale += Math.Abs(term);
+                    double term = a[transA ? p * lda + i : i * lda + p] * b[j * ldb + p];
+                    sums[j] += term;
+                    scales[j] += Math.Abs(term);
                 }
+            for (int j = 0; j < n; j++)
+            {
+                double sum = sums[j], scale = scales[j];
                 double got = double.CreateTruncating(tc[i * ldc + j]);
-                Assert.True(Math.Abs(got - sum) <= relTol * Math.Max(scale, 1e-30),
-                    $"{typeof(T).Name} m={m} n={n} k={k} transA={transA} transB={transB} accumulate={accumulate} pad={pad}: " +
-                    $"C[{i},{j}] = {got}, expected {sum}");
+                if (!(Math.Abs(got - sum) <= relTol * Math.Max(scale, 1e-30)))
+                    Assert.Fail($"{typeof(T).Name} m={m} n={n} k={k} transA={transA} transB={transB} accumulate={accumulate} pad={pad}: " +
+                        $"C[{i},{j}] = {got}, expected {sum}");
             }
             for (int j = n; j < ldc && i * ldc + j < tc.Length; j++)
                 Assert.Equal(c0[i * ldc + j], double.CreateTruncating(tc[i * ldc + j]));

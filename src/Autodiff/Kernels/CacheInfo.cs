@@ -56,7 +56,7 @@ static class CacheInfo
     }
 
     /// <summary>"32K", "1024K", "32M" or a plain byte count; null if unreadable.</summary>
-    static int? ParseSize(string? text)
+    internal static int? ParseSize(string? text)
     {
         if (string.IsNullOrEmpty(text)) return null;
         long unit = char.ToUpperInvariant(text[^1]) switch { 'K' => 1L << 10, 'M' => 1L << 20, 'G' => 1L << 30, _ => 1 };
@@ -66,7 +66,7 @@ static class CacheInfo
     }
 
     /// <summary>Number of CPUs in a list such as "0-3,8-11"; 1 if unreadable.</summary>
-    static int CountCpus(string? list)
+    internal static int CountCpus(string? list)
     {
         if (string.IsNullOrEmpty(list)) return 1;
         int count = 0;

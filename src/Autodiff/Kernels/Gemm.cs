@@ -55,16 +55,33 @@ public static unsafe class Gemm
                 TransA = transA, TransB = transB, Accumulate = accumulate,
             };
             bool parallel = (long)m * n * k >= ParallelThreshold;
-            if (typeof(T) == typeof(float) || typeof(T) == typeof(double))
+            switch (KernelFor<T>())
             {
-                if (Vector512.IsHardwareAccelerated) GemmDriver<Simd512<T>, Vector512<T>, T>.Run(ref problem, parallel);
-                else if (Vector256.IsHardwareAccelerated) GemmDriver<Simd256<T>, Vector256<T>, T>.Run(ref problem, parallel);
-                else if (Vector128.IsHardwareAccelerated) GemmDriver<Simd128<T>, Vector128<T>, T>.Run(ref problem, parallel);
-                else GemmDriver<SimdScalar<T>, T, T>.Run(ref problem, parallel);
+                case GemmKernel.Vector512: GemmDriver<Simd512<T>, Vector512<T>, T>.Run(ref problem, parallel); break;
+                case GemmKernel.Vector256: GemmDriver<Simd256<T>, Vector256<T>, T>.Run(ref problem, parallel); break;
+                case GemmKernel.Vector128: GemmDriver<Simd128<T>, Vector128<T>, T>.Run(ref problem, parallel); break;
+                default: GemmDriver<SimdScalar<T>, T, T>.Run(ref problem, parallel); break;
             }
-            else GemmDriver<SimdScalar<T>, T, T>.Run(ref problem, parallel);
         }
     }
+
+    /// <summary>The widest accelerated vector type; scalar for T other than float and double.</summary>
+    internal static GemmKernel KernelFor<T>() =>
+        typeof(T) != typeof(float) && typeof(T) != typeof(double) ? GemmKernel.Scalar
+        : Vector512.IsHardwareAccelerated ? GemmKernel.Vector512
+        : Vector256.IsHardwareAccelerated ? GemmKernel.Vector256
+        : Vector128.IsHardwareAccelerated ? GemmKernel.Vector128
+        : GemmKernel.Scalar;
+
+    /// <summary>The tile and block sizes products of T use on this machine.</summary>
+    internal static GemmBlocking BlockingFor<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        KernelFor<T>() switch
+        {
+            GemmKernel.Vector512 => GemmDriver<Simd512<T>, Vector512<T>, T>.Blocking,
+            GemmKernel.Vector256 => GemmDriver<Simd256<T>, Vector256<T>, T>.Blocking,
+            GemmKernel.Vector128 => GemmDriver<Simd128<T>, Vector128<T>, T>.Blocking,
+            _ => GemmDriver<SimdScalar<T>, T, T>.Blocking,
+        };
 
     /// <summary>Checks that operand `op` (opRows×opCols, stored transposed if `trans`) fits its span with row stride ld.</summary>
     static void CheckOperand(int length, int ld, int opRows, int opCols, bool trans, string span, string ldName, string op)
@@ -85,6 +102,15 @@ public static unsafe class Gemm
         : trans ? $"{op} stored {opCols}x{opRows} (op({op}) is {opRows}x{opCols}, trans{op}=true)"
         : $"{op} stored {opRows}x{opCols} (trans{op}=false)";
 }
+
+enum GemmKernel { Scalar, Vector128, Vector256, Vector512 }
+
+/// <summary>
+/// Tile and block sizes of one kernel: MR×NR tiles of Lanes-wide vectors, k slices of Kc (KcInPlace when B is read
+/// in place, which it is for products of at most InPlaceBRows rows), A blocks of Mc rows, B panels of at most Nc
+/// columns and BCapacity elements.
+/// </summary>
+readonly record struct GemmBlocking(int MR, int NR, int Lanes, int Kc, int KcInPlace, int Mc, int Nc, int BCapacity, int InPlaceBRows);
 
 /// <summary>One product, as pointers and sizes, plus the split chosen for it.</summary>
 unsafe struct GemmProblem
@@ -216,6 +242,7 @@ static unsafe class GemmDriver<TS, TV, T>
     /// <summary>Up to this many row tiles share a B micro-panel, op(B) stored k×n is read in place, not packed
     /// (measured: packing pays from about 32 row tiles on).</summary>
     const int InPlaceBRowTiles = 32;
+    public static GemmBlocking Blocking => new(MR, NR, TS.Lanes, Kc, KcInPlace, Mc, Nc, BCapacity, InPlaceBRowTiles * MR);
     /// <summary>Cost of sharing or duplicating packed data, in the choice of split (see Run).</summary>
     const double SplitOverhead = 16;
 
@@ -245,9 +272,10 @@ static unsafe class GemmDriver<TS, TV, T>
         {
             int rowTiles = CeilDiv(p.M, MR), colTiles = CeilDiv(p.N, NR);
             // Busiest part's tiles times the overhead of the split: split by rows, each part packs all of B (k·n
-            // elements for m/parts rows of work); split by columns, all of A (m·k elements for n/parts columns).
-            // Both are modelled as SplitOverhead over the rows or columns per part.
-            double byRows = (double)CeilDiv(rowTiles, parts) * colTiles * (1 + SplitOverhead * parts / p.M);
+            // elements for m/parts rows of work) unless it reads B in place; split by columns, all of A (m·k
+            // elements for n/parts columns). Both are modelled as SplitOverhead over the rows or columns per part.
+            bool bInPlace = !p.TransB && CeilDiv(rowTiles, parts) <= InPlaceBRowTiles;
+            double byRows = (double)CeilDiv(rowTiles, parts) * colTiles * (bInPlace ? 1 : 1 + SplitOverhead * parts / p.M);
             double byColumns = (double)rowTiles * CeilDiv(colTiles, parts) * (1 + SplitOverhead * parts / p.N);
             p.SplitColumns = byColumns < byRows;
             fixed (GemmProblem* pp = &p)
