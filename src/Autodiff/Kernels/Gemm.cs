@@ -270,13 +270,14 @@ static unsafe class GemmDriver<TS, TV, T>
         int parts = WorkerPool.Parts;
         if (parallel && parts > 1)
         {
-            int rowTiles = CeilDiv(p.M, MR), colTiles = CeilDiv(p.N, NR);
-            // Busiest part's tiles times the overhead of the split: split by rows, each part packs all of B (k·n
-            // elements for m/parts rows of work) unless it reads B in place; split by columns, all of A (m·k
-            // elements for n/parts columns). Both are modelled as SplitOverhead over the rows or columns per part.
+            int rowTiles = CeilDiv(p.M, MR), vectors = CeilDiv(p.N, TS.Lanes);
+            // Busiest part's work in NR-wide tiles (a one-vector tile counting half) times the overhead of the
+            // split: split by rows, each part packs all of B (k·n elements for m/parts rows of work) unless it reads
+            // B in place; split by columns (at whole vectors), all of A (m·k elements for n/parts columns). Both are
+            // modelled as SplitOverhead over the rows or columns per part.
             bool bInPlace = !p.TransB && CeilDiv(rowTiles, parts) <= InPlaceBRowTiles;
-            double byRows = (double)CeilDiv(rowTiles, parts) * colTiles * (bInPlace ? 1 : 1 + SplitOverhead * parts / p.M);
-            double byColumns = (double)rowTiles * CeilDiv(colTiles, parts) * (1 + SplitOverhead * parts / p.N);
+            double byRows = CeilDiv(rowTiles, parts) * (vectors / 2.0) * (bInPlace ? 1 : 1 + SplitOverhead * parts / p.M);
+            double byColumns = rowTiles * (CeilDiv(vectors, parts) / 2.0) * (1 + SplitOverhead * parts / p.N);
             p.SplitColumns = byColumns < byRows;
             fixed (GemmProblem* pp = &p)
                 if (WorkerPool.TryRun(&Work, pp, null, parts)) return;
@@ -294,7 +295,7 @@ static unsafe class GemmDriver<TS, TV, T>
         GemmWorkspace ws = GemmWorkspace.Current;
         if (p.SplitColumns)
         {
-            (int colBegin, int colEnd) = WorkerPool.Part(p.N, part, parts, NR);
+            (int colBegin, int colEnd) = WorkerPool.Part(p.N, part, parts, TS.Lanes);
             Compute(ref p, 0, p.M, colBegin, colEnd, ws);
         }
         else
@@ -390,6 +391,8 @@ static unsafe class GemmDriver<TS, TV, T>
         T* dst = direct ? c : tile;
         nint ld = direct ? ldc : NR;
         bool acc = direct && accumulate;
+        // The tile of C is read at the end: ask for it now, so that a tile far away in memory is there by then.
+        if (acc) PrefetchTile(dst, ld, nr);
         if (nr > TS.Lanes) Kernel<FullWidth>(kc, a, b, bStep, dst, ld, acc);
         else Kernel<HalfWidth>(kc, a, b, bStep, dst, ld, acc);
         if (direct) return;
@@ -398,6 +401,19 @@ static unsafe class GemmDriver<TS, TV, T>
             T* ci = c + i * ldc, ti = tile + i * NR;
             for (int j = 0; j < nr; j++)
                 ci[j] = accumulate ? ci[j] + ti[j] : ti[j];
+        }
+    }
+
+    /// <summary>Asks for the cache lines of an MR×nr tile of C (x86 only), to be there when the kernel ends.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void PrefetchTile(T* c, nint ldc, int nr)
+    {
+        if (!Sse.IsSupported) return;
+        for (int r = 0; r < MR; r++, c += ldc)
+        {
+            byte* row = (byte*)c, last = (byte*)(c + nr) - 1;
+            for (byte* line = row; line <= last; line += 64) Sse.Prefetch0(line);
+            Sse.Prefetch0(last);
         }
     }
 
