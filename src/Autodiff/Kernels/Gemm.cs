@@ -127,7 +127,8 @@ unsafe interface ISimd<TV, T> where T : unmanaged
 {
     static abstract int Lanes { get; }
     /// <summary>Rows of the micro-tile (MR): its MR×2 accumulators, two B vectors and a broadcast A value fit the
-    /// vector registers (8 rows with 32 registers, 6 with 16).</summary>
+    /// vector registers: 8 rows where the instruction set has 32 (AVX-512, Arm64), 6 where it may have 16 (AVX2,
+    /// x86 without AVX2, scalar).</summary>
     static abstract int Rows { get; }
     static abstract TV Load(T* p);
     static abstract TV Splat(T* p);
@@ -249,7 +250,6 @@ static unsafe class GemmDriver<TS, TV, T>
     /// <summary>kc for a B micro-panel of `bytesPerStep` L1 bytes per k step.</summary>
     static int DepthBlock(int bytesPerStep)
     {
-
         CacheLevel l1 = CacheInfo.L1;
         int aWays = CeilDiv((l1.Ways - 1) * MR, MR + NR);
         int bWays = Math.Max(l1.Ways - 1 - aWays, 1);
@@ -258,7 +258,6 @@ static unsafe class GemmDriver<TS, TV, T>
 
     static int RowBlock()
     {
-
         CacheLevel l2 = CacheInfo.L2;
         int bWays = CeilDiv(Kc * NR * sizeof(T), l2.WayBytes);
         int aWays = Math.Max(l2.Ways - 1 - bWays, 1);
