@@ -348,10 +348,8 @@ static unsafe class GemmDriver<TS, TV, T>
                     for (int pc = 0; pc < kbCur; pc += kc)
                     {
                         int kcCur = Math.Min(kc, kbCur - pc);
-                        for (int it = 0; it * MR < mcCur; it++)
-                            PackA(ref p, aBlock + (nint)it * MR * kcCur, ic + it * MR, Math.Min(MR, mcCur - it * MR), pb + pc, kcCur);
                         T* bInPlace = directB ? (T*)p.B + (nint)(pb + pc) * p.Ldb + jc : null;
-                        Macro(ref p, aBlock, ic, mcCur, bInPlace, bPanel + (nint)pc * (directB ? 1 : colTiles) * NR, kcCur,
+                        Macro(ref p, aBlock, ic, mcCur, pb + pc, bInPlace, bPanel + (nint)pc * (directB ? 1 : colTiles) * NR, kcCur,
                             jc, ncCur, p.Accumulate || pb + pc > 0, tile);
                     }
                 }
@@ -360,11 +358,12 @@ static unsafe class GemmDriver<TS, TV, T>
     }
 
     /// <summary>
-    /// C[row0.., col0..] (+)= packed A block (rows × kc) · B slice (kc × cols): read in place from bInPlace (row
-    /// stride ldb) but for a packed edge tile at bPacked, or (bInPlace null) all packed at bPacked.
+    /// C[row0.., col0..] (+)= op(A)[row0.., p0..p0+kc] · B slice (kc × cols): B read in place from bInPlace (row
+    /// stride ldb) but for a packed edge tile at bPacked, or (bInPlace null) all packed at bPacked. The A block is
+    /// packed into aBlock on its first use, one micro-panel at a time.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Macro(ref GemmProblem p, T* aBlock, int row0, int rows, T* bInPlace, T* bPacked, int kc,
+    static void Macro(ref GemmProblem p, T* aBlock, int row0, int rows, int p0, T* bInPlace, T* bPacked, int kc,
         int col0, int cols, bool accumulate, T* tile)
     {
         nint ldc = p.Ldc;
@@ -377,8 +376,17 @@ static unsafe class GemmDriver<TS, TV, T>
             T* b = inPlace ? bInPlace + j : bInPlace != null ? bPacked : bPacked + (nint)j * kc;
             nint bStep = inPlace ? p.Ldb : NR;
             for (int i = 0; i < rows; i += MR)
-                MicroTile(aBlock + (nint)i * kc, b, bStep, kc, c + (row0 + i) * ldc + col0 + j, ldc,
-                    Math.Min(MR, rows - i), nr, accumulate, tile);
+            {
+                T* a = aBlock + (nint)i * kc;
+                if (j == 0)
+                {
+                    // Each micro-panel is packed just before its first tile, and the next one's source is asked for
+                    // while that tile computes: packing then finds its rows in cache instead of waiting on memory.
+                    PackA(ref p, a, row0 + i, Math.Min(MR, rows - i), p0, kc);
+                    if (i + MR < rows) PrefetchA(ref p, row0 + i + MR, Math.Min(MR, rows - i - MR), p0, kc);
+                }
+                MicroTile(a, b, bStep, kc, c + (row0 + i) * ldc + col0 + j, ldc, Math.Min(MR, rows - i), nr, accumulate, tile);
+            }
         }
     }
 
@@ -391,7 +399,7 @@ static unsafe class GemmDriver<TS, TV, T>
         nint ld = direct ? ldc : NR;
         bool acc = direct && accumulate;
         // The tile of C is read at the end: ask for it now, so that a tile far away in memory is there by then.
-        if (acc) PrefetchTile(dst, ld, nr);
+        if (acc) Prefetch(dst, ld, MR, nr);
         if (nr > TS.Lanes) Kernel<FullWidth>(kc, a, b, bStep, dst, ld, acc);
         else Kernel<HalfWidth>(kc, a, b, bStep, dst, ld, acc);
         if (direct) return;
@@ -403,15 +411,15 @@ static unsafe class GemmDriver<TS, TV, T>
         }
     }
 
-    /// <summary>Asks for the cache lines of an MR×nr tile of C (x86 only), to be there when the kernel ends.</summary>
+    /// <summary>Asks for the cache lines of `runs` runs of `length` elements, `stride` apart (x86 only).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void PrefetchTile(T* c, nint ldc, int nr)
+    static void Prefetch(T* first, nint stride, int runs, int length)
     {
         if (!Sse.IsSupported) return;
-        for (int r = 0; r < MR; r++, c += ldc)
+        for (int r = 0; r < runs; r++, first += stride)
         {
-            byte* row = (byte*)c, last = (byte*)(c + nr) - 1;
-            for (byte* line = row; line <= last; line += 64) Sse.Prefetch0(line);
+            byte* start = (byte*)first, last = (byte*)(first + length) - 1;
+            for (byte* line = start; line <= last; line += 64) Sse.Prefetch0(line);
             Sse.Prefetch0(last);
         }
     }
@@ -475,6 +483,17 @@ static unsafe class GemmDriver<TS, TV, T>
         }
         TS.Store(v0, c);
         if (TW.TwoVectors) TS.Store(v1, c + TS.Lanes);
+    }
+
+    /// <summary>Asks for the cache lines of rows [row0, row0+mr) × depth [p0, p0+kc) of op(A).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void PrefetchA(ref GemmProblem p, int row0, int mr, int p0, int kc)
+    {
+        T* a = (T*)p.A;
+        nint lda = p.Lda;
+        // Stored k×m: kc runs of mr values; stored m×k: mr runs of kc values.
+        if (p.TransA) Prefetch(a + p0 * lda + row0, lda, kc, mr);
+        else Prefetch(a + row0 * lda + p0, lda, mr, kc);
     }
 
     /// <summary>
