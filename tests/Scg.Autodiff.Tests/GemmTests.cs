@@ -35,9 +35,10 @@ public class GemmTests
 
     /// <summary>
     /// Shapes around the tile and block sizes of the kernel this machine runs (they follow from the vector width and
-    /// the cache sizes): m and n at the edges of MR rows, one vector and NR columns; k at 1, around the 8-step
-    /// packing transposes and around kc; products small enough to read B in place and large enough to pack it;
-    /// more than one A block (mc), B panel (nc), and B panel fill (several k slices per panel).
+    /// the cache sizes): m at the edges of the 4-, 6- and MR-row kernels, n at the edges of one vector and NR
+    /// columns; k at 1, around the 8-step packing transposes and around kc; products small enough to read B in
+    /// place and large enough to pack it; more than one A block (mc), B panel (nc), and B panel fill (several k
+    /// slices per panel).
     /// </summary>
     [Theory]
     [InlineData(false)]
@@ -53,7 +54,7 @@ public class GemmTests
         GemmBlocking b = Gemm.BlockingFor<T>();
         int packedRows = b.InPlaceBRows + b.MR + 1;
         var shapes = new List<(int M, int N, int K)>();
-        foreach (int m in new[] { 1, b.MR - 1, b.MR, b.MR + 1, 2 * b.MR + 1 })
+        foreach (int m in new[] { 1, 4, b.MR - 2, b.MR - 1, b.MR, b.MR + 1, 2 * b.MR + 1 })
             foreach (int n in new[] { b.Lanes - 1, b.Lanes, b.Lanes + 1, b.NR - 1, b.NR, b.NR + 1, 2 * b.NR + b.Lanes })
                 foreach (int k in new[] { 1, 9 })
                     shapes.Add((m, n, k));

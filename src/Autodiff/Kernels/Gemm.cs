@@ -210,6 +210,13 @@ interface ITileWidth { static abstract bool TwoVectors { get; } }
 struct FullWidth : ITileWidth { public static bool TwoVectors => true; }
 struct HalfWidth : ITileWidth { public static bool TwoVectors => false; }
 
+/// <summary>Rows the micro-kernel computes: MR, or fewer for a bottom-edge tile (4 rows still keep 8 FMA chains
+/// in flight, enough for two FMA units of 4-cycle latency).</summary>
+interface ITileRows { static abstract int Rows { get; } }
+struct FourRows : ITileRows { public static int Rows => 4; }
+struct SixRows : ITileRows { public static int Rows => 6; }
+struct EightRows : ITileRows { public static int Rows => 8; }
+
 /// <summary>
 /// Blocking, packing, micro-kernel and the work split for one element type and vector type. The hot methods are
 /// compiled fully optimized from their first call (AggressiveOptimization): each call's loops are too short for
@@ -390,7 +397,8 @@ static unsafe class GemmDriver<TS, TV, T>
         }
     }
 
-    /// <summary>One mr×nr tile of C; edge tiles go through a scratch tile so the kernel always runs full MR rows.</summary>
+    /// <summary>One mr×nr tile of C; edge tiles go through a scratch tile, computed with as few kernel rows as
+    /// cover mr.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void MicroTile(T* a, T* b, nint bStep, int kc, T* c, nint ldc, int mr, int nr, bool accumulate, T* tile)
     {
@@ -400,8 +408,8 @@ static unsafe class GemmDriver<TS, TV, T>
         bool acc = direct && accumulate;
         // The tile of C is read at the end: ask for it now, so that a tile far away in memory is there by then.
         if (acc) Prefetch(dst, ld, MR, nr);
-        if (nr > TS.Lanes) Kernel<FullWidth>(kc, a, b, bStep, dst, ld, acc);
-        else Kernel<HalfWidth>(kc, a, b, bStep, dst, ld, acc);
+        if (nr > TS.Lanes) KernelRows<FullWidth>(mr, kc, a, b, bStep, dst, ld, acc);
+        else KernelRows<HalfWidth>(mr, kc, a, b, bStep, dst, ld, acc);
         if (direct) return;
         for (int i = 0; i < mr; i++)
         {
@@ -424,13 +432,23 @@ static unsafe class GemmDriver<TS, TV, T>
         }
     }
 
+    /// <summary>The kernel with the fewest rows (4, 6 or MR) that covers `rows`.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void KernelRows<TW>(int rows, int kc, T* a, T* b, nint bStep, T* c, nint ldc, bool accumulate) where TW : ITileWidth
+    {
+        if (rows <= 4) Kernel<TW, FourRows>(kc, a, b, bStep, c, ldc, accumulate);
+        else if (rows <= 6 || MR == 6) Kernel<TW, SixRows>(kc, a, b, bStep, c, ldc, accumulate);
+        else Kernel<TW, EightRows>(kc, a, b, bStep, c, ldc, accumulate);
+    }
+
     /// <summary>
-    /// MR×NR register tile: for each of kc steps, one or two vectors of a B row (the next one bStep further) times
-    /// each of the MR values of the packed A column (contiguous, MR per step). Writes (or with accumulate adds)
-    /// the tile to C.
+    /// TR.Rows×NR register tile: for each of kc steps, one or two vectors of a B row (the next one bStep further)
+    /// times each of the first TR.Rows values of the packed A column (contiguous, MR per step). Writes (or with
+    /// accumulate adds) the tile to C.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel<TW>(int kc, T* a, T* b, nint bStep, T* c, nint ldc, bool accumulate) where TW : ITileWidth
+    static void Kernel<TW, TR>(int kc, T* a, T* b, nint bStep, T* c, nint ldc, bool accumulate)
+        where TW : ITileWidth where TR : ITileRows
     {
         TV c00 = default!, c01 = default!, c10 = default!, c11 = default!, c20 = default!, c21 = default!;
         TV c30 = default!, c31 = default!, c40 = default!, c41 = default!, c50 = default!, c51 = default!;
@@ -447,12 +465,15 @@ static unsafe class GemmDriver<TS, TV, T>
             c20 = TS.MultiplyAdd(ar, b0, c20); if (TW.TwoVectors) c21 = TS.MultiplyAdd(ar, b1, c21);
             ar = TS.Splat(a + 3);
             c30 = TS.MultiplyAdd(ar, b0, c30); if (TW.TwoVectors) c31 = TS.MultiplyAdd(ar, b1, c31);
-            ar = TS.Splat(a + 4);
-            c40 = TS.MultiplyAdd(ar, b0, c40); if (TW.TwoVectors) c41 = TS.MultiplyAdd(ar, b1, c41);
-            ar = TS.Splat(a + 5);
-            c50 = TS.MultiplyAdd(ar, b0, c50); if (TW.TwoVectors) c51 = TS.MultiplyAdd(ar, b1, c51);
-            // Rows 6 and 7 exist only in 8-row tiles; the test folds away when compiled for 6 rows.
-            if (TS.Rows == 8)
+            // Rows 4 to 7 exist only in taller tiles; the tests fold away when compiled for fewer rows.
+            if (TR.Rows > 4)
+            {
+                ar = TS.Splat(a + 4);
+                c40 = TS.MultiplyAdd(ar, b0, c40); if (TW.TwoVectors) c41 = TS.MultiplyAdd(ar, b1, c41);
+                ar = TS.Splat(a + 5);
+                c50 = TS.MultiplyAdd(ar, b0, c50); if (TW.TwoVectors) c51 = TS.MultiplyAdd(ar, b1, c51);
+            }
+            if (TR.Rows > 6)
             {
                 ar = TS.Splat(a + 6);
                 c60 = TS.MultiplyAdd(ar, b0, c60); if (TW.TwoVectors) c61 = TS.MultiplyAdd(ar, b1, c61);
@@ -463,10 +484,13 @@ static unsafe class GemmDriver<TS, TV, T>
         StoreRow<TW>(c, c00, c01, accumulate); c += ldc;
         StoreRow<TW>(c, c10, c11, accumulate); c += ldc;
         StoreRow<TW>(c, c20, c21, accumulate); c += ldc;
-        StoreRow<TW>(c, c30, c31, accumulate); c += ldc;
-        StoreRow<TW>(c, c40, c41, accumulate); c += ldc;
-        StoreRow<TW>(c, c50, c51, accumulate);
-        if (TS.Rows == 8)
+        StoreRow<TW>(c, c30, c31, accumulate);
+        if (TR.Rows > 4)
+        {
+            c += ldc; StoreRow<TW>(c, c40, c41, accumulate);
+            c += ldc; StoreRow<TW>(c, c50, c51, accumulate);
+        }
+        if (TR.Rows > 6)
         {
             c += ldc; StoreRow<TW>(c, c60, c61, accumulate);
             c += ldc; StoreRow<TW>(c, c70, c71, accumulate);
