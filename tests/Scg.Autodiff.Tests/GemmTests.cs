@@ -58,7 +58,7 @@ public class GemmTests
             foreach (int n in new[] { b.Lanes - 1, b.Lanes, b.Lanes + 1, b.NR - 1, b.NR, b.NR + 1, 2 * b.NR + b.Lanes })
                 foreach (int k in new[] { 1, 9 })
                     shapes.Add((m, n, k));
-        foreach (int k in new[] { 7, 8, 17, b.KcInPlace - 1, b.KcInPlace + 1, b.Kc + 1, 2 * b.Kc + 3 })
+        foreach (int k in new[] { 7, 8, 17, b.Kc - 1, b.Kc, b.Kc + 1, 2 * b.Kc + 3 })
             shapes.Add((b.MR + 1, b.NR + b.Lanes + 1, k));
         foreach (int n in new[] { b.Lanes + 1, b.NR + b.Lanes, 2 * b.NR + 1 })
             foreach (int k in new[] { 1, 9, b.Kc + 1 })
@@ -110,6 +110,62 @@ public class GemmTests
                 Check<double>(300, 500, 200, transA, transB, accumulate: transB, pad: 0, seed: 12);
                 Check<float>(600, 100, 150, transA, transB, accumulate: transB, pad: 0, seed: 13);
                 Check<double>(600, 100, 150, transA, transB, accumulate: transA, pad: 0, seed: 14);
+            }
+    }
+
+    /// <summary>
+    /// Each element's bits depend only on its row of op(A), its column of op(B) and k, never on how the product is
+    /// cut: the whole product (split over the threads, B packed), the same cut into 3 forced parts, each row alone
+    /// (B read in place) and each column alone agree bit for bit. k spans three k slices, and the rows are enough for
+    /// the whole product to pack B while a part of it reads B in place.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BitsDoNotDependOnHowTheProductIsCut(bool inDouble)
+    {
+        if (inDouble) CheckCuts<double>();
+        else CheckCuts<float>();
+    }
+
+    static void CheckCuts<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        GemmBlocking g = Gemm.BlockingFor<T>();
+        int m = 2 * g.InPlaceBRows + g.MR + 1, n = 3 * g.NR + g.Lanes + 1, k = 2 * g.Kc + 3;
+        ulong seed = 31;
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+            {
+                var rng = new Rng(seed++);
+                T[] a = Convert<T>(Random(rng, m * k)), b = Convert<T>(Random(rng, k * n)), c0 = Convert<T>(Random(rng, m * n));
+                int lda = transA ? m : k, ldb = transB ? k : n;
+                T[] Product(Action<T[]> multiply)
+                {
+                    var c = (T[])c0.Clone();
+                    multiply(c);
+                    return c;
+                }
+                T[] whole = Product(c => Gemm.Multiply<T>(m, n, k, a, lda, transA, b, ldb, transB, c, n, accumulate: true));
+                T[] parts = Product(c =>
+                {
+                    WorkerPool.ForcedParts = 3;
+                    try { Gemm.Multiply<T>(m, n, k, a, lda, transA, b, ldb, transB, c, n, accumulate: true); }
+                    finally { WorkerPool.ForcedParts = 0; }
+                });
+                T[] rows = Product(c =>
+                {
+                    for (int i = 0; i < m; i++)
+                        Gemm.Multiply<T>(1, n, k, a.AsSpan(transA ? i : i * k), lda, transA, b, ldb, transB, c.AsSpan(i * n), n, accumulate: true);
+                });
+                T[] columns = Product(c =>
+                {
+                    for (int j = 0; j < n; j++)
+                        Gemm.Multiply<T>(m, 1, k, a, lda, transA, b.AsSpan(transB ? j * k : j), ldb, transB, c.AsSpan(j), n, accumulate: true);
+                });
+                foreach (var (name, cut) in new[] { ("3 parts", parts), ("rows", rows), ("columns", columns) })
+                    for (int e = 0; e < whole.Length; e++)
+                        if (!whole[e].Equals(cut[e]))
+                            Assert.Fail($"{typeof(T).Name} {m}x{n}x{k} transA={transA} transB={transB}, cut by {name}: C[{e / n},{e % n}] = {cut[e]}, whole product {whole[e]}");
             }
     }
 

@@ -13,7 +13,8 @@ namespace Scg.Autodiff.Kernels;
 /// computes MR×NR tiles of C from the packed data (NR = two SIMD vectors; a packed A micro-panel holds each
 /// k step's MR values contiguously, a B micro-panel its NR values). Packing absorbs the transposes; with few
 /// rows, op(B) stored k×n is read in place. One kernel per vector width (Vector512, Vector256, Vector128,
-/// scalar), kc, mc and nc derived from the cache sizes the machine reports (<see cref="CacheInfo"/>).
+/// scalar); kc is fixed (it sets the order of the sums), mc and nc follow from the cache sizes the machine reports
+/// (<see cref="CacheInfo"/>).
 /// Large products are split over a persistent pool of worker threads (see <see cref="WorkerPool"/>).
 /// </summary>
 public static unsafe class Gemm
@@ -106,11 +107,10 @@ public static unsafe class Gemm
 enum GemmKernel { Scalar, Vector128, Vector256, Vector512 }
 
 /// <summary>
-/// Tile and block sizes of one kernel: MR×NR tiles of Lanes-wide vectors, k slices of Kc (KcInPlace when B is read
-/// in place, which it is for products of at most InPlaceBRows rows), A blocks of Mc rows, B panels of at most Nc
-/// columns and BCapacity elements.
+/// Tile and block sizes of one kernel: MR×NR tiles of Lanes-wide vectors, k slices of Kc, A blocks of Mc rows, B
+/// panels of at most Nc columns and BCapacity elements; B is read in place for parts of at most InPlaceBRows rows.
 /// </summary>
-readonly record struct GemmBlocking(int MR, int NR, int Lanes, int Kc, int KcInPlace, int Mc, int Nc, int BCapacity, int InPlaceBRows);
+readonly record struct GemmBlocking(int MR, int NR, int Lanes, int Kc, int Mc, int Nc, int BCapacity, int InPlaceBRows);
 
 /// <summary>One product, as pointers and sizes, plus the split chosen for it.</summary>
 unsafe struct GemmProblem
@@ -230,14 +230,12 @@ static unsafe class GemmDriver<TS, TV, T>
     static int NR => 2 * TS.Lanes;
 
     /// <summary>
-    /// Depth of a k slice, from the L1 cache as in the analytical model of Low et al. (ACM TOMS 43(2), 2016): the
-    /// B micro-panel (kc×NR) stays in L1 while A micro-panels (MR×kc) stream through it, so the A stream gets
-    /// ⌈(ways−1)·MR/(MR+NR)⌉ ways, one way is left for C, and the B micro-panel fills the rest.
+    /// Depth of a k slice. Each slice's products are summed in registers and then added to C, so kc fixes the order
+    /// of the sums of every element: it is a constant, never taken from the machine's caches or cores, so that a
+    /// seeded run gives the same bits on every host of one vector path, and every split of the rows or columns (over
+    /// threads, in place or packed) the bits of a serial run.
     /// </summary>
-    static readonly int Kc = DepthBlock(NR * sizeof(T));
-    /// <summary>Depth of a k slice when B is read in place: each k step's NR values then occupy whole cache lines,
-    /// plus one where a row is not line-aligned.</summary>
-    static readonly int KcInPlace = DepthBlock(RoundUp(NR * sizeof(T), 64) + 64);
+    const int Kc = 256;
     /// <summary>Rows of a packed A block, a multiple of MR: the block (mc×kc) fills the L2 but for one way
     /// (C) and the ways of a B micro-panel.</summary>
     static readonly int Mc = RowBlock();
@@ -250,18 +248,9 @@ static unsafe class GemmDriver<TS, TV, T>
     /// <summary>Up to this many row tiles share a B micro-panel, op(B) stored k×n is read in place, not packed
     /// (measured: packing pays from about 32 row tiles on).</summary>
     const int InPlaceBRowTiles = 32;
-    public static GemmBlocking Blocking => new(MR, NR, TS.Lanes, Kc, KcInPlace, Mc, Nc, BCapacity, InPlaceBRowTiles * MR);
+    public static GemmBlocking Blocking => new(MR, NR, TS.Lanes, Kc, Mc, Nc, BCapacity, InPlaceBRowTiles * MR);
     /// <summary>Cost of sharing or duplicating packed data, in the choice of split (see Run).</summary>
     const double SplitOverhead = 16;
-
-    /// <summary>kc for a B micro-panel of `bytesPerStep` L1 bytes per k step.</summary>
-    static int DepthBlock(int bytesPerStep)
-    {
-        CacheLevel l1 = CacheInfo.L1;
-        int aWays = CeilDiv((l1.Ways - 1) * MR, MR + NR);
-        int bWays = Math.Max(l1.Ways - 1 - aWays, 1);
-        return Math.Clamp(bWays * l1.WayBytes / bytesPerStep / 8 * 8, 64, 1024);
-    }
 
     static int RowBlock()
     {
@@ -321,7 +310,7 @@ static unsafe class GemmDriver<TS, TV, T>
         // repay packing it; only a ragged right-edge tile (neither NR nor one vector wide) is packed.
         bool directB = !p.TransB && rows <= InPlaceBRowTiles * MR;
         // Balanced block sizes: equal slices rather than full blocks plus a thin remainder.
-        int kc = CeilDiv(k, CeilDiv(k, directB ? KcInPlace : Kc));
+        int kc = CeilDiv(k, CeilDiv(k, Kc));
         int nc = RoundUp(CeilDiv(cols, CeilDiv(cols, Nc)), NR);
         int kb = Math.Min(Math.Max(1, BCapacity / (nc * kc)) * kc, RoundUp(k, kc));
         int mc = RoundUp(CeilDiv(rows, CeilDiv(rows, Mc)), MR);
