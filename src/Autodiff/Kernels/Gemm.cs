@@ -22,6 +22,10 @@ public static unsafe class Gemm
     /// <summary>Below this many multiply-adds (m·n·k) a product runs on the calling thread only.</summary>
     const long ParallelThreshold = 1L << 18;
 
+    /// <summary>Multiply-adds (m·n·k) of the products this thread has run: benchmarks count a step's GEMM work.</summary>
+    public static long MultiplyAdds => t_multiplyAdds;
+    [ThreadStatic] static long t_multiplyAdds;
+
     /// <summary>
     /// C = op(A)·op(B), or C += op(A)·op(B) when accumulate. All row-major.
     /// op(A) is m×k: A stored m×k with row stride lda, or (transA) stored k×m with row stride lda.
@@ -41,6 +45,7 @@ public static unsafe class Gemm
         CheckOperand(b.Length, ldb, k, n, transB, "b", "ldb", "B");
         CheckOperand(c.Length, ldc, m, n, false, "c", "ldc", "C");
         if (m == 0 || n == 0) return;
+        t_multiplyAdds += (long)m * n * k;
 
         fixed (T* pa = a, pb = b, pc = c)
         {
