@@ -10,7 +10,8 @@ namespace Scg.Bench;
 /// fp32 C = A·B (A row-major M×K, B K×N, no transposes) through <see cref="Gemm.Multiply{T}"/>.
 /// Quick mode (`quick gemm`) prints `gemm-MxKxN R GFLOP/s` per shape, GFLOP = 2·M·K·N/1e9, where R is the best
 /// of 7 rounds of ~0.1 s after a ~0.3 s warm-up (best, not median: the least disturbed round on a shared
-/// machine); bench/peers/gemm.py times torch.matmul the same way.
+/// machine); bench/peers/gemm.py times torch.matmul the same way. A first line gives this machine's FMA peak on the
+/// vector path, <c>fma-peak G GFLOP/s PATH</c> (<see cref="FmaPeak"/>).
 /// </summary>
 [MemoryDiagnoser]
 public class GemmBench
@@ -45,6 +46,7 @@ public class GemmBench
             Console.Error.WriteLine($"quick gemm takes no arguments, got: {string.Join(' ', args)}");
             return 2;
         }
+        Console.WriteLine($"fma-peak {FmaPeak.GigaFlops().ToString("F1", CultureInfo.InvariantCulture)} GFLOP/s {SimdInfo.Path}");
         foreach (var (m, k, n) in Shapes)
         {
             var x = new Operands(m, k, n);

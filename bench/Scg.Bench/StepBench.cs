@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using Scg.Autodiff;
+using Scg.Autodiff.Kernels;
 using Scg.Models.Sbn;
 
 namespace Scg.Bench;
@@ -11,7 +12,10 @@ namespace Scg.Bench;
 /// fp32, batch 64, lr 3e-4, on a fixed seeded Bernoulli(0.13) batch; and L_5000 on 100 seeded test rows.
 /// Quick mode: <c>quick step</c> runs every workload in a child process of this executable
 /// (<c>quick step --workload NAME</c>) so peak working set is per workload; each child prints
-/// <c>NAME S steps/s</c> (or <c>eval-L5000 T s</c>), <c>NAME peak-rss M MiB</c> and <c>NAME alloc B B/step</c>.
+/// <c>NAME S steps/s</c> (or <c>eval-L5000 T s</c>), <c>NAME peak-rss M MiB</c>, <c>NAME alloc B B/step</c> and
+/// <c>NAME gemm F GFLOP/step R GFLOP/s P % of fma-peak</c>: the FLOP (2·m·n·k) of the step's forward and backward
+/// products, their rate at the measured speed and its share of this machine's FMA peak (<see cref="FmaPeak"/>),
+/// which the parent measures first and prints as <c>fma-peak G GFLOP/s PATH</c>.
 /// </summary>
 public static class StepBench
 {
@@ -58,33 +62,36 @@ public static class StepBench
     /// <summary>Entry point of <c>quick step [--workload NAME] [--long]</c>.</summary>
     public static int Quick(string[] args)
     {
-        int w = Array.IndexOf(args, "--workload");
+        int w = Array.IndexOf(args, "--workload"), pk = Array.IndexOf(args, "--peak");
         bool longRun = args.Contains("--long");
         if (w >= 0)
         {
             string name = args[w + 1];
             if (!Workloads.Contains(name)) { Console.Error.WriteLine($"unknown workload '{name}'; expected one of {string.Join(", ", Workloads)}"); return 2; }
-            RunOne(name, longRun);
+            RunOne(name, longRun, pk >= 0 ? double.Parse(args[pk + 1], CultureInfo.InvariantCulture) : FmaPeak.GigaFlops());
             return 0;
         }
         string[] selected = args.Where(Workloads.Contains).ToArray();
         if (selected.Length == 0) selected = Workloads;
+        double peak = FmaPeak.GigaFlops();
+        Console.WriteLine($"fma-peak {peak.ToString("F1", CultureInfo.InvariantCulture)} GFLOP/s {SimdInfo.Path}");
         foreach (var name in selected)
         {
-            int rc = RunChild(name, longRun);
+            int rc = RunChild(name, longRun, peak);
             if (rc != 0) { Console.Error.WriteLine($"{name}: child process failed with exit code {rc}"); return rc; }
         }
         return 0;
     }
 
-    static int RunChild(string name, bool longRun)
+    static int RunChild(string name, bool longRun, double peak)
     {
         string exe = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
         var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, UseShellExecute = false };
         // under `dotnet Scg.Bench.dll` the process is the host: pass the assembly first
         if (Path.GetFileNameWithoutExtension(exe).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
             psi.ArgumentList.Add(typeof(StepBench).Assembly.Location);
-        foreach (var a in new[] { "quick", "step", "--workload", name }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "quick", "step", "--workload", name, "--peak", peak.ToString("R", CultureInfo.InvariantCulture) })
+            psi.ArgumentList.Add(a);
         if (longRun) psi.ArgumentList.Add("--long");
         using var p = Process.Start(psi)!;
         string? line;
@@ -93,7 +100,7 @@ public static class StepBench
         return p.ExitCode;
     }
 
-    static void RunOne(string name, bool longRun)
+    static void RunOne(string name, bool longRun, double peak)
     {
         var x = Data(Batch, 1234);
         if (name == "eval-L5000")
@@ -104,7 +111,7 @@ public static class StepBench
             Evaluation.Bound(model, test.AsSpan(0, Features), EvalSamples, rng);   // warm-up: JIT, and the arena grows to a pass's chunk size
             int reps = longRun ? 3 : 1;   // one pass is 500,000 sampled rows
             double best = double.PositiveInfinity, value = 0;
-            long a0 = GC.GetAllocatedBytesForCurrentThread();
+            long a0 = GC.GetAllocatedBytesForCurrentThread(), g0 = Gemm.MultiplyAdds;
             for (int r = 0; r < reps; r++)
             {
                 var sw = Stopwatch.StartNew();
@@ -115,6 +122,7 @@ public static class StepBench
             Console.WriteLine($"{name} {best.ToString("F2", CultureInfo.InvariantCulture)} s");
             Console.WriteLine($"{name} peak-rss {PeakRssMiB().ToString("F0", CultureInfo.InvariantCulture)} MiB");
             Console.WriteLine($"{name} alloc {passAlloc} B/pass");
+            PrintGemm(name, "pass", 2.0 * (Gemm.MultiplyAdds - g0) / reps, 1 / best, peak);
             Console.Error.WriteLine($"{name} value {value.ToString("R", CultureInfo.InvariantCulture)}");
             return;
         }
@@ -126,7 +134,7 @@ public static class StepBench
         long steps = 0;
         double elapsed = 0, objective = 0;
         long t0Alloc = GC.GetAllocatedBytesForCurrentThread();
-        long t0AllocAll = GC.GetTotalAllocatedBytes(precise: true);
+        long t0AllocAll = GC.GetTotalAllocatedBytes(precise: true), g0Step = Gemm.MultiplyAdds;
         int gen0 = GC.CollectionCount(0);
         while (elapsed < totalS)
         {
@@ -139,6 +147,7 @@ public static class StepBench
             elapsed += t;
         }
         long alloc = (GC.GetAllocatedBytesForCurrentThread() - t0Alloc) / steps;
+        double gemmFlop = 2.0 * (Gemm.MultiplyAdds - g0Step) / steps;
         long allocAll = (GC.GetTotalAllocatedBytes(precise: true) - t0AllocAll) / steps;
         int gcs = GC.CollectionCount(0) - gen0;
         rates.Sort();
@@ -146,7 +155,16 @@ public static class StepBench
         Console.WriteLine($"{name} {median.ToString("F1", CultureInfo.InvariantCulture)} steps/s");
         Console.WriteLine($"{name} peak-rss {PeakRssMiB().ToString("F0", CultureInfo.InvariantCulture)} MiB");
         Console.WriteLine($"{name} alloc {alloc} B/step");
+        PrintGemm(name, "step", gemmFlop, median, peak);
         Console.Error.WriteLine($"{name} alloc-all-threads {allocAll} B/step, gen0 GCs {gcs} in {steps} steps, last objective {objective.ToString("F3", CultureInfo.InvariantCulture)}");
+    }
+
+    /// <summary>The GEMM FLOP of one step (or pass), their rate at `perSecond` steps and its share of the FMA peak.</summary>
+    static void PrintGemm(string name, string unit, double flop, double perSecond, double peakGigaFlops)
+    {
+        double rate = flop * perSecond / 1e9;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name} gemm {flop / 1e9:F4} GFLOP/{unit} {rate:F1} GFLOP/s {100 * rate / peakGigaFlops:F1} % of fma-peak"));
     }
 
     /// <summary>Peak resident set of this process (VmHWM), falling back to the peak working set.</summary>

@@ -33,6 +33,72 @@ public class GemmTests
                 }
     }
 
+    /// <summary>
+    /// Shapes around the tile and block sizes of the kernel this machine runs (they follow from the vector width and
+    /// the cache sizes): m at the edges of the 4-, 6- and MR-row kernels, n at the edges of one vector and NR
+    /// columns; k at 1, around the 8-step packing transposes and around kc; products small enough to read B in
+    /// place and large enough to pack it; more than one A block (mc), B panel (nc), and B panel fill (several k
+    /// slices per panel).
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void MatchesNaiveProductAtTheEdgesOfTheActiveTilesAndBlocks(bool inDouble)
+    {
+        if (inDouble) CheckEdges<double>();
+        else CheckEdges<float>();
+    }
+
+    static void CheckEdges<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        GemmBlocking b = Gemm.BlockingFor<T>();
+        int packedRows = b.InPlaceBRows + b.MR + 1;
+        var shapes = new List<(int M, int N, int K)>();
+        foreach (int m in new[] { 1, 4, b.MR - 2, b.MR - 1, b.MR, b.MR + 1, 2 * b.MR + 1 })
+            foreach (int n in new[] { b.Lanes - 1, b.Lanes, b.Lanes + 1, b.NR - 1, b.NR, b.NR + 1, 2 * b.NR + b.Lanes })
+                foreach (int k in new[] { 1, 9 })
+                    shapes.Add((m, n, k));
+        foreach (int k in new[] { 7, 8, 17, b.Kc - 1, b.Kc, b.Kc + 1, 2 * b.Kc + 3 })
+            shapes.Add((b.MR + 1, b.NR + b.Lanes + 1, k));
+        foreach (int n in new[] { b.Lanes + 1, b.NR + b.Lanes, 2 * b.NR + 1 })
+            foreach (int k in new[] { 1, 9, b.Kc + 1 })
+                shapes.Add((packedRows, n, k));
+        shapes.Add((b.Mc + b.MR + 1, b.NR + 1, 3));
+        shapes.Add((3, b.Nc + b.Lanes + 1, 2));
+        shapes.Add((packedRows, b.Nc + b.Lanes + 1, 2));
+
+        ulong seed = 1;
+        foreach (var (m, n, k) in shapes)
+            foreach (bool transA in new[] { false, true })
+                foreach (bool transB in new[] { false, true })
+                    foreach (bool accumulate in new[] { false, true })
+                        Check<T>(m, n, k, transA, transB, accumulate, pad: 0, seed++);
+
+        // Wider than one B panel and 5 slices deep: two panels of about Nc/2 columns, each holding two of the 0.8·kc
+        // slices at a time, so B is packed in three rounds (the reference checks a sample of the rows).
+        Check<T>(packedRows, b.Nc + b.Lanes + 1, 4 * b.Kc + 1, false, false, accumulate: true, pad: 0, seed++, rowStep: 37);
+        Check<T>(packedRows, b.Nc + b.Lanes + 1, 4 * b.Kc + 1, true, true, accumulate: false, pad: 0, seed++, rowStep: 37);
+    }
+
+    [Theory]
+    [InlineData("32K", 32 << 10)]
+    [InlineData("1024K", 1 << 20)]
+    [InlineData("32M", 32 << 20)]
+    [InlineData("4096", 4096)]
+    [InlineData("", null)]
+    [InlineData("K", null)]
+    [InlineData("12Q", null)]
+    public void CacheSizesParseAsSysfsWritesThem(string text, int? bytes) => Assert.Equal(bytes, CacheInfo.ParseSize(text));
+
+    [Theory]
+    [InlineData("0", 1)]
+    [InlineData("0-1", 2)]
+    [InlineData("0-3,8-11", 8)]
+    [InlineData("0,64", 2)]
+    [InlineData("", 1)]
+    [InlineData("x", 1)]
+    public void SharedCpuListsAreCounted(string list, int count) => Assert.Equal(count, CacheInfo.CountCpus(list));
+
     /// <summary>Multithreaded products, one the threads split by columns (300x500x200), one by rows (600x100x150).</summary>
     [Fact]
     public void LargeMultithreadedProductMatches()
@@ -44,6 +110,62 @@ public class GemmTests
                 Check<double>(300, 500, 200, transA, transB, accumulate: transB, pad: 0, seed: 12);
                 Check<float>(600, 100, 150, transA, transB, accumulate: transB, pad: 0, seed: 13);
                 Check<double>(600, 100, 150, transA, transB, accumulate: transA, pad: 0, seed: 14);
+            }
+    }
+
+    /// <summary>
+    /// Each element's bits depend only on its row of op(A), its column of op(B) and k, never on how the product is
+    /// cut: the whole product (split over the threads, B packed), the same cut into 3 forced parts, each row alone
+    /// (B read in place) and each column alone agree bit for bit. k spans three k slices, and the rows are enough for
+    /// the whole product to pack B while a part of it reads B in place.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BitsDoNotDependOnHowTheProductIsCut(bool inDouble)
+    {
+        if (inDouble) CheckCuts<double>();
+        else CheckCuts<float>();
+    }
+
+    static void CheckCuts<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        GemmBlocking g = Gemm.BlockingFor<T>();
+        int m = 2 * g.InPlaceBRows + g.MR + 1, n = 3 * g.NR + g.Lanes + 1, k = 2 * g.Kc + 3;
+        ulong seed = 31;
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+            {
+                var rng = new Rng(seed++);
+                T[] a = Convert<T>(Random(rng, m * k)), b = Convert<T>(Random(rng, k * n)), c0 = Convert<T>(Random(rng, m * n));
+                int lda = transA ? m : k, ldb = transB ? k : n;
+                T[] Product(Action<T[]> multiply)
+                {
+                    var c = (T[])c0.Clone();
+                    multiply(c);
+                    return c;
+                }
+                T[] whole = Product(c => Gemm.Multiply<T>(m, n, k, a, lda, transA, b, ldb, transB, c, n, accumulate: true));
+                T[] parts = Product(c =>
+                {
+                    WorkerPool.ForcedParts = 3;
+                    try { Gemm.Multiply<T>(m, n, k, a, lda, transA, b, ldb, transB, c, n, accumulate: true); }
+                    finally { WorkerPool.ForcedParts = 0; }
+                });
+                T[] rows = Product(c =>
+                {
+                    for (int i = 0; i < m; i++)
+                        Gemm.Multiply<T>(1, n, k, a.AsSpan(transA ? i : i * k), lda, transA, b, ldb, transB, c.AsSpan(i * n), n, accumulate: true);
+                });
+                T[] columns = Product(c =>
+                {
+                    for (int j = 0; j < n; j++)
+                        Gemm.Multiply<T>(m, 1, k, a, lda, transA, b.AsSpan(transB ? j * k : j), ldb, transB, c.AsSpan(j), n, accumulate: true);
+                });
+                foreach (var (name, cut) in new[] { ("3 parts", parts), ("rows", rows), ("columns", columns) })
+                    for (int e = 0; e < whole.Length; e++)
+                        if (!whole[e].Equals(cut[e]))
+                            Assert.Fail($"{typeof(T).Name} {m}x{n}x{k} transA={transA} transB={transB}, cut by {name}: C[{e / n},{e % n}] = {cut[e]}, whole product {whole[e]}");
             }
     }
 
@@ -119,10 +241,10 @@ public class GemmTests
 
     /// <summary>
     /// Runs one product on seeded data in (-1, 1), stored with `pad` extra elements per row, against a naive
-    /// double-precision triple loop. Without accumulate C starts as NaN (it must not be read); padding between
-    /// C's rows must come back unchanged.
+    /// double-precision triple loop over every rowStep-th row and the last. Without accumulate C starts as NaN (it
+    /// must not be read); padding between C's rows must come back unchanged.
     /// </summary>
-    static void Check<T>(int m, int n, int k, bool transA, bool transB, bool accumulate, int pad, ulong seed)
+    static void Check<T>(int m, int n, int k, bool transA, bool transB, bool accumulate, int pad, ulong seed, int rowStep = 1)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var rng = new Rng(seed);
@@ -141,21 +263,40 @@ public class GemmTests
         Gemm.Multiply<T>(m, n, k, ta, lda, transA, tb, ldb, transB, tc, ldc, accumulate);
 
         double relTol = (typeof(T) == typeof(float) ? 1e-5 : 1e-12) * Math.Sqrt(Math.Max(k, 1));
-        for (int i = 0; i < m; i++)
+        var sums = new double[n];
+        var scales = new double[n];
+        for (int i = 0; i < m; i += i + rowStep < m ? rowStep : Math.Max(m - 1 - i, 1))
         {
+            // Row i of the reference, each sum taken over p in order; the loops run along B's stored rows.
             for (int j = 0; j < n; j++)
             {
-                double sum = accumulate ? c0[i * ldc + j] : 0, scale = Math.Abs(sum);
+                sums[j] = accumulate ? c0[i * ldc + j] : 0;
+                scales[j] = Math.Abs(sums[j]);
+            }
+            for (int p = 0; p < k && !transB; p++)
+            {
+                double aip = a[transA ? p * lda + i : i * lda + p];
+                for (int j = 0; j < n; j++)
+                {
+                    double term = aip * b[p * ldb + j];
+                    sums[j] += term;
+                    scales[j] += Math.Abs(term);
+                }
+            }
+            for (int j = 0; j < n && transB; j++)
                 for (int p = 0; p < k; p++)
                 {
-                    double term = a[transA ? p * lda + i : i * lda + p] * b[transB ? j * ldb + p : p * ldb + j];
-                    sum += term;
-                    scale += Math.Abs(term);
+                    double term = a[transA ? p * lda + i : i * lda + p] * b[j * ldb + p];
+                    sums[j] += term;
+                    scales[j] += Math.Abs(term);
                 }
+            for (int j = 0; j < n; j++)
+            {
+                double sum = sums[j], scale = scales[j];
                 double got = double.CreateTruncating(tc[i * ldc + j]);
-                Assert.True(Math.Abs(got - sum) <= relTol * Math.Max(scale, 1e-30),
-                    $"{typeof(T).Name} m={m} n={n} k={k} transA={transA} transB={transB} accumulate={accumulate} pad={pad}: " +
-                    $"C[{i},{j}] = {got}, expected {sum}");
+                if (!(Math.Abs(got - sum) <= relTol * Math.Max(scale, 1e-30)))
+                    Assert.Fail($"{typeof(T).Name} m={m} n={n} k={k} transA={transA} transB={transB} accumulate={accumulate} pad={pad}: " +
+                        $"C[{i},{j}] = {got}, expected {sum}");
             }
             for (int j = n; j < ldc && i * ldc + j < tc.Length; j++)
                 Assert.Equal(c0[i * ldc + j], double.CreateTruncating(tc[i * ldc + j]));

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace Scg.Autodiff.Kernels;
@@ -9,13 +10,21 @@ namespace Scg.Autodiff.Kernels;
 /// <summary>
 /// Dense matrix product in the GotoBLAS/BLIS style: the k dimension is cut into kc-deep slices, op(B) slices
 /// are packed into a panel of nc columns, op(A) into mc-row blocks, and a register-tiled FMA micro-kernel
-/// computes MR×NR tiles of C from the packed data (NR = two SIMD vectors). Packing absorbs the transposes.
+/// computes MR×NR tiles of C from the packed data (NR = two SIMD vectors; a packed A micro-panel holds each
+/// k step's MR values contiguously, a B micro-panel its NR values). Packing absorbs the transposes; with few
+/// rows, op(B) stored k×n is read in place. One kernel per vector width (Vector512, Vector256, Vector128,
+/// scalar); kc is fixed (it sets the order of the sums), mc and nc follow from the cache sizes the machine reports
+/// (<see cref="CacheInfo"/>).
 /// Large products are split over a persistent pool of worker threads (see <see cref="WorkerPool"/>).
 /// </summary>
 internal static unsafe class Gemm
 {
     /// <summary>Below this many multiply-adds (m·n·k) a product runs on the calling thread only.</summary>
     const long ParallelThreshold = 1L << 18;
+
+    /// <summary>Multiply-adds (m·n·k) of the products this thread has run: benchmarks count a step's GEMM work.</summary>
+    public static long MultiplyAdds => t_multiplyAdds;
+    [ThreadStatic] static long t_multiplyAdds;
 
     /// <summary>
     /// C = op(A)·op(B), or C += op(A)·op(B) when accumulate. All row-major.
@@ -36,6 +45,7 @@ internal static unsafe class Gemm
         CheckOperand(b.Length, ldb, k, n, transB, "b", "ldb", "B");
         CheckOperand(c.Length, ldc, m, n, false, "c", "ldc", "C");
         if (m == 0 || n == 0) return;
+        t_multiplyAdds += (long)m * n * k;
 
         fixed (T* pa = a, pb = b, pc = c)
         {
@@ -51,15 +61,33 @@ internal static unsafe class Gemm
                 TransA = transA, TransB = transB, Accumulate = accumulate,
             };
             bool parallel = (long)m * n * k >= ParallelThreshold;
-            if (typeof(T) == typeof(float) || typeof(T) == typeof(double))
+            switch (KernelFor<T>())
             {
-                if (Vector512.IsHardwareAccelerated) GemmDriver<Simd512<T>, Vector512<T>, T>.Run(ref problem, parallel);
-                else if (Vector256.IsHardwareAccelerated) GemmDriver<Simd256<T>, Vector256<T>, T>.Run(ref problem, parallel);
-                else GemmDriver<SimdScalar<T>, T, T>.Run(ref problem, parallel);
+                case GemmKernel.Vector512: GemmDriver<Simd512<T>, Vector512<T>, T>.Run(ref problem, parallel); break;
+                case GemmKernel.Vector256: GemmDriver<Simd256<T>, Vector256<T>, T>.Run(ref problem, parallel); break;
+                case GemmKernel.Vector128: GemmDriver<Simd128<T>, Vector128<T>, T>.Run(ref problem, parallel); break;
+                default: GemmDriver<SimdScalar<T>, T, T>.Run(ref problem, parallel); break;
             }
-            else GemmDriver<SimdScalar<T>, T, T>.Run(ref problem, parallel);
         }
     }
+
+    /// <summary>The widest accelerated vector type; scalar for T other than float and double.</summary>
+    internal static GemmKernel KernelFor<T>() =>
+        typeof(T) != typeof(float) && typeof(T) != typeof(double) ? GemmKernel.Scalar
+        : Vector512.IsHardwareAccelerated ? GemmKernel.Vector512
+        : Vector256.IsHardwareAccelerated ? GemmKernel.Vector256
+        : Vector128.IsHardwareAccelerated ? GemmKernel.Vector128
+        : GemmKernel.Scalar;
+
+    /// <summary>The tile and block sizes products of T use on this machine.</summary>
+    internal static GemmBlocking BlockingFor<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        KernelFor<T>() switch
+        {
+            GemmKernel.Vector512 => GemmDriver<Simd512<T>, Vector512<T>, T>.Blocking,
+            GemmKernel.Vector256 => GemmDriver<Simd256<T>, Vector256<T>, T>.Blocking,
+            GemmKernel.Vector128 => GemmDriver<Simd128<T>, Vector128<T>, T>.Blocking,
+            _ => GemmDriver<SimdScalar<T>, T, T>.Blocking,
+        };
 
     /// <summary>Checks that operand `op` (opRows×opCols, stored transposed if `trans`) fits its span with row stride ld.</summary>
     static void CheckOperand(int length, int ld, int opRows, int opCols, bool trans, string span, string ldName, string op)
@@ -81,6 +109,14 @@ internal static unsafe class Gemm
         : $"{op} stored {opRows}x{opCols} (trans{op}=false)";
 }
 
+enum GemmKernel { Scalar, Vector128, Vector256, Vector512 }
+
+/// <summary>
+/// Tile and block sizes of one kernel: MR×NR tiles of Lanes-wide vectors, k slices of Kc, A blocks of Mc rows, B
+/// panels of at most Nc columns and BCapacity elements; B is read in place for parts of at most InPlaceBRows rows.
+/// </summary>
+readonly record struct GemmBlocking(int MR, int NR, int Lanes, int Kc, int Mc, int Nc, int BCapacity, int InPlaceBRows);
+
 /// <summary>One product, as pointers and sizes, plus the split chosen for it.</summary>
 unsafe struct GemmProblem
 {
@@ -95,7 +131,9 @@ unsafe struct GemmProblem
 unsafe interface ISimd<TV, T> where T : unmanaged
 {
     static abstract int Lanes { get; }
-    /// <summary>Rows of the micro-tile (MR): 8 where 32 vector registers are available, else 6.</summary>
+    /// <summary>Rows of the micro-tile (MR): its MR×2 accumulators, two B vectors and a broadcast A value fit the
+    /// vector registers: 8 rows where the instruction set has 32 (AVX-512, Arm64), 6 where it may have 16 (AVX2,
+    /// x86 without AVX2, scalar).</summary>
     static abstract int Rows { get; }
     static abstract TV Load(T* p);
     static abstract TV Splat(T* p);
@@ -137,6 +175,29 @@ unsafe struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
             : Vector256.MultiplyAddEstimate(a.AsDouble(), b.AsDouble(), addend.AsDouble()).As<double, T>();
 }
 
+/// <summary>Vector128: the Arm64 AdvSimd path (32 registers, 8 rows) and x86 without AVX2 (16 registers, 6 rows).</summary>
+unsafe struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
+{
+    public static int Lanes => Vector128<T>.Count;
+    public static int Rows => AdvSimd.Arm64.IsSupported ? 8 : 6;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Load(T* p) => Vector128.Load(p);
+    /// <summary>On x86 a broadcast load (without AVX2 the JIT would load, then shuffle).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> Splat(T* p) =>
+        Avx.IsSupported && typeof(T) == typeof(float) ? Avx.BroadcastScalarToVector128((float*)p).As<float, T>()
+        : Sse3.IsSupported && typeof(T) == typeof(double) ? Sse3.LoadAndDuplicateToVector128((double*)p).As<double, T>()
+        : Vector128.Create(*p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Add(Vector128<T> a, Vector128<T> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<T> v, T* p) => v.Store(p);
+
+    /// <summary>Fused where the CPU has FMA (always on Arm64), else multiply then add.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> MultiplyAdd(Vector128<T> a, Vector128<T> b, Vector128<T> addend) =>
+        typeof(T) == typeof(float)
+            ? Vector128.MultiplyAddEstimate(a.AsSingle(), b.AsSingle(), addend.AsSingle()).As<float, T>()
+            : Vector128.MultiplyAddEstimate(a.AsDouble(), b.AsDouble(), addend.AsDouble()).As<double, T>();
+}
+
 /// <summary>One lane per "vector": the fallback without SIMD, and the path for T other than float and double.</summary>
 unsafe struct SimdScalar<T> : ISimd<T, T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
@@ -154,6 +215,13 @@ interface ITileWidth { static abstract bool TwoVectors { get; } }
 struct FullWidth : ITileWidth { public static bool TwoVectors => true; }
 struct HalfWidth : ITileWidth { public static bool TwoVectors => false; }
 
+/// <summary>Rows the micro-kernel computes: MR, or fewer for a bottom-edge tile (4 rows still keep 8 FMA chains
+/// in flight, enough for two FMA units of 4-cycle latency).</summary>
+interface ITileRows { static abstract int Rows { get; } }
+struct FourRows : ITileRows { public static int Rows => 4; }
+struct SixRows : ITileRows { public static int Rows => 6; }
+struct EightRows : ITileRows { public static int Rows => 8; }
+
 /// <summary>
 /// Blocking, packing, micro-kernel and the work split for one element type and vector type. The hot methods are
 /// compiled fully optimized from their first call (AggressiveOptimization): each call's loops are too short for
@@ -163,31 +231,53 @@ static unsafe class GemmDriver<TS, TV, T>
     where TS : ISimd<TV, T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    /// <summary>Depth of a k slice; also the row stride of a packed A micro-panel, a constant so the kernel
-    /// addresses the MR rows with fixed displacements.</summary>
-    const int Kc = 256;
     static int MR => TS.Rows;
     static int NR => 2 * TS.Lanes;
-    /// <summary>Rows of a packed A block (kept in L2), a multiple of MR.</summary>
-    static int Mc => GemmWorkspace.ABytes / (Kc * sizeof(T)) / MR * MR;
-    /// <summary>Elements of the packed B panel (kept in L2/L3): op(B) columns × as much of k as fits.</summary>
-    static int BCapacity => GemmWorkspace.BBytes / sizeof(T);
+
+    /// <summary>
+    /// Depth of a k slice. Each slice's products are summed in registers and then added to C, so kc fixes the order
+    /// of the sums of every element: it is a constant, never taken from the machine's caches or cores, so that a
+    /// seeded run gives the same bits on every host of one vector path, and every split of the rows or columns (over
+    /// threads, in place or packed) the bits of a serial run.
+    /// </summary>
+    const int Kc = 256;
+    /// <summary>Rows of a packed A block, a multiple of MR: the block (mc×kc) fills the L2 but for one way
+    /// (C) and the ways of a B micro-panel.</summary>
+    static readonly int Mc = RowBlock();
+    /// <summary>Elements of the packed B panel: half of this CPU's share of the L3 (at least half the L2).</summary>
+    static readonly int BCapacity = Math.Max(CacheInfo.L3.Bytes, CacheInfo.L2.Bytes) / 2 / sizeof(T);
     /// <summary>Widest B panel, a multiple of NR; it still holds one full k slice.</summary>
-    static int Nc => BCapacity / Kc / NR * NR;
+    static readonly int Nc = Math.Max(BCapacity / Kc / NR, 1) * NR;
+    /// <summary>Elements a packed A panel may be written past its end (the 8-wide transposes of a 6-row panel).</summary>
+    const int ASlack = 8;
+    /// <summary>Up to this many row tiles share a B micro-panel, op(B) stored k×n is read in place, not packed
+    /// (measured: packing pays from about 32 row tiles on).</summary>
+    const int InPlaceBRowTiles = 32;
+    public static GemmBlocking Blocking => new(MR, NR, TS.Lanes, Kc, Mc, Nc, BCapacity, InPlaceBRowTiles * MR);
     /// <summary>Cost of sharing or duplicating packed data, in the choice of split (see Run).</summary>
     const double SplitOverhead = 16;
+
+    static int RowBlock()
+    {
+        CacheLevel l2 = CacheInfo.L2;
+        int bWays = CeilDiv(Kc * NR * sizeof(T), l2.WayBytes);
+        int aWays = Math.Max(l2.Ways - 1 - bWays, 1);
+        return Math.Max((int)((long)aWays * l2.WayBytes / (Kc * sizeof(T)) / MR * MR), MR);
+    }
 
     public static void Run(ref GemmProblem p, bool parallel)
     {
         int parts = WorkerPool.Parts;
         if (parallel && parts > 1)
         {
-            int rowTiles = CeilDiv(p.M, MR), colTiles = CeilDiv(p.N, NR);
-            // Busiest part's tiles times the overhead of the split: split by rows, each part packs all of B (k·n
-            // elements for m/parts rows of work); split by columns, all of A (m·k elements for n/parts columns).
-            // Both are modelled as SplitOverhead over the rows or columns per part.
-            double byRows = (double)CeilDiv(rowTiles, parts) * colTiles * (1 + SplitOverhead * parts / p.M);
-            double byColumns = (double)rowTiles * CeilDiv(colTiles, parts) * (1 + SplitOverhead * parts / p.N);
+            int rowTiles = CeilDiv(p.M, MR), vectors = CeilDiv(p.N, TS.Lanes);
+            // Busiest part's work in NR-wide tiles (a one-vector tile counting half) times the overhead of the
+            // split: split by rows, each part packs all of B (k·n elements for m/parts rows of work) unless it reads
+            // B in place; split by columns (at whole vectors), all of A (m·k elements for n/parts columns). Both are
+            // modelled as SplitOverhead over the rows or columns per part.
+            bool bInPlace = !p.TransB && CeilDiv(rowTiles, parts) <= InPlaceBRowTiles;
+            double byRows = CeilDiv(rowTiles, parts) * (vectors / 2.0) * (bInPlace ? 1 : 1 + SplitOverhead * parts / p.M);
+            double byColumns = rowTiles * (CeilDiv(vectors, parts) / 2.0) * (1 + SplitOverhead * parts / p.N);
             p.SplitColumns = byColumns < byRows;
             fixed (GemmProblem* pp = &p)
                 if (WorkerPool.TryRun(&Work, pp, null, parts)) return;
@@ -205,7 +295,7 @@ static unsafe class GemmDriver<TS, TV, T>
         GemmWorkspace ws = GemmWorkspace.Current;
         if (p.SplitColumns)
         {
-            (int colBegin, int colEnd) = WorkerPool.Part(p.N, part, parts, NR);
+            (int colBegin, int colEnd) = WorkerPool.Part(p.N, part, parts, TS.Lanes);
             Compute(ref p, 0, p.M, colBegin, colEnd, ws);
         }
         else
@@ -220,27 +310,37 @@ static unsafe class GemmDriver<TS, TV, T>
     static void Compute(ref GemmProblem p, int rowBegin, int rowEnd, int colBegin, int colEnd, GemmWorkspace ws)
     {
         int k = p.K, cols = colEnd - colBegin, rows = rowEnd - rowBegin;
-        if (cols <= 0) return;
+        if (cols <= 0 || rows <= 0) return;
+        // Few rows: op(B) stored k×n is read in place, each B micro-panel being used by too few row tiles to
+        // repay packing it; only a ragged right-edge tile (neither NR nor one vector wide) is packed.
+        bool directB = !p.TransB && rows <= InPlaceBRowTiles * MR;
         // Balanced block sizes: equal slices rather than full blocks plus a thin remainder.
         int kc = CeilDiv(k, CeilDiv(k, Kc));
         int nc = RoundUp(CeilDiv(cols, CeilDiv(cols, Nc)), NR);
-        int kb = Math.Max(1, BCapacity / (nc * kc)) * kc;
-        int mc = RoundUp(CeilDiv(Math.Max(rows, 1), CeilDiv(Math.Max(rows, 1), Mc)), MR);
-        T* aBlock = (T*)ws.A, tile = (T*)ws.Tile, bPanel = (T*)ws.B;
+        int kb = Math.Min(Math.Max(1, BCapacity / (nc * kc)) * kc, RoundUp(k, kc));
+        int mc = RoundUp(CeilDiv(rows, CeilDiv(rows, Mc)), MR);
+        T* aBlock = (T*)ws.A(((nint)mc * kc + ASlack) * sizeof(T));
+        T* bPanel = (T*)ws.B((directB ? NR : nc) * (nint)kb * sizeof(T));
+        T* tile = (T*)ws.Tile(MR * NR * sizeof(T));
 
         for (int jc = colBegin; jc < colEnd; jc += nc)
         {
             int ncCur = Math.Min(nc, colEnd - jc), colTiles = CeilDiv(ncCur, NR);
+            int edge = ncCur % NR;
             for (int pb = 0; pb < k; pb += kb)
             {
                 int kbCur = Math.Min(kb, k - pb);
-                // Slice s of the panel (depth kc, the last one possibly less) starts at s·kc·colTiles·NR.
+                // Slice s of the panel (depth kc, the last one possibly less) starts at s·kc·colTiles·NR
+                // (s·kc·NR when only the edge tile is packed).
                 for (int pc = 0; pc < kbCur; pc += kc)
                 {
                     int kcCur = Math.Min(kc, kbCur - pc);
-                    for (int jt = 0; jt < colTiles; jt++)
-                        PackB(ref p, bPanel + ((nint)pc * colTiles + (nint)jt * kcCur) * NR,
-                            jc + jt * NR, Math.Min(NR, ncCur - jt * NR), pb + pc, kcCur);
+                    if (!directB)
+                        for (int jt = 0; jt < colTiles; jt++)
+                            PackB(ref p, bPanel + ((nint)pc * colTiles + (nint)jt * kcCur) * NR,
+                                jc + jt * NR, Math.Min(NR, ncCur - jt * NR), pb + pc, kcCur);
+                    else if (edge != 0 && edge != TS.Lanes)
+                        PackB(ref p, bPanel + (nint)pc * NR, jc + ncCur - edge, edge, pb + pc, kcCur);
                 }
 
                 for (int ic = rowBegin; ic < rowEnd; ic += mc)
@@ -249,19 +349,22 @@ static unsafe class GemmDriver<TS, TV, T>
                     for (int pc = 0; pc < kbCur; pc += kc)
                     {
                         int kcCur = Math.Min(kc, kbCur - pc);
-                        for (int it = 0; it * MR < mcCur; it++)
-                            PackA(ref p, aBlock + (nint)it * MR * Kc, ic + it * MR, Math.Min(MR, mcCur - it * MR), pb + pc, kcCur);
-                        Macro(ref p, aBlock, ic, mcCur, bPanel + (nint)pc * colTiles * NR, kcCur, jc, ncCur,
-                            p.Accumulate || pb + pc > 0, tile);
+                        T* bInPlace = directB ? (T*)p.B + (nint)(pb + pc) * p.Ldb + jc : null;
+                        Macro(ref p, aBlock, ic, mcCur, pb + pc, bInPlace, bPanel + (nint)pc * (directB ? 1 : colTiles) * NR, kcCur,
+                            jc, ncCur, p.Accumulate || pb + pc > 0, tile);
                     }
                 }
             }
         }
     }
 
-    /// <summary>C[row0.., col0..] (+)= packed A block (rows × kc) · packed B slice (kc × cols).</summary>
+    /// <summary>
+    /// C[row0.., col0..] (+)= op(A)[row0.., p0..p0+kc] · B slice (kc × cols): B read in place from bInPlace (row
+    /// stride ldb) but for a packed edge tile at bPacked, or (bInPlace null) all packed at bPacked. The A block is
+    /// packed into aBlock on its first use, one micro-panel at a time.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Macro(ref GemmProblem p, T* aBlock, int row0, int rows, T* bSlice, int kc,
+    static void Macro(ref GemmProblem p, T* aBlock, int row0, int rows, int p0, T* bInPlace, T* bPacked, int kc,
         int col0, int cols, bool accumulate, T* tile)
     {
         nint ldc = p.Ldc;
@@ -269,23 +372,38 @@ static unsafe class GemmDriver<TS, TV, T>
         // Each B micro-panel (kc×NR) stays in L1 while the A micro-panels stream from L2.
         for (int j = 0; j < cols; j += NR)
         {
-            T* b = bSlice + (nint)j * kc;
+            int nr = Math.Min(NR, cols - j);
+            bool inPlace = bInPlace != null && (nr == NR || nr == TS.Lanes);
+            T* b = inPlace ? bInPlace + j : bInPlace != null ? bPacked : bPacked + (nint)j * kc;
+            nint bStep = inPlace ? p.Ldb : NR;
             for (int i = 0; i < rows; i += MR)
-                MicroTile(aBlock + (nint)i * Kc, b, kc, c + (row0 + i) * ldc + col0 + j, ldc,
-                    Math.Min(MR, rows - i), Math.Min(NR, cols - j), accumulate, tile);
+            {
+                T* a = aBlock + (nint)i * kc;
+                if (j == 0)
+                {
+                    // Each micro-panel is packed just before its first tile, and the next one's source is asked for
+                    // while that tile computes: packing then finds its rows in cache instead of waiting on memory.
+                    PackA(ref p, a, row0 + i, Math.Min(MR, rows - i), p0, kc);
+                    if (i + MR < rows) PrefetchA(ref p, row0 + i + MR, Math.Min(MR, rows - i - MR), p0, kc);
+                }
+                MicroTile(a, b, bStep, kc, c + (row0 + i) * ldc + col0 + j, ldc, Math.Min(MR, rows - i), nr, accumulate, tile);
+            }
         }
     }
 
-    /// <summary>One mr×nr tile of C; edge tiles go through a scratch tile so the kernel always runs full MR rows.</summary>
+    /// <summary>One mr×nr tile of C; edge tiles go through a scratch tile, computed with as few kernel rows as
+    /// cover mr.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void MicroTile(T* a, T* b, int kc, T* c, nint ldc, int mr, int nr, bool accumulate, T* tile)
+    static void MicroTile(T* a, T* b, nint bStep, int kc, T* c, nint ldc, int mr, int nr, bool accumulate, T* tile)
     {
         bool direct = mr == MR && (nr == NR || nr == TS.Lanes);
         T* dst = direct ? c : tile;
         nint ld = direct ? ldc : NR;
         bool acc = direct && accumulate;
-        if (nr > TS.Lanes) Kernel<FullWidth>(kc, a, b, dst, ld, acc);
-        else Kernel<HalfWidth>(kc, a, b, dst, ld, acc);
+        // The tile of C is read at the end: ask for it now, so that a tile far away in memory is there by then.
+        if (acc) Prefetch(dst, ld, MR, nr);
+        if (nr > TS.Lanes) KernelRows<FullWidth>(mr, kc, a, b, bStep, dst, ld, acc);
+        else KernelRows<HalfWidth>(mr, kc, a, b, bStep, dst, ld, acc);
         if (direct) return;
         for (int i = 0; i < mr; i++)
         {
@@ -295,50 +413,78 @@ static unsafe class GemmDriver<TS, TV, T>
         }
     }
 
+    /// <summary>Asks for the cache lines of `runs` runs of `length` elements, `stride` apart (x86 only).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Prefetch(T* first, nint stride, int runs, int length)
+    {
+        if (!Sse.IsSupported) return;
+        for (int r = 0; r < runs; r++, first += stride)
+        {
+            byte* start = (byte*)first, last = (byte*)(first + length) - 1;
+            for (byte* line = start; line <= last; line += 64) Sse.Prefetch0(line);
+            Sse.Prefetch0(last);
+        }
+    }
+
+    /// <summary>The kernel with the fewest rows (4, 6 or MR) that covers `rows`.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void KernelRows<TW>(int rows, int kc, T* a, T* b, nint bStep, T* c, nint ldc, bool accumulate) where TW : ITileWidth
+    {
+        if (rows <= 4) Kernel<TW, FourRows>(kc, a, b, bStep, c, ldc, accumulate);
+        else if (rows <= 6 || MR == 6) Kernel<TW, SixRows>(kc, a, b, bStep, c, ldc, accumulate);
+        else Kernel<TW, EightRows>(kc, a, b, bStep, c, ldc, accumulate);
+    }
+
     /// <summary>
-    /// MR×NR register tile: for each of kc steps, one or two vectors of the packed B row times the MR values of
-    /// the packed A column (row r of the A micro-panel at r·Kc). Writes (or with accumulate adds) the tile to C.
+    /// TR.Rows×NR register tile: for each of kc steps, one or two vectors of a B row (the next one bStep further)
+    /// times each of the first TR.Rows values of the packed A column (contiguous, MR per step). Writes (or with
+    /// accumulate adds) the tile to C.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel<TW>(int kc, T* a, T* b, T* c, nint ldc, bool accumulate) where TW : ITileWidth
+    static void Kernel<TW, TR>(int kc, T* a, T* b, nint bStep, T* c, nint ldc, bool accumulate)
+        where TW : ITileWidth where TR : ITileRows
     {
         TV c00 = default!, c01 = default!, c10 = default!, c11 = default!, c20 = default!, c21 = default!;
         TV c30 = default!, c31 = default!, c40 = default!, c41 = default!, c50 = default!, c51 = default!;
         TV c60 = default!, c61 = default!, c70 = default!, c71 = default!;
-        int lanes = TS.Lanes, nr = NR;
-        for (int p = 0; p < kc; p++)
+        int lanes = TS.Lanes, mr = MR;
+        for (T* end = a + (nint)kc * mr; a < end; a += mr, b += bStep)
         {
             TV b0 = TS.Load(b), b1 = TW.TwoVectors ? TS.Load(b + lanes) : default!;
             TV ar = TS.Splat(a);
             c00 = TS.MultiplyAdd(ar, b0, c00); if (TW.TwoVectors) c01 = TS.MultiplyAdd(ar, b1, c01);
-            ar = TS.Splat(a + Kc);
+            ar = TS.Splat(a + 1);
             c10 = TS.MultiplyAdd(ar, b0, c10); if (TW.TwoVectors) c11 = TS.MultiplyAdd(ar, b1, c11);
-            ar = TS.Splat(a + 2 * Kc);
+            ar = TS.Splat(a + 2);
             c20 = TS.MultiplyAdd(ar, b0, c20); if (TW.TwoVectors) c21 = TS.MultiplyAdd(ar, b1, c21);
-            ar = TS.Splat(a + 3 * Kc);
+            ar = TS.Splat(a + 3);
             c30 = TS.MultiplyAdd(ar, b0, c30); if (TW.TwoVectors) c31 = TS.MultiplyAdd(ar, b1, c31);
-            ar = TS.Splat(a + 4 * Kc);
-            c40 = TS.MultiplyAdd(ar, b0, c40); if (TW.TwoVectors) c41 = TS.MultiplyAdd(ar, b1, c41);
-            ar = TS.Splat(a + 5 * Kc);
-            c50 = TS.MultiplyAdd(ar, b0, c50); if (TW.TwoVectors) c51 = TS.MultiplyAdd(ar, b1, c51);
-            // Rows 6 and 7 exist only in 8-row tiles; the test folds away when compiled for 6 rows.
-            if (TS.Rows == 8)
+            // Rows 4 to 7 exist only in taller tiles; the tests fold away when compiled for fewer rows.
+            if (TR.Rows > 4)
             {
-                ar = TS.Splat(a + 6 * Kc);
+                ar = TS.Splat(a + 4);
+                c40 = TS.MultiplyAdd(ar, b0, c40); if (TW.TwoVectors) c41 = TS.MultiplyAdd(ar, b1, c41);
+                ar = TS.Splat(a + 5);
+                c50 = TS.MultiplyAdd(ar, b0, c50); if (TW.TwoVectors) c51 = TS.MultiplyAdd(ar, b1, c51);
+            }
+            if (TR.Rows > 6)
+            {
+                ar = TS.Splat(a + 6);
                 c60 = TS.MultiplyAdd(ar, b0, c60); if (TW.TwoVectors) c61 = TS.MultiplyAdd(ar, b1, c61);
-                ar = TS.Splat(a + 7 * Kc);
+                ar = TS.Splat(a + 7);
                 c70 = TS.MultiplyAdd(ar, b0, c70); if (TW.TwoVectors) c71 = TS.MultiplyAdd(ar, b1, c71);
             }
-            a++;
-            b += nr;
         }
         StoreRow<TW>(c, c00, c01, accumulate); c += ldc;
         StoreRow<TW>(c, c10, c11, accumulate); c += ldc;
         StoreRow<TW>(c, c20, c21, accumulate); c += ldc;
-        StoreRow<TW>(c, c30, c31, accumulate); c += ldc;
-        StoreRow<TW>(c, c40, c41, accumulate); c += ldc;
-        StoreRow<TW>(c, c50, c51, accumulate);
-        if (TS.Rows == 8)
+        StoreRow<TW>(c, c30, c31, accumulate);
+        if (TR.Rows > 4)
+        {
+            c += ldc; StoreRow<TW>(c, c40, c41, accumulate);
+            c += ldc; StoreRow<TW>(c, c50, c51, accumulate);
+        }
+        if (TR.Rows > 6)
         {
             c += ldc; StoreRow<TW>(c, c60, c61, accumulate);
             c += ldc; StoreRow<TW>(c, c70, c71, accumulate);
@@ -357,22 +503,67 @@ static unsafe class GemmDriver<TS, TV, T>
         if (TW.TwoVectors) TS.Store(v1, c + TS.Lanes);
     }
 
+    /// <summary>Asks for the cache lines of rows [row0, row0+mr) × depth [p0, p0+kc) of op(A).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void PrefetchA(ref GemmProblem p, int row0, int mr, int p0, int kc)
+    {
+        T* a = (T*)p.A;
+        nint lda = p.Lda;
+        // Stored k×m: kc runs of mr values; stored m×k: mr runs of kc values.
+        if (p.TransA) Prefetch(a + p0 * lda + row0, lda, kc, mr);
+        else Prefetch(a + row0 * lda + p0, lda, mr, kc);
+    }
+
     /// <summary>
-    /// Packs rows [row0, row0+mr) × depth [p0, p0+kc) of op(A) as an A micro-panel: row r at dst + r·Kc,
-    /// contiguous in k; rows mr..MR are zero.
+    /// Packs rows [row0, row0+mr) × depth [p0, p0+kc) of op(A) as an A micro-panel: the MR values of k step q at
+    /// dst + q·MR, rows mr..MR zero. May write up to ASlack elements past the panel (the next panel overwrites them).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void PackA(ref GemmProblem p, T* dst, int row0, int mr, int p0, int kc)
     {
         T* a = (T*)p.A;
         nint lda = p.Lda;
-        if (!p.TransA)
-            for (int r = 0; r < mr; r++)
-                new ReadOnlySpan<T>(a + (row0 + r) * lda + p0, kc).CopyTo(new Span<T>(dst + r * Kc, kc));
-        else
-            Transpose(a + p0 * lda + row0, lda, dst, Kc, kc, mr);
-        for (int r = mr; r < MR; r++)
-            new Span<T>(dst + r * Kc, kc).Clear();
+        if (p.TransA)
+        {
+            T* s = a + p0 * lda + row0;
+            if (mr == MR)
+                for (int q = 0; q < kc; q++, s += lda, dst += MR)
+                    CopyRow((byte*)s, (byte*)dst);
+            else
+                for (int q = 0; q < kc; q++, s += lda, dst += MR)
+                {
+                    int r = 0;
+                    for (; r < mr; r++) dst[r] = s[r];
+                    for (; r < MR; r++) dst[r] = T.Zero;
+                }
+            return;
+        }
+        T* src = a + row0 * lda + p0;
+        int q0 = 0;
+        // With AVX, 8 (float) or 4 (double) k steps at a time: a register transpose of 8 or 4 rows, the rows past
+        // mr read as zero, each k step stored as a full vector (so a 6-row panel spills into the next step, whose
+        // store follows and overwrites it; the double transposes store rows 4.. first for the same reason).
+        if (Avx.IsSupported && typeof(T) == typeof(float))
+            for (; q0 + 8 <= kc; q0 += 8)
+                Transpose8x8((float*)src + q0, lda, mr, (float*)dst + q0 * MR, MR);
+        else if (Avx.IsSupported && typeof(T) == typeof(double))
+            for (; q0 + 4 <= kc; q0 += 4)
+            {
+                if (MR > 4) Transpose4x4((double*)src + 4 * lda + q0, lda, mr - 4, (double*)dst + q0 * MR + 4, MR);
+                Transpose4x4((double*)src + q0, lda, mr, (double*)dst + q0 * MR, MR);
+            }
+        for (int q = q0; q < kc; q++)
+            for (int r = 0; r < MR; r++)
+                dst[q * MR + r] = r < mr ? src[r * lda + q] : T.Zero;
+    }
+
+    /// <summary>Copies MR elements (a multiple of 8 bytes) in 16-byte vectors and a final 8 bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void CopyRow(byte* src, byte* dst)
+    {
+        int bytes = MR * sizeof(T), i = 0;
+        for (; i + 16 <= bytes; i += 16) Vector128.Store(Vector128.Load(src + i), dst + i);
+        if (i < bytes) *(long*)(dst + i) = *(long*)(src + i);
     }
 
     /// <summary>
@@ -417,20 +608,21 @@ static unsafe class GemmDriver<TS, TV, T>
         for (int i = 0; i < fullRows; i += block)
             for (int j = 0; j < fullCols; j += block)
             {
-                if (sizeof(T) == 4) Transpose8x8((float*)(src + i * ldSrc + j), ldSrc, (float*)(dst + j * ldDst + i), ldDst);
-                else Transpose4x4((double*)(src + i * ldSrc + j), ldSrc, (double*)(dst + j * ldDst + i), ldDst);
+                if (sizeof(T) == 4) Transpose8x8((float*)(src + i * ldSrc + j), ldSrc, block, (float*)(dst + j * ldDst + i), ldDst);
+                else Transpose4x4((double*)(src + i * ldSrc + j), ldSrc, block, (double*)(dst + j * ldDst + i), ldDst);
             }
         for (int i = 0; i < rows; i++)
             for (int j = i < fullRows ? fullCols : 0; j < cols; j++)
                 dst[j * ldDst + i] = src[i * ldSrc + j];
     }
 
-    static void Transpose8x8(float* src, nint ldSrc, float* dst, nint ldDst)
+    /// <summary>8×8 transpose of `rows` rows of src (rows past them read as zero), stored row by row in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose8x8(float* src, nint ldSrc, int rows, float* dst, nint ldDst)
     {
-        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + ldSrc);
-        Vector256<float> r2 = Avx.LoadVector256(src + 2 * ldSrc), r3 = Avx.LoadVector256(src + 3 * ldSrc);
-        Vector256<float> r4 = Avx.LoadVector256(src + 4 * ldSrc), r5 = Avx.LoadVector256(src + 5 * ldSrc);
-        Vector256<float> r6 = Avx.LoadVector256(src + 6 * ldSrc), r7 = Avx.LoadVector256(src + 7 * ldSrc);
+        Vector256<float> r0 = Row(src, 0, rows), r1 = Row(src + ldSrc, 1, rows), r2 = Row(src + 2 * ldSrc, 2, rows);
+        Vector256<float> r3 = Row(src + 3 * ldSrc, 3, rows), r4 = Row(src + 4 * ldSrc, 4, rows), r5 = Row(src + 5 * ldSrc, 5, rows);
+        Vector256<float> r6 = Row(src + 6 * ldSrc, 6, rows), r7 = Row(src + 7 * ldSrc, 7, rows);
         // Interleave pairs of rows, then pairs of pairs (within 128-bit lanes), then swap the lane halves.
         Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
         Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
@@ -446,10 +638,12 @@ static unsafe class GemmDriver<TS, TV, T>
         Avx.Store(dst + 7 * ldDst, Avx.Permute2x128(s3, s7, 0x31));
     }
 
-    static void Transpose4x4(double* src, nint ldSrc, double* dst, nint ldDst)
+    /// <summary>4×4 transpose of `rows` rows of src (rows past them read as zero), stored row by row in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose4x4(double* src, nint ldSrc, int rows, double* dst, nint ldDst)
     {
-        Vector256<double> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + ldSrc);
-        Vector256<double> r2 = Avx.LoadVector256(src + 2 * ldSrc), r3 = Avx.LoadVector256(src + 3 * ldSrc);
+        Vector256<double> r0 = Row(src, 0, rows), r1 = Row(src + ldSrc, 1, rows);
+        Vector256<double> r2 = Row(src + 2 * ldSrc, 2, rows), r3 = Row(src + 3 * ldSrc, 3, rows);
         Vector256<double> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
         Avx.Store(dst, Avx.Permute2x128(t0, t2, 0x20));
         Avx.Store(dst + ldDst, Avx.Permute2x128(t1, t3, 0x20));
@@ -457,37 +651,51 @@ static unsafe class GemmDriver<TS, TV, T>
         Avx.Store(dst + 3 * ldDst, Avx.Permute2x128(t1, t3, 0x31));
     }
 
+    /// <summary>Row i of a transpose block: loaded if i &lt; rows, else zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> Row(float* p, int i, int rows) => i < rows ? Avx.LoadVector256(p) : Vector256<float>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<double> Row(double* p, int i, int rows) => i < rows ? Avx.LoadVector256(p) : Vector256<double>.Zero;
+
     static int CeilDiv(int x, int y) => (x + y - 1) / y;
     static int RoundUp(int x, int multiple) => CeilDiv(x, multiple) * multiple;
 }
 
 /// <summary>
-/// Packing buffers of one thread, allocated once (64-byte aligned native memory) and freed when the thread's
+/// Packing buffers of one thread (64-byte aligned native memory), grown on demand and freed when the thread's
 /// workspace is collected. Sized in bytes so that one set serves float and double.
 /// </summary>
 sealed unsafe class GemmWorkspace
 {
-    public const int ABytes = 128 * 1024;
-    public const int BBytes = 4 * 1024 * 1024;
-    /// <summary>The largest micro-tile: 8 rows × 2 vectors of 64 bytes.</summary>
-    const int TileBytes = 8 * 2 * 64;
-
     [ThreadStatic] static GemmWorkspace? t_current;
     public static GemmWorkspace Current => t_current ??= new GemmWorkspace();
 
-    public readonly byte* A = Alloc(ABytes);
-    public readonly byte* Tile = Alloc(TileBytes);
-    byte* _b;
+    byte* _a, _b, _tile;
+    nint _aBytes, _bBytes, _tileBytes;
 
-    /// <summary>The B panel, allocated on first use.</summary>
-    public byte* B => _b != null ? _b : _b = Alloc(BBytes);
+    /// <summary>The A block, at least `bytes` long.</summary>
+    public byte* A(nint bytes) => Ensure(ref _a, ref _aBytes, bytes);
+    /// <summary>The B panel, at least `bytes` long.</summary>
+    public byte* B(nint bytes) => Ensure(ref _b, ref _bBytes, bytes);
+    /// <summary>The scratch tile for edge tiles, at least `bytes` long.</summary>
+    public byte* Tile(nint bytes) => Ensure(ref _tile, ref _tileBytes, bytes);
 
-    static byte* Alloc(int bytes) => (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+    static byte* Ensure(ref byte* buffer, ref nint size, nint bytes)
+    {
+        if (bytes <= size) return buffer;
+        NativeMemory.AlignedFree(buffer);
+        buffer = null;
+        size = 0;
+        buffer = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        size = bytes;
+        return buffer;
+    }
 
     ~GemmWorkspace()
     {
-        NativeMemory.AlignedFree(A);
-        NativeMemory.AlignedFree(Tile);
+        NativeMemory.AlignedFree(_a);
         NativeMemory.AlignedFree(_b);
+        NativeMemory.AlignedFree(_tile);
     }
 }
