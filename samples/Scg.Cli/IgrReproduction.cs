@@ -80,10 +80,7 @@ static class IgrReproduction
         foreach (var row in rows)
         {
             string folder = Path.Combine(runsDir, row.Name);
-            string[] args = ["sweep", .. SweepArgs(row, data, steps, k, seeds, dataDir), "--out", folder, "--dry-run"];
-            if (File.Exists(SweepManifest.PathIn(folder))) RequireSameSweep(ui, row, folder, args);
-            else Sweep(ui, args);
-            sweeps.Add((row, folder, SweepManifest.Read(folder)));
+            sweeps.Add((row, folder, ReproductionSweeps.Ensure(ui, row.Name, folder, SweepArgs(row, data, steps, k, seeds, dataDir))));
         }
         int cellsPerRow = sweeps.Max(s => s.Manifest.Cells.Length);
         var pending = Enumerable.Range(0, cellsPerRow)   // seed-major: every row gets its first seed first
@@ -97,33 +94,6 @@ static class IgrReproduction
         ui.Line();
         ui.Line(markdown);
         return code;
-    }
-
-    /// <summary>Runs <c>scg sweep</c> in this process; its refusal is this command's.</summary>
-    static void Sweep(Ui ui, string[] args)
-    {
-        var errors = new StringWriter();
-        int code = ScgApp.Run(args, TextWriter.Null, errors, interactive: false, liveProgress: false, ui.Stop);
-        if (code != ScgApp.Ok)
-            throw new UsageException($"the sweep of a row could not be written (scg {Shell.Join(args)}): {errors.ToString().Trim().Split('\n')[^1]}");
-    }
-
-    /// <summary>An earlier invocation's sweep must hold exactly the cells this one would write.</summary>
-    static void RequireSameSweep(Ui ui, Row row, string folder, string[] args)
-    {
-        string scratch = Path.Combine(Path.GetTempPath(), $"scg-reproduce-{Guid.NewGuid():N}");
-        try
-        {
-            Sweep(ui, [.. args.SkipLast(3), "--out", scratch, "--dry-run"]);
-            var expected = SweepManifest.Read(scratch).Cells;
-            var found = SweepManifest.Read(folder).Cells;
-            if (expected.Length != found.Length || expected.Zip(found).Any(p => !p.First.Args.SequenceEqual(p.Second.Args)))
-                throw new UsageException($"'{folder}' holds row {row.Name} with other settings ({SweepManifest.PathIn(folder)}) than these options give; rerun with the options it was begun with, or choose another --out.");
-        }
-        finally
-        {
-            if (Directory.Exists(scratch)) Directory.Delete(scratch, recursive: true);
-        }
     }
 
     /// <summary>The finished seeds of a row: test relaxed bound, test L_k, vanishing share (%) and minutes, per cell.</summary>

@@ -16,9 +16,10 @@ namespace Scg.Cli;
 /// </summary>
 static class ReproduceCommand
 {
-    enum Task { Density, Structured }
+    internal enum Task { Density, Structured }
 
-    sealed record Cell(Task Task, string PaperModel, string Model, int M);
+    /// <summary>A cell of the paper's tables: its task, the paper's model, the model trained (the sbn-toy analogue on toy data) and m.</summary>
+    internal sealed record Cell(Task Task, string PaperModel, string Model, int M);
 
     sealed class Outcome
     {
@@ -32,6 +33,12 @@ static class ReproduceCommand
         var paper = new Option<string>("--paper") { Description = "Which paper's tables: concrete (Table 1 and Figure 4 of Maddison et al.) or igr (Tables 1 and 3 and Figure 4 of Potapczynski et al.: the discrete VAE and structured prediction)", DefaultValueFactory = _ => "concrete" };
         var steps = new Option<int?>("--steps") { Description = $"Training steps per run [default: 10000 for concrete (the paper: 10^7); {IgrReproduction.PaperSteps} for igr, the paper's 100 epochs]" };
         var seeds = new Option<string>("--seeds") { Description = "igr: the seeds every row runs, a comma list (the table gives mean ± std over them)", DefaultValueFactory = _ => IgrReproduction.DefaultSeeds };
+        var protocol = new Option<string>("--protocol")
+        {
+            Description = $"concrete: budget (train every cell once at --steps, here) or full (the paper's own protocol: {ConcreteProtocol.PaperSteps} steps, the learning rate × weight decay grid of appendix D chosen on validation, L_{ConcreteProtocol.PaperEvalSamples}; written as one sweep per cell and estimator, to run with scg sweep resume, e.g. on Slurm; rerun to table what has finished)",
+            DefaultValueFactory = _ => "budget",
+        };
+        var sweepOptions = new Option<string?>("--sweep-options") { Description = "--protocol full: scg sweep options for its sweeps, e.g. \"--launcher slurm --time 48:00:00 --mem 2G --requeue\"" };
         var jobs = new Option<int>("--jobs") { Description = "igr: runs at a time, one thread each [default: the cores]", DefaultValueFactory = _ => Environment.ProcessorCount };
         var rows = new Option<string?>("--rows")
         {
@@ -47,15 +54,40 @@ static class ReproduceCommand
         var command = new Command("reproduce",
             "Re-run a paper's tables at a given budget and write a markdown table with our numbers next to the paper's: the Concrete paper's Table 1 (MNIST density estimation: 4 models × m ∈ {1,5,50}, " +
             "Concrete vs VIMCO/NVIL) and structured prediction (Figure 4), or (--paper igr) the IGR paper's discrete VAE (Table 1, Figure 4) and structured prediction (Table 3) over several seeds.");
-        foreach (Option o in (Option[])[paper, data, dataDir, binarization, steps, rows, evalSamples, spEvalSamples, batch, seed, seeds, jobs, outFile]) command.Options.Add(o);
+        foreach (Option o in (Option[])[paper, protocol, data, dataDir, binarization, steps, rows, evalSamples, spEvalSamples, batch, seed, seeds, jobs, sweepOptions, outFile]) command.Options.Add(o);
         command.SetAction(p => ScgApp.Guard(ui, "scg reproduce", () =>
         {
             string name = p.GetValue(paper)!;
-            Option[] other = name == "igr" ? [binarization, spEvalSamples, batch, seed] : [seeds, jobs];
+            bool full = p.GetValue(protocol) switch
+            {
+                "budget" => false,
+                "full" => true,
+                var unknown => throw new UsageException($"--protocol must be budget or full, got '{unknown}'."),
+            };
+            Option[] other = name == "igr" ? [binarization, spEvalSamples, batch, seed, protocol, sweepOptions] : full ? [seeds, jobs, binarization, batch] : [seeds, jobs, sweepOptions];
             if (other.FirstOrDefault(o => TrainOptions.IsExplicit(p, o)) is { } given)
-                throw new UsageException($"{given.Name} does not apply to --paper {name}{(name == "igr" ? " (its rows fix binarization and batch as the paper does; seeds are --seeds)" : "")}.");
-            return Reproduce(p, name);
+                throw new UsageException($"{given.Name} does not apply to --paper {name}{(full ? " --protocol full" : "")}{(name == "igr" ? " (its rows fix binarization and batch as the paper does; seeds are --seeds)" : "")}.");
+            return full ? Full(p) : Reproduce(p, name);
         }));
+        int Full(ParseResult p)
+        {
+            string dataName = p.GetValue(data)!;
+            if (!DataSets.Names.Contains(dataName))
+                throw new UsageException($"unknown data set '{dataName}'; expected one of: {string.Join(", ", DataSets.Names)}.");
+            int steps_ = p.GetValue(steps) ?? ConcreteProtocol.PaperSteps, k = p.GetValue(evalSamples) ?? ConcreteProtocol.PaperEvalSamples, kSp = p.GetValue(spEvalSamples);
+            if (steps_ < 1) throw new UsageException($"--steps must be ≥ 1, got {steps_}.");
+            TrainOptions.ValidateEvalSamples("--eval-samples", k);
+            TrainOptions.ValidateEvalSamples("--sp-eval-samples", kSp);
+            string? filter = p.GetValue(rows);
+            if (filter is not null && string.IsNullOrWhiteSpace(filter.Replace(',', ' ')))
+                throw new UsageException($"--rows '{filter}' is empty; expected comma-separated terms such as m=1,density (leave --rows out to run every cell).");
+            var (cellFilter, estimatorFilter) = ParseFilter(filter ?? "");
+            var cells = AllCells(dataName == ToySbn.Name).Where(cellFilter).ToList();
+            if (cells.Count == 0) throw new UsageException($"--rows '{filter}' selects no cell of the tables.");
+            string[] launcher = (p.GetValue(sweepOptions) ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return ConcreteProtocol.Run(ui, cells, estimatorFilter, dataName, p.GetValue(dataDir), steps_, k, kSp, p.GetValue(seed), launcher,
+                p.GetValue(outFile) ?? Path.Combine("runs", "reproduce-full.md"));
+        }
         int Reproduce(ParseResult p, string name) => name switch
         {
             "concrete" => Run(ui, p.GetValue(data)!, p.GetValue(binarization)!, p.GetValue(steps) ?? 10_000, p.GetValue(rows),
@@ -204,7 +236,7 @@ static class ReproduceCommand
         return result is not null && result.Steps == plan.Steps && result.EvalSamples == plan.EvalSamples ? (checkpoint, result) : (checkpoint, null);
     }
 
-    static IEnumerable<Cell> AllCells(bool toy)
+    internal static IEnumerable<Cell> AllCells(bool toy)
     {
         foreach (string model in PaperResults.DensityModels)
             foreach (int m in PaperResults.Samples) yield return new Cell(Task.Density, model, toy ? ToyAnalogue(model) : model, m);
