@@ -38,7 +38,10 @@ static class ConcreteProtocol
                 string estimator = e == 0 ? "concrete" : cell.M == 1 ? "nvil" : "vimco";
                 string folder = Path.Combine(runsDir, $"{cell.Model}-m{cell.M}-{estimator}");
                 int evalSamples = cell.Task == ReproduceCommand.Task.Density ? k : kSp;
-                sweeps.Add((cell, estimator, folder, ReproductionSweeps.Ensure(ui, Path.GetFileName(folder), folder, SweepArgs(cell, estimator, data, steps, evalSamples, seed, dataDir, launcher))));
+                // train's checks try the first sweep's cells (the grid); the others' models and m are the tables' own
+                var manifest = ReproductionSweeps.Ensure(ui, Path.GetFileName(folder), folder,
+                    SweepArgs(cell, estimator, data, steps, evalSamples, seed, dataDir, launcher), check: sweeps.Count == 0);
+                sweeps.Add((cell, estimator, folder, manifest));
             }
         string markdown = Write(outFile, sweeps, data, steps, k, kSp);
         ui.Line(markdown);

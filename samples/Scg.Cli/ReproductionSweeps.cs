@@ -5,20 +5,21 @@ static class ReproductionSweeps
 {
     /// <summary>
     /// The manifest of the sweep of <paramref name="sweepArgs"/> in <paramref name="folder"/>: written there (without
-    /// running anything) if it is new; an earlier one must hold exactly the cells these arguments give (its launcher
-    /// may differ: a sweep begun on a laptop may be finished on a cluster).
+    /// running anything) if it is new, each cell's options tried first unless <paramref name="check"/> is false; an
+    /// earlier one must hold exactly the cells these arguments give (its launcher may differ: a sweep begun on a laptop
+    /// may be finished on a cluster).
     /// </summary>
-    public static SweepManifest Ensure(Ui ui, string name, string folder, string[] sweepArgs)
+    public static SweepManifest Ensure(Ui ui, string name, string folder, string[] sweepArgs, bool check = true)
     {
         if (!File.Exists(SweepManifest.PathIn(folder)))
         {
-            Sweep(ui, [.. sweepArgs, "--out", folder, "--dry-run"]);
+            Sweep(ui, [.. sweepArgs, "--out", folder, "--dry-run", .. check ? [] : (string[])["--skip-checks"]]);
             return SweepManifest.Read(folder);
         }
         string scratch = Path.Combine(Path.GetTempPath(), $"scg-reproduce-{Guid.NewGuid():N}");
         try
         {
-            Sweep(ui, [.. sweepArgs, "--out", scratch, "--dry-run"]);
+            Sweep(ui, [.. sweepArgs, "--out", scratch, "--dry-run", "--skip-checks"]);
             var expected = SweepManifest.Read(scratch);
             var found = SweepManifest.Read(folder);
             if (expected.Cells.Length != found.Cells.Length || expected.Cells.Zip(found.Cells).Any(p => !p.First.Args.SequenceEqual(p.Second.Args)))

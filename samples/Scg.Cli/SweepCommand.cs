@@ -33,6 +33,7 @@ static class SweepCommand
         var requeue = new Option<bool>("--requeue") { Description = "slurm: a task stopped by SIGTERM (exit 75: the time-limit warning, preemption) requeues itself and resumes from its checkpoint" };
         var sbatch = new Option<string[]>("--sbatch") { Description = "slurm: an extra #SBATCH line, passed through (e.g. --sbatch=--account=lab or --sbatch qos=long); repeat for more", Arity = ArgumentArity.OneOrMore };
         var dryRun = new Option<bool>("--dry-run") { Description = "Write the sweep folder (and the sbatch script) without running or submitting anything" };
+        var skipChecks = new Option<bool>("--skip-checks") { Description = "Do not try each cell's options before writing the sweep (train's checks, its first step, a few seconds a cell on image data); a cell with bad options then fails when it runs" };
 
         var command = new Command("sweep",
             "Train a grid of runs: comma lists over the train options make the grid (their cross product), e.g. --estimator concrete,nvil --seed 1,2,3 " +
@@ -40,7 +41,7 @@ static class SweepCommand
             "The sweep folder holds sweep.json, listing every cell with its full train arguments, and one run folder per cell (cells/NNN, which scg eval and compare read). " +
             "Cells run as separate processes (--launcher local) or as one Slurm array task each (--launcher slurm), and resume from their checkpoints when rerun.");
         foreach (var (_, values) in grid) command.Options.Add(values);
-        foreach (Option o in (Option[])[outDir, launcher, jobs, threads, time, mem, partition, signal, requeue, sbatch, dryRun]) command.Options.Add(o);
+        foreach (Option o in (Option[])[outDir, launcher, jobs, threads, time, mem, partition, signal, requeue, sbatch, dryRun, skipChecks]) command.Options.Add(o);
         command.SetAction(p => ScgApp.Guard(ui, "scg sweep", () =>
         {
             string kind = p.GetValue(launcher)!;
@@ -58,7 +59,7 @@ static class SweepCommand
                 Sbatch = (p.GetValue(sbatch) ?? []).Select(l => Line(l, "--sbatch")!).Select(l => l.StartsWith('-') ? l : "--" + l).ToArray(),
             };
             string sweep = p.GetValue(outDir) ?? Path.Combine("sweeps", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-            return Start(ui, p, grid, sweep, settings, p.GetValue(dryRun));
+            return Start(ui, p, grid, sweep, settings, p.GetValue(dryRun), p.GetValue(skipChecks));
         }));
 
         var sweepArg = () => new Argument<string>("sweep") { Description = "The sweep folder (holding sweep.json)" };
@@ -95,7 +96,7 @@ static class SweepCommand
     }
 
     /// <summary>Builds the grid, checks every cell, writes the sweep folder and runs or submits the cells.</summary>
-    static int Start(Ui ui, ParseResult p, List<(Option Train, Option<string[]> Values)> grid, string sweep, SweepLauncher launcher, bool dryRun)
+    static int Start(Ui ui, ParseResult p, List<(Option Train, Option<string[]> Values)> grid, string sweep, SweepLauncher launcher, bool dryRun, bool skipChecks)
     {
         if (File.Exists(SweepManifest.PathIn(sweep)))
             throw new UsageException($"'{sweep}' already holds a sweep ({SweepManifest.PathIn(sweep)}); run its unfinished cells with scg sweep resume {Shell.Quote(sweep)}, or choose another --out.");
@@ -136,7 +137,7 @@ static class SweepCommand
             cells[i] = new SweepCell(i, Path.Combine("cells", i.ToString("D" + digits, CultureInfo.InvariantCulture)), swept, args);
         }
 
-        var invalid = cells.Select(c => (Cell: c, Error: Check(c))).Where(c => c.Error is not null).ToList();
+        var invalid = skipChecks ? [] : cells.Select(c => (Cell: c, Error: Check(c))).Where(c => c.Error is not null).ToList();
         if (invalid.Count > 0)
         {
             foreach (var (cell, error) in invalid) ui.Error.WriteLine($"scg sweep: cell {cell.Index} ({SweepManifest.Describe(cell)}): {error}");

@@ -70,6 +70,14 @@ public sealed class SweepTests(LocalSweep reference) : IDisposable
         Assert.Equal("scg sweep: 1 of 4 cells are invalid (above); nothing was started or written.", lines[1]);
         Assert.False(Directory.Exists(sweep));
 
+        // --skip-checks writes the grid untried: the bad cell fails when it runs, naming its options
+        var unchecked_ = Scg("sweep", "--estimator", "nvil,vimco", "-m", "1,5", "--steps", "10", "--eval-samples", "2", "-o", sweep, "--dry-run", "--skip-checks");
+        Assert.True(unchecked_.Code == ScgApp.Ok, unchecked_.Err);
+        var bad = Scg("sweep", "run-cell", sweep, "2");
+        Assert.Equal(ScgApp.BadInput, bad.Code);
+        Assert.Contains("vimco needs m", File.ReadAllText(Path.Combine(sweep, "cells", "002", "failed.json")));
+        Directory.Delete(sweep, recursive: true);
+
         foreach (var (args, message) in new (string[], string)[]
         {
             (["--seed", "1,2,1"], "scg sweep: --seed lists '1' twice; expected each value once."),
