@@ -88,8 +88,8 @@ static class IgrReproduction
             .Where(c => CellFiles.State(CellFiles.Folder(c.Sweep, c.Manifest.Cells[c.Index])).State != CellState.Done)
             .ToList();
         Write(outFile, sweeps, data, steps, k);
-        ui.Note($"reproduce --paper igr: {sweeps.Sum(s => s.Manifest.Cells.Length)} runs in {runsDir}/, {pending.Count} to run, {jobs} at a time (1 thread each); the table is {outFile}");
-        int code = pending.Count == 0 ? ScgApp.Ok : LocalLauncher.Run(ui, pending, jobs);
+        ui.Note($"reproduce --paper igr: {sweeps.Sum(s => s.Manifest.Cells.Length)} runs in {runsDir}/, {pending.Count} to run, {jobs} at a time (1 thread each); the table, {outFile}, is rewritten as each run ends");
+        int code = pending.Count == 0 ? ScgApp.Ok : LocalLauncher.Run(ui, pending, jobs, ended: () => Write(outFile, sweeps, data, steps, k));
         string markdown = Write(outFile, sweeps, data, steps, k);
         ui.Line();
         ui.Line(markdown);

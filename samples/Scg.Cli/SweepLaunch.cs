@@ -19,8 +19,11 @@ static partial class LocalLauncher
         return Run(ui, cells.Select(i => (sweep, manifest, i)).ToList(), jobs);
     }
 
-    /// <summary>Runs cells of one or more sweeps in the order given, <paramref name="jobs"/> at a time; returns as the one-sweep form does.</summary>
-    public static int Run(Ui ui, IReadOnlyList<(string Sweep, SweepManifest Manifest, int Index)> cells, int jobs)
+    /// <summary>
+    /// Runs cells of one or more sweeps in the order given, <paramref name="jobs"/> at a time, calling
+    /// <paramref name="ended"/> after each one ends; returns as the one-sweep form does.
+    /// </summary>
+    public static int Run(Ui ui, IReadOnlyList<(string Sweep, SweepManifest Manifest, int Index)> cells, int jobs, Action? ended = null)
     {
         string program = SweepPrograms.Scg();
         var queue = new Queue<(string Sweep, SweepManifest Manifest, int Index)>(cells);
@@ -52,6 +55,7 @@ static partial class LocalLauncher
                 Report(ui, sweep, manifest.Cells[index], process.ExitCode);
                 process.Dispose();
                 running.RemoveAt(i);
+                ended?.Invoke();
             }
             if (running.Count > 0) Thread.Sleep(50);
         }
