@@ -31,7 +31,7 @@ static class ReproduceCommand
     {
         var data = new Option<string>("--data") { Description = $"Data set: mnist (the paper's), fashion-mnist, or sbn-toy (a CI-sized stand-in: layer widths shrink to 8H and 32V/16V)", DefaultValueFactory = _ => "mnist" };
         var paper = new Option<string>("--paper") { Description = "Which paper's tables: concrete (Table 1 and Figure 4 of Maddison et al.) or igr (Tables 1 and 3 and Figure 4 of Potapczynski et al.: the discrete VAE and structured prediction)", DefaultValueFactory = _ => "concrete" };
-        var steps = new Option<int?>("--steps") { Description = $"Training steps per run [default: 10000 for concrete (the paper: 10^7); {IgrReproduction.PaperSteps} for igr, the paper's 100 epochs]" };
+        var steps = new Option<int?>("--steps") { Description = $"Training steps per run [default: 10000 for concrete (the paper: 10^7), {ConcreteProtocol.PaperSteps} with --protocol full; {IgrReproduction.PaperSteps} for igr, the paper's 100 epochs]" };
         var seeds = new Option<string>("--seeds") { Description = "igr: the seeds every row runs, a comma list (the table gives mean ± std over them)", DefaultValueFactory = _ => IgrReproduction.DefaultSeeds };
         var protocol = new Option<string>("--protocol")
         {
@@ -39,16 +39,16 @@ static class ReproduceCommand
             DefaultValueFactory = _ => "budget",
         };
         var sweepOptions = new Option<string?>("--sweep-options") { Description = "--protocol full: scg sweep options for its sweeps, e.g. \"--launcher slurm --time 48:00:00 --mem 2G --requeue\"" };
-        var jobs = new Option<int>("--jobs") { Description = "igr: runs at a time, one thread each [default: the cores]", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var jobs = new Option<int>("--jobs") { Description = "igr: runs at a time, one thread each (by default, the cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var rows = new Option<string?>("--rows")
         {
             Description = "Which cells to run: comma-separated terms, kept when they match every kind of term given — a paper model (200H~784V, 392V-240H-240H-392V, …), m=1|5|50, density|structured, concrete|vimco; for igr, row names (igr-0.5, gs-0.67, igr-0.1, gs-0.25, sp-igr-0.5, …), vae or structured [default: all]",
         };
-        var evalSamples = new Option<int?>("--eval-samples") { Description = $"k of the density test bound L_k [default: 1000 for concrete (the paper: 50000); {IgrReproduction.DefaultEvalSamples} for igr]" };
+        var evalSamples = new Option<int?>("--eval-samples") { Description = $"k of the density test bound L_k [default: 1000 for concrete, {ConcreteProtocol.PaperEvalSamples} (the paper's) with --protocol full; {IgrReproduction.DefaultEvalSamples} for igr]" };
         var spEvalSamples = new Option<int>("--sp-eval-samples") { Description = "k of the structured-prediction test bound L_k^SP (the paper: 100)", DefaultValueFactory = _ => 100 };
         var batch = new Option<int>("--batch-size") { Description = "Data points per minibatch", DefaultValueFactory = _ => 64 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of every random choice", DefaultValueFactory = _ => 1UL };
-        var outFile = new Option<string?>("--out", "-o") { Description = "New markdown file for the table (rewritten after every run, so partial results survive; the runs go in <name>-runs/ beside it) [default: runs/reproduce.md, runs/reproduce-igr.md for igr]" };
+        var outFile = new Option<string?>("--out", "-o") { Description = "New markdown file for the table (rewritten after every run, so partial results survive; the runs go in <name>-runs/ beside it) [default: runs/reproduce.md; runs/reproduce-full.md with --protocol full; runs/reproduce-igr.md for igr]" };
         var dataDir = TrainOptions.DataDirOption();
         var binarization = TrainOptions.BinarizationOption();
         var command = new Command("reproduce",
