@@ -98,6 +98,10 @@ public sealed class PackagingTests(PackagingTests.Feed feed) : IClassFixture<Pac
             Assert.NotEmpty(Meta("tags"));
             Assert.True(Meta("description").Length > 40 && Meta("description") != "Package Description", $"{id}: description '{Meta("description")}'");
             Assert.Contains(zip.Entries, e => e.FullName == "README.md");
+            // the libraries share internals: each depends on exactly the version of the Scg packages it was built with
+            var siblings = nuspec.Descendants().Where(e => e.Name.LocalName == "dependency" && ((string?)e.Attribute("id") ?? "").StartsWith("Scg.", StringComparison.Ordinal)).ToList();
+            if (id is "Scg.Autodiff" or "Scg.Stochastic" or "Scg.Models") Assert.NotEmpty(siblings);
+            foreach (var dependency in siblings) Assert.Equal($"[{feed.Version}]", (string?)dependency.Attribute("version"));
         }
     }
 
