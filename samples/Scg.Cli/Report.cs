@@ -45,7 +45,7 @@ static class Report
             $"train bound: the training objective's mean over the last logging interval (the relaxed bound for concrete and igr, the discrete L_m for the others); test L_{k}: the bound on the discrete graph over the whole test split (higher is better, -L_k ≥ NLL).",
         };
         if (relaxed) captions.Add("test relaxed bound: the relaxed bound the run trained (one relaxed draw per test row, at the final temperature; the test ELBO of the IGR paper), not a bound on the discrete model.");
-        if (vanishing) captions.Add("vanishing gradients: the share of the loss's gradient elements with respect to the latent nodes' parameters that were exactly 0, averaged over the validation passes of training (the IGR paper's Figure 4); — for score-function estimators, whose gradient does not flow through the drawn values.");
+        if (vanishing) captions.Add("vanishing gradients: the share of the gradient with respect to the latent nodes' parameters, through the drawn values, that was exactly 0, averaged over the validation passes of training (the IGR paper's Figure 4); — for score-function estimators, whose gradient does not flow through the drawn values.");
         if (exact) captions.Add("model NLL (exact): the trained model's test NLL by enumerating every latent state.");
         if (trueNll is not null) captions.Add("true NLL: the test NLL under the network that generated the data (no model of this size can do better on average).");
         if (gradientDraws > 0) captions.Add($"gradient variance: mean over parameters of the per-element variance of the estimator's gradient, {gradientDraws} draws on one fixed batch at the final parameters.");
