@@ -70,7 +70,8 @@ static class ConcreteProtocol
     static string Write(string outFile, List<(ReproduceCommand.Cell Cell, string Estimator, string Folder, SweepManifest Manifest)> sweeps, string data, int steps, int k, int kSp)
     {
         var sb = new StringBuilder("# The Concrete paper's MNIST tables, its full protocol\n\n");
-        int runs = sweeps.Sum(s => s.Manifest.Cells.Length), done = sweeps.Sum(s => Selected(s.Folder, s.Manifest)?.Done ?? 0);
+        var selected = sweeps.ToDictionary(s => s.Folder, s => Selected(s.Folder, s.Manifest));   // each run's files read once
+        int runs = sweeps.Sum(s => s.Manifest.Cells.Length), done = selected.Values.Sum(r => r?.Done ?? 0);
         sb.Append(FormattableString.Invariant($"Written by `scg reproduce --protocol full` on {DateTime.Now:yyyy-MM-dd HH:mm}: {done} of {runs} runs finished. Data: **{data}**. "));
         sb.Append(FormattableString.Invariant($"Every cell and estimator is trained for **{steps} steps** of batch 64 (the paper: 10^7) at each learning rate in {{{LearningRates}}} and weight decay in {{{WeightDecays}}} (appendix D), "));
         sb.Append(FormattableString.Invariant($"and the setting with the best final validation L_10 is reported: test NLL = −L_{k} (structured prediction −L_{kSp}) on the discrete graph. Lower is better; — = no setting finished yet.\n\n"));
@@ -85,8 +86,8 @@ static class ConcreteProtocol
                 var paper = PaperResults.Cell(row.Key.PaperModel, row.Key.M);
                 var concrete = row.FirstOrDefault(s => s.Estimator == "concrete");
                 var score = row.FirstOrDefault(s => s.Estimator != "concrete");
-                var c = concrete.Folder is null ? null : Selected(concrete.Folder, concrete.Manifest);
-                var v = score.Folder is null ? null : Selected(score.Folder, score.Manifest);
+                var c = concrete.Folder is null ? null : selected[concrete.Folder];
+                var v = score.Folder is null ? null : selected[score.Folder];
                 string Nll((double TestNll, string Lr, string Wd, int Done)? r) => r is { } x ? Experiment.Num(x.TestNll) : "—";
                 string Setting((double TestNll, string Lr, string Wd, int Done)? r) => r is { } x ? $"{x.Lr}, {x.Wd}" : "—";
                 table.Add([row.Key.Model, row.Key.M.ToString(CultureInfo.InvariantCulture), Nll(c), Setting(c), paper.ConcreteTest.ToString("F1", CultureInfo.InvariantCulture),

@@ -114,7 +114,8 @@ static class IgrReproduction
     static string Write(string outFile, List<(Row Row, string Folder, SweepManifest Manifest)> sweeps, string data, int steps, int k)
     {
         var sb = new StringBuilder("# The IGR paper's MNIST results, re-run\n\n");
-        int cells = sweeps.Sum(s => s.Manifest.Cells.Length), done = sweeps.Sum(s => Finished(s.Folder, s.Manifest).Count);
+        var results = sweeps.ToDictionary(s => s.Folder, s => Finished(s.Folder, s.Manifest));   // each run's files read once
+        int cells = sweeps.Sum(s => s.Manifest.Cells.Length), done = results.Values.Sum(r => r.Count);
         sb.Append(FormattableString.Invariant($"Written by `scg reproduce --paper igr` on {DateTime.Now:yyyy-MM-dd HH:mm}: {done} of {cells} runs finished. "));
         sb.Append(FormattableString.Invariant($"Data: **{data}**, dynamic binarization of the 50,000 training images (fixed bits for the 10,000 test images). "));
         sb.Append(FormattableString.Invariant($"Budget per run: **{steps} steps** of batch 64 ({steps * 64.0 / 50_000:0.##} epochs; the paper: 100), lr 1e-3, seeds {string.Join(", ", sweeps[0].Manifest.Axes.SelectMany(a => a.Values))}. "));
@@ -138,7 +139,7 @@ static class IgrReproduction
             };
             foreach (var (row, folder, manifest) in rows)
             {
-                var f = Finished(folder, manifest);
+                var f = results[folder];
                 var (ours, ourStd) = SweepReport.MeanStd(f.Select(r => vae ? r.Relaxed : -r.Bound).ToList());
                 var (other, otherStd) = SweepReport.MeanStd(f.Select(r => vae ? r.Bound : -r.Relaxed).ToList());
                 text.Add([row.Label, $"{f.Count}/{manifest.Cells.Length}", SweepReport.PlusMinus(ours, ourStd, "F2"), row.Paper.ToString("F2", CultureInfo.InvariantCulture),
@@ -147,12 +148,12 @@ static class IgrReproduction
                     f.Count == 0 ? "—" : Experiment.Num(f.Average(r => r.Minutes), "F1")]);
             }
             sb.Append(text.Markdown()).Append('\n');
-            var ranked = rows.Where(r => Finished(r.Folder, r.Manifest).Count > 0).ToList();
+            var ranked = rows.Where(r => results[r.Folder].Count > 0).ToList();
             if (ranked.Count == rows.Count)
             {
-                double Ours(Row r, string folder, SweepManifest m) => Finished(folder, m).Average(x => vae ? x.Relaxed : -x.Bound);
+                double Ours(string folder) => results[folder].Average(x => vae ? x.Relaxed : -x.Bound);
                 string Order(IEnumerable<(Row Row, double Value)> values) => string.Join(vae ? " > " : " < ", (vae ? values.OrderByDescending(v => v.Value) : values.OrderBy(v => v.Value)).Select(v => v.Row.Label));
-                string ourOrder = Order(rows.Select(r => (r.Row, Ours(r.Row, r.Folder, r.Manifest)))), paperOrder = Order(rows.Select(r => (r.Row, r.Row.Paper)));
+                string ourOrder = Order(rows.Select(r => (r.Row, Ours(r.Folder)))), paperOrder = Order(rows.Select(r => (r.Row, r.Row.Paper)));
                 sb.Append($"Ordering, ours: {ourOrder}; the paper's: {paperOrder}{(ourOrder == paperOrder ? " (the same)" : " (they differ)")}.\n\n");
             }
         }
