@@ -57,12 +57,17 @@ sealed class TrainOptions
         Description = "KL terms of the relaxed bound: sampled (log p(h) − log q(h) at the draw) or analytic (closed form through IGR's Gaussians, as the IGR paper trains; igr with m = 1 only)",
         DefaultValueFactory = _ => "sampled",
     };
+    public readonly Option<string> RelaxedOutput = new("--relaxed-output")
+    {
+        Description = "What relaxed categorical nodes (concrete, igr; --encoding onehot) pass on: simplex (the point on the simplex, as the Concrete paper) or log (its logarithm, the ExpConcrete draw, as the IGR paper's code feeds its decoder; then the model has no discrete counterpart, and validation and test bounds score the relaxed model)",
+        DefaultValueFactory = _ => "simplex",
+    };
     public readonly Option<int> EvalSamples = new("--eval-samples") { Description = "k of the final test bound L_k on the discrete graph (1 to 50000)", DefaultValueFactory = _ => 1000 };
     public readonly Option<int> EvalEvery = new("--eval-every") { Description = "Steps between validation passes (L_10 on up to 2,000 valid rows) and checkpoints; 0 = a tenth of --steps", DefaultValueFactory = _ => 0 };
 
     public void AddTo(Command command)
     {
-        foreach (Option o in (Option[])[Model, Samples, Temperature, PriorTemperature, LearningRate, WeightDecay, Steps, BatchSize, Seed, Data, DataDir, Binarize, Arity, Encoding, Prior, HiddenUnits, Activation, Kl, EvalSamples, EvalEvery])
+        foreach (Option o in (Option[])[Model, Samples, Temperature, PriorTemperature, LearningRate, WeightDecay, Steps, BatchSize, Seed, Data, DataDir, Binarize, Arity, Encoding, Prior, HiddenUnits, Activation, Kl, RelaxedOutput, EvalSamples, EvalEvery])
             command.Options.Add(o);
     }
 
@@ -123,7 +128,20 @@ sealed class TrainOptions
         ValidateSpecFitsData(spec, data);
         if (batch > data.Train.Rows) throw new UsageException($"--batch-size {batch} exceeds the {data.Train.Rows} training rows of {dataName}.");
         var settings = new TrainSettings { Samples = m, BatchSize = batch, LearningRate = lr, WeightDecay = wd };
-        var nodes = new NodeSettings { Arity = arity, Encoding = encoding, PosteriorTemperature = posterior, PriorTemperature = prior, IgrDelta = resume?.IgrDelta ?? Scg.Stochastic.Distributions.Igr.PaperDelta };
+        string outputText = Get(RelaxedOutput, h => h.RelaxedOutput == Scg.Stochastic.Graph.RelaxedOutput.LogSimplex ? "log" : "simplex");
+        var relaxedOutput = outputText switch
+        {
+            "simplex" => Scg.Stochastic.Graph.RelaxedOutput.Simplex,
+            "log" => Scg.Stochastic.Graph.RelaxedOutput.LogSimplex,
+            _ => throw new UsageException($"--relaxed-output must be simplex or log, got '{outputText}'."),
+        };
+        if (relaxedOutput == Scg.Stochastic.Graph.RelaxedOutput.LogSimplex && encoding != NodeEncoding.OneHot)
+            throw new UsageException("--relaxed-output log needs --encoding onehot (categorical nodes); binary and corner nodes pass their point on.");
+        var nodes = new NodeSettings
+        {
+            Arity = arity, Encoding = encoding, PosteriorTemperature = posterior, PriorTemperature = prior,
+            IgrDelta = resume?.IgrDelta ?? Scg.Stochastic.Distributions.Igr.PaperDelta, RelaxedOutput = relaxedOutput,
+        };
         var model = new SbnOptions { UniformPrior = uniformPrior, HiddenUnits = hidden, Activation = activation, AnalyticKl = klText == "analytic" };
         return new Common(dataName, data, spec, model, nodes, settings, steps, Get(Seed, h => h.Seed), k, every == 0 ? Math.Max(1, steps / 10) : every);
     }
@@ -137,6 +155,8 @@ sealed class TrainOptions
         if (samples < choice.MinimumSamples)
             throw new UsageException($"{choice.Name} needs m ≥ {choice.MinimumSamples} samples per data point, got m = {samples}; pass -m 5 (or vimco:5 in --estimators), or use nvil for m = 1.");
         var options = c.Model with { BaselineUnits = choice.NeedsBaseline ? 100 : 0 };
+        if (c.Nodes.RelaxedOutput != Scg.Stochastic.Graph.RelaxedOutput.Simplex && choice.Name is not ("concrete" or "igr"))
+            throw new UsageException($"--relaxed-output log needs a relaxed estimator (concrete or igr), got --estimator {choice.Name}.");
         var family = choice.Family(c.Nodes);
         if (options.AnalyticKl && (!family.HasClosedFormKl || samples != 1))
             throw new UsageException($"--kl analytic is the closed-form KL of IGR's Gaussians with one sample per data point; got --estimator {choice.Name} with m = {samples}.");

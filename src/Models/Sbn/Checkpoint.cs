@@ -48,6 +48,8 @@ public sealed record CheckpointHeader
     public required string PriorTemperature { get; init; }
     /// <summary>δ of IGR's softmax++.</summary>
     public double IgrDelta { get; init; } = new NodeSettings().IgrDelta;
+    /// <summary>What relaxed nodes pass downstream (Simplex in checkpoints written before this was recorded).</summary>
+    public RelaxedOutput RelaxedOutput { get; init; } = RelaxedOutput.Simplex;
     /// <summary>Name of the data set the model was trained on (as <see cref="Data.DataSets.Load"/> knows it).</summary>
     public required string Data { get; init; }
     /// <summary>How the training split was binarized (Fixed in checkpoints written before this was recorded); valid and test use the fixed bits.</summary>
@@ -67,7 +69,7 @@ public sealed record CheckpointHeader
     [JsonIgnore]
     public NodeSettings Nodes => new()
     {
-        Arity = Arity, Encoding = Encoding, IgrDelta = IgrDelta,
+        Arity = Arity, Encoding = Encoding, IgrDelta = IgrDelta, RelaxedOutput = RelaxedOutput,
         PosteriorTemperature = TemperatureSchedule.Parse(PosteriorTemperature), PriorTemperature = TemperatureSchedule.Parse(PriorTemperature),
     };
 
@@ -78,7 +80,7 @@ public sealed record CheckpointHeader
         Spec = spec.Text, Options = options, Arity = nodes.Arity, Encoding = nodes.Encoding, Estimator = estimator,
         Samples = s.Samples, BatchSize = s.BatchSize, LearningRate = s.LearningRate, WeightDecay = s.WeightDecay,
         PosteriorTemperature = nodes.PosteriorTemperature.ToString()!, PriorTemperature = nodes.PriorTemperature.ToString()!,
-        IgrDelta = nodes.IgrDelta, Data = data, Binarization = binarization, Seed = seed, Step = step,
+        IgrDelta = nodes.IgrDelta, RelaxedOutput = nodes.RelaxedOutput, Data = data, Binarization = binarization, Seed = seed, Step = step,
     };
 
     /// <summary>True when the estimator's nodes carry IGR's Gaussian parameters (their width differs from logits').</summary>

@@ -46,20 +46,32 @@ public sealed class ConcreteNodes<T> : NodeFamily<T> where T : unmanaged, IBinar
     {
         PosteriorTemperature = posteriorTemperature ?? throw new ArgumentNullException(nameof(posteriorTemperature));
         PriorTemperature = priorTemperature ?? throw new ArgumentNullException(nameof(priorTemperature));
-        Discrete = new ScoreFunctionNodes<T>(layout);
+        _discrete = new ScoreFunctionNodes<T>(layout);
     }
+
+    readonly ScoreFunctionNodes<T> _discrete;
+    readonly RelaxedOutput _output;
 
     /// <summary>λ1: the temperature nodes are sampled at.</summary>
     public TemperatureSchedule PosteriorTemperature { get; }
     /// <summary>λ2: the temperature of prior densities in the relaxed bound.</summary>
     public TemperatureSchedule PriorTemperature { get; }
 
+    /// <summary>What a node passes downstream: the point on the simplex (default) or the ExpConcrete draw itself (one-hot layouts only).</summary>
+    public RelaxedOutput Output { get => _output; init => _output = RelaxedOutputFor(Layout, value); }
+
     /// <inheritdoc/>
     public override string Name => "concrete";
     /// <inheritdoc/>
     public override NodeGradient Gradient => NodeGradient.Pathwise;
-    /// <inheritdoc/>
-    public override NodeFamily<T> Discrete { get; }
+    /// <summary>Discrete nodes of the same logits; with <see cref="RelaxedOutput.LogSimplex"/>, this family itself.</summary>
+    public override NodeFamily<T> Discrete => _output == RelaxedOutput.LogSimplex ? this : _discrete;
+
+    /// <summary><paramref name="output"/>, checked against the layout: the log-simplex output needs categorical (one-hot) nodes.</summary>
+    internal static RelaxedOutput RelaxedOutputFor(NodeLayout layout, RelaxedOutput output) =>
+        output == RelaxedOutput.LogSimplex && layout.Encoding != NodeEncoding.OneHot
+            ? throw new ArgumentException($"relaxed nodes: the log-simplex output needs one-hot nodes, not {layout}.", nameof(output))
+            : output;
 
     /// <inheritdoc/>
     public override Node<T> Sample(Tensor<T> parameters, Rng rng, long step)
@@ -68,7 +80,7 @@ public sealed class ConcreteNodes<T> : NodeFamily<T> where T : unmanaged, IBinar
         double posterior = PosteriorTemperature.At(step), prior = PriorTemperature.At(step);
         var q = NodeDistributions<T>.Concrete(Layout, parameters, posterior);
         var y = q.RSample(rng);
-        var value = NodeDistributions<T>.Encode(Layout, NodeDistributions<T>.OnDiscreteScale(Layout, y));   // recorded before the density: the tape order sets the gradient's rounding
+        var value = NodeDistributions<T>.Encode(Layout, _output == RelaxedOutput.LogSimplex ? y : NodeDistributions<T>.OnDiscreteScale(Layout, y));   // recorded before the density: the tape order sets the gradient's rounding
         return new RelaxedNode(this, y, value, q.LogProbSum(y, posterior), prior);
     }
 
@@ -135,20 +147,26 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
         Temperature = temperature ?? throw new ArgumentNullException(nameof(temperature));
         if (!(delta > 0 && double.IsFinite(delta))) throw new ArgumentOutOfRangeException(nameof(delta), $"IGR nodes: δ must be a positive finite number, got {delta}.");
         Delta = delta;
-        Discrete = new IgrArgMaxNodes<T>(this);
+        _argMax = new IgrArgMaxNodes<T>(this);
     }
+
+    readonly IgrArgMaxNodes<T> _argMax;
+    readonly RelaxedOutput _output;
 
     /// <summary>τ of softmax++(y/τ).</summary>
     public TemperatureSchedule Temperature { get; }
     /// <summary>δ &gt; 0 of softmax++.</summary>
     public double Delta { get; }
 
+    /// <summary>What a node passes downstream: softmax++(y/τ) on the simplex (default) or its logarithm (one-hot layouts only).</summary>
+    public RelaxedOutput Output { get => _output; init => _output = ConcreteNodes<T>.RelaxedOutputFor(Layout, value); }
+
     /// <inheritdoc/>
     public override string Name => "igr";
     /// <inheritdoc/>
     public override NodeGradient Gradient => NodeGradient.Pathwise;
-    /// <inheritdoc/>
-    public override NodeFamily<T> Discrete { get; }
+    /// <summary>The argmax nodes of the same Gaussians; with <see cref="RelaxedOutput.LogSimplex"/>, this family itself.</summary>
+    public override NodeFamily<T> Discrete => _output == RelaxedOutput.LogSimplex ? this : _argMax;
 
     /// <summary>τ at which <see cref="UniformPriorParameters"/> fits the Gaussian of a uniform prior (IGR Eq. 20).</summary>
     public double PriorFitTemperature { get; init; } = 2.0 / 3;
@@ -191,7 +209,8 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
         var q = Gaussian(parameters);
         var y = q.RSample(rng);
         var logits = SoftmaxPlusPlusLogits(y, Temperature.At(step));
-        var value = Layout.IsBinary ? Layout.EncodeBits(logits.Sigmoid()) : Layout.Encode(logits.Softmax());
+        var value = Layout.IsBinary ? Layout.EncodeBits(logits.Sigmoid())
+            : Layout.Encode(_output == RelaxedOutput.LogSimplex ? logits.LogSoftmax() : logits.Softmax());
         return new GaussianNode(this, q, y, value, q.LogProb(y));
     }
 

@@ -15,6 +15,18 @@ public enum NodeGradient
     None,
 }
 
+/// <summary>What a relaxed categorical node passes downstream.</summary>
+public enum RelaxedOutput
+{
+    /// <summary>The point on the simplex (exp of the ExpConcrete draw; IGR's softmax++), as the Concrete paper does; its zero-temperature limit is the one-hot state the discrete graph feeds.</summary>
+    Simplex,
+    /// <summary>
+    /// The point's logarithm (the ExpConcrete draw itself; IGR's log-softmax++), as the IGR paper's code feeds its
+    /// decoder. It has no discrete counterpart, so the model evaluated is the relaxed one (<see cref="NodeFamily{T}.EvaluatesRelaxed"/>).
+    /// </summary>
+    LogSimplex,
+}
+
 /// <summary>
 /// A family of stochastic nodes: it owns what its nodes need (layout, temperatures, IGR's δ), says how many parameters a
 /// layer takes, samples a layer from its parameters, and names the discrete family that evaluation uses in its place.
@@ -45,6 +57,9 @@ public abstract class NodeFamily<T> where T : unmanaged, IBinaryFloatingPointIee
 
     /// <summary>The family that replaces this one on the discrete graph of evaluation; the same parameters feed it.</summary>
     public abstract NodeFamily<T> Discrete { get; }
+
+    /// <summary>True when a relaxed family is its own <see cref="Discrete"/>: its values have no discrete counterpart, so evaluation scores the relaxed model.</summary>
+    public bool EvaluatesRelaxed => Gradient == NodeGradient.Pathwise && ReferenceEquals(Discrete, this);
 
     /// <summary>True when a node's KL to a prior of the same family has a closed form (<see cref="Node{T}.KlToPrior"/>).</summary>
     public virtual bool HasClosedFormKl => false;

@@ -1,0 +1,73 @@
+using Scg.Autodiff;
+using Scg.Stochastic.Estimators;
+using Scg.Stochastic.Graph;
+
+namespace Scg.Stochastic.Tests.Estimators;
+
+/// <summary>What relaxed categorical nodes pass downstream: the point on the simplex, or its logarithm.</summary>
+public class RelaxedOutputTests
+{
+    static readonly NodeLayout OneHot4 = new(4, NodeEncoding.OneHot);
+
+    public static TheoryData<string> RelaxedFamilies => new() { "concrete", "igr" };
+
+    static NodeFamily<double> Family(string name, RelaxedOutput output, NodeLayout layout) => name == "concrete"
+        ? new ConcreteNodes<double>(layout, TemperatureSchedule.Constant(0.5), TemperatureSchedule.Constant(0.5)) { Output = output }
+        : new IgrNodes<double>(layout, TemperatureSchedule.Constant(0.5)) { Output = output };
+
+    /// <summary>
+    /// From the same parameters and noise, the log-simplex node's value is the logarithm of the simplex node's value,
+    /// coordinate by coordinate (each node's values log-sum-exp to 0), and the draw's density is the same.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(RelaxedFamilies))]
+    public void TheLogSimplexValueIsTheLogarithmOfTheSimplexValueOfTheSameDraw(string name)
+    {
+        const int rows = 5, nodes = 3;
+        var simplex = Family(name, RelaxedOutput.Simplex, OneHot4);
+        var log = Family(name, RelaxedOutput.LogSimplex, OneHot4);
+        int width = (int)simplex.ParameterWidth(nodes);
+        var rng = new Rng(3);
+        var values = new double[rows * width];
+        for (int i = 0; i < values.Length; i++) values[i] = 2 * rng.NextDouble() - 1;
+        var parameters = Tensor<double>.FromDoubles(values, rows, width);
+
+        var onSimplex = simplex.Sample(parameters, new Rng(9), step: 0);
+        var onLog = log.Sample(parameters, new Rng(9), step: 0);
+
+        Assert.Equal(onSimplex.Value.Shape, onLog.Value.Shape);
+        Assert.Equal(onSimplex.LogProb.ToDoubles(), onLog.LogProb.ToDoubles());
+        var p = onSimplex.Value.ToDoubles();
+        var l = onLog.Value.ToDoubles();
+        for (int i = 0; i < p.Length; i++) Assert.Equal(p[i], Math.Exp(l[i]), 1e-12);
+        for (int node = 0; node < l.Length / 4; node++)
+            Assert.Equal(0, Math.Log(Enumerable.Range(0, 4).Sum(j => Math.Exp(l[node * 4 + j]))), 1e-12);
+        Assert.Contains(l, v => v < -0.1);   // a value on the log scale, not the simplex point itself
+    }
+
+    /// <summary>Log-simplex values have no discrete counterpart: such a family is its own discrete family, and evaluation scores the relaxed model.</summary>
+    [Theory]
+    [MemberData(nameof(RelaxedFamilies))]
+    public void ALogSimplexFamilyIsEvaluatedAsItself(string name)
+    {
+        var simplex = Family(name, RelaxedOutput.Simplex, OneHot4);
+        var log = Family(name, RelaxedOutput.LogSimplex, OneHot4);
+        Assert.NotSame(simplex, simplex.Discrete);
+        Assert.False(simplex.EvaluatesRelaxed);
+        Assert.Same(log, log.Discrete);
+        Assert.True(log.EvaluatesRelaxed);
+        Assert.False(new ScoreFunctionNodes<double>(OneHot4).EvaluatesRelaxed);
+    }
+
+    /// <summary>Binary units and hypercube corners pass their point on; a log-simplex output is refused for them, naming the layout.</summary>
+    [Theory]
+    [MemberData(nameof(RelaxedFamilies))]
+    public void ALogSimplexOutputNeedsOneHotNodes(string name)
+    {
+        foreach (var layout in new[] { new NodeLayout(2), new NodeLayout(4, NodeEncoding.Corners) })
+        {
+            var e = Assert.Throws<ArgumentException>(() => Family(name, RelaxedOutput.LogSimplex, layout));
+            Assert.Contains("log-simplex output needs one-hot nodes", e.Message);
+        }
+    }
+}
