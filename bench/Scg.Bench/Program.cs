@@ -12,6 +12,7 @@ public static class Program
     {
         ["gemm"] = GemmBench.Quick,
         ["step"] = StepBench.Quick,
+        ["allocs"] = AllocationProfile.Quick,
     };
 
     /// <summary>`quick NAME ...` runs a quick workload; anything else goes to BenchmarkDotNet.</summary>

@@ -14,8 +14,16 @@ public sealed class StepArena<T> where T : unmanaged, IBinaryFloatingPointIeee75
     [ThreadStatic] static StepArena<T>? t_active;
 
     readonly List<T[]> _buffers = [];
-    int _cursor;
+    readonly List<Tensor<T>> _headers = [];
+    int _cursor, _headerCursor;
     internal int Generation;
+
+    /// <summary>
+    /// True for an arena whose owner keeps no tensor past its step (the trainer's): the tensor headers are reused too,
+    /// so a step that repeats the same ops allocates nothing. A tensor kept past the next Begin then shows the new
+    /// step's values instead of throwing.
+    /// </summary>
+    public bool ReusesHeaders { get; init; }
 
     internal static StepArena<T>? Active => t_active;
 
@@ -26,6 +34,7 @@ public sealed class StepArena<T> where T : unmanaged, IBinaryFloatingPointIeee75
     public Scope Begin()
     {
         _cursor = 0;
+        _headerCursor = 0;
         Generation++;
         var previous = t_active;
         t_active = this;
@@ -37,7 +46,23 @@ public sealed class StepArena<T> where T : unmanaged, IBinaryFloatingPointIeee75
         int size = shape.Size;
         if (_cursor == _buffers.Count) _buffers.Add(new T[size]);
         else if (_buffers[_cursor].Length < size) _buffers[_cursor] = new T[size];
-        return new Tensor<T>(shape, _buffers[_cursor++], 0) { Arena = this, ArenaGeneration = Generation };
+        return Header(shape, _buffers[_cursor++], 0);
+    }
+
+    /// <summary>A tensor of this step over <paramref name="storage"/>: a new header, or with <see cref="ReusesHeaders"/> the one this position had last step.</summary>
+    internal Tensor<T> Header(Shape shape, T[] storage, int offset)
+    {
+        Tensor<T> t;
+        if (!ReusesHeaders) t = new Tensor<T>(shape, storage, offset);
+        else
+        {
+            if (_headerCursor == _headers.Count) _headers.Add(new Tensor<T>(shape, storage, offset));
+            t = _headers[_headerCursor++];
+            t.Reset(shape, storage, offset);
+        }
+        t.Arena = this;
+        t.ArenaGeneration = Generation;
+        return t;
     }
 
     /// <summary>The step <see cref="Begin"/> opens; disposing it makes the previously active arena active again.</summary>

@@ -18,9 +18,9 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     internal int ArenaGeneration;
 
     /// <summary>The dimensions.</summary>
-    public Shape Shape { get; }
+    public Shape Shape { get; private set; }
     /// <summary>Number of elements (1 for a scalar).</summary>
-    public int Size { get; }
+    public int Size { get; private set; }
 
     /// <summary>True for parameters and for every op result that depends on one.</summary>
     public bool RequiresGrad { get; internal set; }
@@ -65,6 +65,28 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
         Storage = storage;
         Offset = offset;
     }
+
+    /// <summary>Makes a reused arena header a new tensor over <paramref name="storage"/>: no tape node, gradient or name.</summary>
+    internal void Reset(Shape shape, T[] storage, int offset)
+    {
+        Shape = shape;
+        Size = shape.Size;
+        Storage = storage;
+        Offset = offset;
+        Node = -1;
+        Tape = null;
+        TapeGeneration = 0;
+        RequiresGrad = false;
+        _grad = null;
+        _gradZeroPending = false;
+        Name = null;
+    }
+
+    /// <summary>A tensor over x's storage: from the active arena when x belongs to it, else a new header of x's arena and generation.</summary>
+    internal static Tensor<T> Over(Tensor<T> x, Shape shape, int offset) =>
+        x.Arena is { } arena && arena == StepArena<T>.Active && arena.Generation == x.ArenaGeneration
+            ? arena.Header(shape, x.Storage, offset)
+            : new Tensor<T>(shape, x.Storage, offset) { Arena = x.Arena, ArenaGeneration = x.ArenaGeneration };
 
     /// <summary>True for a tensor no recorded op produced: a parameter, a constant or a detached value.</summary>
     public bool IsLeaf => Node < 0;
@@ -144,7 +166,7 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     }
 
     /// <summary>The same values, cut from the tape: no gradient flows through the result.</summary>
-    public Tensor<T> Detach() => new(Shape, Storage, Offset) { Arena = Arena, ArenaGeneration = ArenaGeneration };
+    public Tensor<T> Detach() => Over(this, Shape, Offset);
 
     /// <summary>A fresh copy of the values that owns its storage (survives the end of a step).</summary>
     public Tensor<T> Clone()

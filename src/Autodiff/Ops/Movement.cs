@@ -37,7 +37,7 @@ public static partial class Ops
     static Tensor<T> View<T>(Tensor<T> x, Shape shape, int offset, string op) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         _ = x.Span; // a released step tensor throws here
-        var y = new Tensor<T>(shape, x.Storage, offset) { Arena = x.Arena, ArenaGeneration = x.ArenaGeneration };
+        var y = Tensor<T>.Over(x, shape, offset);
         if (Tape<T>.ShouldRecord(x))
             Tape<T>.Current.Record(new TapeEntry<T> { Op = op, Rule = ViewBackward, Output = y, A = x, I0 = offset - x.Offset });
         return y;

@@ -21,12 +21,12 @@ public sealed record TrainSettings
 
 /// <summary>
 /// One model, one estimator, one optimizer: <see cref="Step"/> draws m samples per data point, builds the
-/// estimator's surrogate, backpropagates and updates. Steps run inside a <see cref="StepArena{T}"/>. Any
+/// estimator's surrogate, backpropagates and updates. Steps run inside a <see cref="StepArena{T}"/> that reuses its tensors step to step (a step's tensors are valid during it only). Any
 /// <see cref="IStochasticModel"/> trains this way; the estimator must fit the model's node families.
 /// </summary>
 public sealed class Trainer<TModel> where TModel : IStochasticModel
 {
-    readonly StepArena<float> _arena = new();
+    readonly StepArena<float> _arena = new() { ReusesHeaders = true };
     readonly Tensor<float> _batch;
 
     /// <summary>The model being trained.</summary>
