@@ -3,35 +3,15 @@ using System.Numerics.Tensors;
 
 namespace Scg.Autodiff;
 
-/// <summary>Backward rule of one tape entry: reads <c>e.Output.Grad</c> and adds into the inputs' gradients.</summary>
-internal delegate void BackwardRule<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>;
-
-/// <summary>One recorded op: its inputs, what backward needs, and the rule.</summary>
-internal struct TapeEntry<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
-{
-    public string Op;
-    public BackwardRule<T> Rule;
-    public Tensor<T> Output;
-    public Tensor<T>? A, B, C;
-    public Tensor<T>[]? Inputs;
-    public double S0, S1;
-    public int I0, I1, I2;
-    public bool F0, F1;
-    public object? Extra;
-
-    /// <summary>The gradient flowing into the output.</summary>
-    public readonly ReadOnlySpan<T> GradOut => Output.Grad!.Span;
-}
-
 /// <summary>
 /// Append-only record of the ops of one forward pass (one per thread and element type). Append order is
-/// topological, so <see cref="Backward"/> is one reverse loop; it then frees the entries.
+/// topological, so <see cref="Backward"/> is one reverse loop; it then frees the records.
 /// </summary>
 public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     [ThreadStatic] static Tape<T>? t_current;
 
-    TapeEntry<T>[] _entries = new TapeEntry<T>[256];
+    OpRecord<T>?[] _records = new OpRecord<T>?[256];
     int _count;
     int _generation = 1;
     readonly int _threadId = Environment.CurrentManagedThreadId;
@@ -42,7 +22,7 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     /// <summary>Counts the times the tape was freed (by Backward or Clear): a pass's tensors belong to one generation.</summary>
     public int Generation => _generation;
 
-    /// <summary>Number of recorded entries not yet freed.</summary>
+    /// <summary>Number of recorded ops not yet freed.</summary>
     public int Count => _count;
 
     /// <summary>True when an op on these inputs must be recorded.</summary>
@@ -50,17 +30,16 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 
     internal static bool ShouldRecord(Tensor<T> a, Tensor<T> b) => (a.RequiresGrad || b.RequiresGrad) && Autograd.IsRecording;
 
-    /// <summary>Appends an entry and marks its output as produced by it. Only <see cref="Ops"/> records.</summary>
-    internal void Record(in TapeEntry<T> entry)
+    /// <summary>
+    /// Appends a freshly rented record and marks its output as produced by it; the tape frees the record. Only
+    /// <see cref="Ops"/> records.
+    /// </summary>
+    internal void Record(OpRecord<T> record)
     {
-        CheckSameTape(entry.A, entry.Op);
-        CheckSameTape(entry.B, entry.Op);
-        CheckSameTape(entry.C, entry.Op);
-        if (entry.Inputs is { } inputs)
-            foreach (var input in inputs) CheckSameTape(input, entry.Op);
-        if (_count == _entries.Length) Array.Resize(ref _entries, _count * 2);
-        _entries[_count] = entry;
-        var output = entry.Output;
+        record.CheckInputs(this);
+        if (_count == _records.Length) Array.Resize(ref _records, _count * 2);
+        _records[_count] = record;
+        var output = record.Output;
         output.Node = _count;
         output.Tape = this;
         output.TapeGeneration = _generation;
@@ -69,7 +48,7 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     }
 
     /// <summary>An op may not combine this tape's tensors with tensors another thread's tape recorded: backward would never reach those.</summary>
-    void CheckSameTape(Tensor<T>? input, string op)
+    internal void CheckSameTape(Tensor<T>? input, string op)
     {
         if (input is { IsLeaf: false, Tape: { } other } && other != this)
             throw new InvalidOperationException(
@@ -77,10 +56,14 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
                 "A graph is recorded per thread; run the whole forward pass on one thread.");
     }
 
-    /// <summary>Drops every recorded entry (a forward pass whose gradient is not needed).</summary>
+    /// <summary>Drops every recorded op (a forward pass whose gradient is not needed).</summary>
     public void Clear()
     {
-        Array.Clear(_entries, 0, _count);
+        for (int i = 0; i < _count; i++)
+        {
+            _records[i]!.Free();
+            _records[i] = null;
+        }
         _count = 0;
         _generation++;
     }
@@ -107,10 +90,10 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 
         for (int i = root.Node; i >= 0; i--)
         {
-            ref var e = ref _entries[i];
-            if (e.Output.Grad is null) continue;
-            e.Rule(ref e);
-            e.Output.Grad = null;
+            var record = _records[i]!;
+            if (record.Output.Grad is null) continue;
+            record.Backward();
+            record.Output.Grad = null;
         }
         Clear();
     }

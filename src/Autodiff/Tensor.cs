@@ -11,7 +11,7 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
 {
     internal T[] Storage;
     internal int Offset;
-    internal int Node = -1;          // index of the tape entry that produced this tensor, or -1
+    internal int Node = -1;          // index of the tape record that produced this tensor, or -1
     internal Tape<T>? Tape;          // the tape that recorded Node (tapes are per thread)
     internal int TapeGeneration;     // generation of that tape when Node was recorded
     internal StepArena<T>? Arena;    // set when the storage is rented for one step

@@ -191,16 +191,7 @@ public sealed class GradCheckTests
         {
             var y = Tensor<double>.Zeros(x.Shape);
             for (int i = 0; i < x.Size; i++) y.Span[i] = x.Span[i] * x.Span[i];
-            if (Tape<double>.ShouldRecord(x))
-                Tape<double>.Current.Record(new TapeEntry<double>
-                {
-                    Op = "wrong_square", Output = y, A = x,
-                    Rule = static (ref TapeEntry<double> e) =>
-                    {
-                        var g = Tape<double>.GradSpan(e.A!);
-                        for (int i = 0; i < g.Length; i++) g[i] += e.GradOut[i] * e.A!.Span[i];
-                    },
-                });
+            if (Tape<double>.ShouldRecord(x)) Tape<double>.Current.Record(WrongSquareRecord.Rent("wrong_square", y, x));
             return y;
         }
 
@@ -214,17 +205,47 @@ public sealed class GradCheckTests
     {
         var y = Tensor<double>.Zeros(x.Shape);
         for (int i = 0; i < x.Size; i++) y.Span[i] = Math.Exp(x.Span[i]);
-        if (Tape<double>.ShouldRecord(x))
-            Tape<double>.Current.Record(new TapeEntry<double>
-            {
-                Op = "exp_doubled_rule", Output = y, A = x,
-                Rule = static (ref TapeEntry<double> e) =>
-                {
-                    var g = Tape<double>.GradSpan(e.A!);
-                    for (int i = 0; i < g.Length; i++) g[i] += 2 * e.GradOut[i] * e.Output.Span[i];
-                },
-            });
+        if (Tape<double>.ShouldRecord(x)) Tape<double>.Current.Record(ExpDoubledRuleRecord.Rent("exp_doubled_rule", y, x));
         return y;
+    }
+
+    /// <summary>A one-input record whose backward is <see cref="Rule"/>.</summary>
+    abstract class OneInputRecord<TSelf> : PooledRecord<double, TSelf> where TSelf : OneInputRecord<TSelf>, new()
+    {
+        public Tensor<double> Input = null!;
+
+        public static TSelf Rent(string op, Tensor<double> output, Tensor<double> input)
+        {
+            var r = FromPool(op, output);
+            r.Input = input;
+            return r;
+        }
+
+        public override void Backward() => Rule(Tape<double>.GradSpan(Input), Input.Span, Output.Span, GradOut);
+
+        protected abstract void Rule(Span<double> g, ReadOnlySpan<double> x, ReadOnlySpan<double> y, ReadOnlySpan<double> dy);
+
+        public override void CheckInputs(Tape<double> tape) => tape.CheckSameTape(Input, Op);
+
+        protected override void ClearReferences() => Input = null!;
+    }
+
+    /// <summary>y = x² whose rule forgets the factor 2.</summary>
+    sealed class WrongSquareRecord : OneInputRecord<WrongSquareRecord>
+    {
+        protected override void Rule(Span<double> g, ReadOnlySpan<double> x, ReadOnlySpan<double> y, ReadOnlySpan<double> dy)
+        {
+            for (int i = 0; i < g.Length; i++) g[i] += dy[i] * x[i];
+        }
+    }
+
+    /// <summary>y = exp(x) whose rule doubles the derivative.</summary>
+    sealed class ExpDoubledRuleRecord : OneInputRecord<ExpDoubledRuleRecord>
+    {
+        protected override void Rule(Span<double> g, ReadOnlySpan<double> x, ReadOnlySpan<double> y, ReadOnlySpan<double> dy)
+        {
+            for (int i = 0; i < g.Length; i++) g[i] += 2 * dy[i] * y[i];
+        }
     }
 
     /// <summary>

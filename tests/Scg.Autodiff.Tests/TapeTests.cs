@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Scg.Autodiff.Layers;
 using Scg.Autodiff.Optim;
 
@@ -155,6 +156,62 @@ public sealed class TapeTests
         Assert.True(tape.Count > 0);
         tape.Clear();
         Assert.Equal(0, tape.Count);
+    }
+
+    /// <summary>A freed record goes back to its kind's free list without its references, so it keeps no tensor alive.</summary>
+    [Fact]
+    public void FreedRecordsKeepNoTensorAlive()
+    {
+        var x = P(1, 2, 3);
+        var freedByBackward = ResultOfAFreedPass(x, backward: true);
+        var freedByClear = ResultOfAFreedPass(x, backward: false);
+        GC.Collect();
+        Assert.False(freedByBackward.IsAlive, "an op result outlived the Backward that freed its records");
+        Assert.False(freedByClear.IsAlive, "an op result outlived the Clear that freed its records");
+    }
+
+    /// <summary>A weak reference to an op result of a pass whose records Backward (or Clear) has freed.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static WeakReference ResultOfAFreedPass(Tensor<double> x, bool backward)
+    {
+        var y = x.Exp();
+        var loss = Ops.Concat(0, y * x, y.Reshape(3, 1).Max(1)).Sum();
+        if (backward) loss.Backward();
+        else Tape<double>.Current.Clear();
+        return new WeakReference(y);
+    }
+
+    /// <summary>An op takes a freed record of its kind: once a pass has run, a recorded pass allocates what the same pass under NoGrad does.</summary>
+    [Fact]
+    public void RecordingReusesFreedRecords()
+    {
+        var x = P(1, 2, 3, 4, 5, 6);
+        var w = Tensor<double>.FromDoubles([0.5, -1, 2, 0, 1, -0.5], 2, 3).AsParameter();
+        var tape = Tape<double>.Current;
+        tape.Clear();
+
+        long BytesOfAPass(bool record)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            if (record)
+            {
+                Pass();
+                tape.Clear();
+            }
+            else
+                using (Autograd.NoGrad()) Pass();
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        void Pass()
+        {
+            var h = Ops.Linear(x.Reshape(2, 3), w).Tanh();
+            _ = (Ops.MatMul(h, w) / (x.Reshape(2, 3).Square() + 1)).LogSoftmax().Gather([0, 2]).Sum();
+        }
+
+        BytesOfAPass(record: true);   // the first pass creates the records (and JIT-compiles)
+        BytesOfAPass(record: false);
+        for (int i = 0; i < 3; i++) Assert.Equal(BytesOfAPass(record: false), BytesOfAPass(record: true));
     }
 
     /// <summary>

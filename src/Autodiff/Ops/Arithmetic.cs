@@ -10,28 +10,28 @@ public static partial class Ops
 
     /// <summary>a + b</summary>
     public static Tensor<T> Add<T>(Tensor<T> a, Tensor<T> b) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        Binary<T, AddOperator<T>>(a, b, "add", AddBackward);
+        Binary<T, AddOperator<T>, AddRecord<T>>(a, b, "add");
 
     /// <summary>a - b</summary>
     public static Tensor<T> Sub<T>(Tensor<T> a, Tensor<T> b) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        Binary<T, SubtractOperator<T>>(a, b, "sub", SubBackward);
+        Binary<T, SubtractOperator<T>, SubRecord<T>>(a, b, "sub");
 
     /// <summary>a · b elementwise</summary>
     public static Tensor<T> Mul<T>(Tensor<T> a, Tensor<T> b) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        Binary<T, MultiplyOperator<T>>(a, b, "mul", MulBackward);
+        Binary<T, MultiplyOperator<T>, MulRecord<T>>(a, b, "mul");
 
     /// <summary>a / b elementwise</summary>
     public static Tensor<T> Div<T>(Tensor<T> a, Tensor<T> b) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        Binary<T, DivideOperator<T>>(a, b, "div", DivBackward);
+        Binary<T, DivideOperator<T>, DivRecord<T>>(a, b, "div");
 
-    static Tensor<T> Binary<T, TOp>(Tensor<T> a, Tensor<T> b, string op, BackwardRule<T> rule)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T> where TOp : IBinaryOperator<T>
+    static Tensor<T> Binary<T, TOp, TRecord>(Tensor<T> a, Tensor<T> b, string op)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where TOp : IBinaryOperator<T> where TRecord : BinaryRecord<T, TRecord>, new()
     {
         var shape = a.Shape == b.Shape ? a.Shape : Shape.Broadcast(a.Shape, b.Shape, op);
         var y = Tensor<T>.Uninitialized(shape);
         Broadcast.Binary<T, TOp>(a.Span, a.Shape, b.Span, b.Shape, y.Span, shape);
         if (Tape<T>.ShouldRecord(a, b))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = op, Rule = rule, Output = y, A = a, B = b });
+            Tape<T>.Current.Record(BinaryRecord<T, TRecord>.Rent(op, y, a, b));
         return y;
     }
 
@@ -39,55 +39,93 @@ public static partial class Ops
     static void AccumulateBroadcast<T>(Tensor<T> x, ReadOnlySpan<T> g, Shape gShape) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
         Broadcast.SumToAccumulate(g, gShape, Tape<T>.GradSpan(x), x.Shape);
 
-    static void AddBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>A binary elementwise op: its two operands, either of which may have been broadcast to the output's shape.</summary>
+    abstract class BinaryRecord<T, TSelf> : PooledRecord<T, TSelf> where T : unmanaged, IBinaryFloatingPointIeee754<T> where TSelf : BinaryRecord<T, TSelf>, new()
     {
-        if (e.A!.RequiresGrad) AccumulateBroadcast(e.A, e.GradOut, e.Output.Shape);
-        if (e.B!.RequiresGrad) AccumulateBroadcast(e.B, e.GradOut, e.Output.Shape);
-    }
+        public Tensor<T> Left = null!, Right = null!;
 
-    static void SubBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        if (e.A!.RequiresGrad) AccumulateBroadcast(e.A, e.GradOut, e.Output.Shape);
-        if (e.B!.RequiresGrad)
+        public static TSelf Rent(string op, Tensor<T> output, Tensor<T> left, Tensor<T> right)
         {
-            var t = Scratch<T>.First(e.Output.Size);
-            TensorPrimitives.Negate(e.GradOut, t);
-            AccumulateBroadcast(e.B, t, e.Output.Shape);
+            var r = FromPool(op, output);
+            r.Left = left;
+            r.Right = right;
+            return r;
         }
-    }
 
-    static void MulBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        var shape = e.Output.Shape;
-        var t = Scratch<T>.First(e.Output.Size);
-        if (e.A!.RequiresGrad)
+        public override void CheckInputs(Tape<T> tape)
         {
-            Broadcast.Binary<T, MultiplyOperator<T>>(e.GradOut, shape, e.B!.Span, e.B.Shape, t, shape);
-            AccumulateBroadcast(e.A, t, shape);
+            tape.CheckSameTape(Left, Op);
+            tape.CheckSameTape(Right, Op);
         }
-        if (e.B!.RequiresGrad)
+
+        protected override void ClearReferences()
         {
-            Broadcast.Binary<T, MultiplyOperator<T>>(e.GradOut, shape, e.A.Span, e.A.Shape, t, shape);
-            AccumulateBroadcast(e.B, t, shape);
+            Left = null!;
+            Right = null!;
         }
     }
 
-    static void DivBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    sealed class AddRecord<T> : BinaryRecord<T, AddRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var shape = e.Output.Shape;
-        var t = Scratch<T>.First(e.Output.Size);
-        if (e.A!.RequiresGrad)
+        public override void Backward()
         {
-            Broadcast.Binary<T, DivideOperator<T>>(e.GradOut, shape, e.B!.Span, e.B.Shape, t, shape);
-            AccumulateBroadcast(e.A, t, shape);
+            if (Left.RequiresGrad) AccumulateBroadcast(Left, GradOut, Output.Shape);
+            if (Right.RequiresGrad) AccumulateBroadcast(Right, GradOut, Output.Shape);
         }
-        if (e.B!.RequiresGrad)
+    }
+
+    sealed class SubRecord<T> : BinaryRecord<T, SubRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public override void Backward()
         {
-            // d(a/b)/db = -y/b
-            TensorPrimitives.Multiply(e.GradOut, e.Output.Span, t);
-            TensorPrimitives.Negate(t, t);
-            Broadcast.Binary<T, DivideOperator<T>>(t, shape, e.B.Span, e.B.Shape, t, shape);
-            AccumulateBroadcast(e.B, t, shape);
+            if (Left.RequiresGrad) AccumulateBroadcast(Left, GradOut, Output.Shape);
+            if (Right.RequiresGrad)
+            {
+                var t = Scratch<T>.First(Output.Size);
+                TensorPrimitives.Negate(GradOut, t);
+                AccumulateBroadcast(Right, t, Output.Shape);
+            }
+        }
+    }
+
+    sealed class MulRecord<T> : BinaryRecord<T, MulRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public override void Backward()
+        {
+            var shape = Output.Shape;
+            var t = Scratch<T>.First(Output.Size);
+            if (Left.RequiresGrad)
+            {
+                Broadcast.Binary<T, MultiplyOperator<T>>(GradOut, shape, Right.Span, Right.Shape, t, shape);
+                AccumulateBroadcast(Left, t, shape);
+            }
+            if (Right.RequiresGrad)
+            {
+                Broadcast.Binary<T, MultiplyOperator<T>>(GradOut, shape, Left.Span, Left.Shape, t, shape);
+                AccumulateBroadcast(Right, t, shape);
+            }
+        }
+    }
+
+    sealed class DivRecord<T> : BinaryRecord<T, DivRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public override void Backward()
+        {
+            var shape = Output.Shape;
+            var t = Scratch<T>.First(Output.Size);
+            if (Left.RequiresGrad)
+            {
+                Broadcast.Binary<T, DivideOperator<T>>(GradOut, shape, Right.Span, Right.Shape, t, shape);
+                AccumulateBroadcast(Left, t, shape);
+            }
+            if (Right.RequiresGrad)
+            {
+                // d(a/b)/db = -y/b
+                TensorPrimitives.Multiply(GradOut, Output.Span, t);
+                TensorPrimitives.Negate(t, t);
+                Broadcast.Binary<T, DivideOperator<T>>(t, shape, Right.Span, Right.Shape, t, shape);
+                AccumulateBroadcast(Right, t, shape);
+            }
         }
     }
 
@@ -102,15 +140,44 @@ public static partial class Ops
         var m = mask.Span; var av = a.Span; var bv = b.Span; var yv = y.Span;
         for (int i = 0; i < yv.Length; i++) yv[i] = m[i] != T.Zero ? av[i] : bv[i];
         if (Tape<T>.ShouldRecord(a, b))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = "where", Rule = WhereBackward, Output = y, A = a, B = b, C = mask });
+            Tape<T>.Current.Record(WhereRecord<T>.Rent(y, mask, a, b));
         return y;
     }
 
-    static void WhereBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>where: the mask and the values taken where it is nonzero and where it is zero.</summary>
+    sealed class WhereRecord<T> : PooledRecord<T, WhereRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var m = e.C!.Span; var dy = e.GradOut;
-        if (e.A!.RequiresGrad) { var g = Tape<T>.GradSpan(e.A); for (int i = 0; i < g.Length; i++) if (m[i] != T.Zero) g[i] += dy[i]; }
-        if (e.B!.RequiresGrad) { var g = Tape<T>.GradSpan(e.B); for (int i = 0; i < g.Length; i++) if (m[i] == T.Zero) g[i] += dy[i]; }
+        public Tensor<T> Mask = null!, IfNonzero = null!, IfZero = null!;
+
+        public static WhereRecord<T> Rent(Tensor<T> output, Tensor<T> mask, Tensor<T> ifNonzero, Tensor<T> ifZero)
+        {
+            var r = FromPool("where", output);
+            r.Mask = mask;
+            r.IfNonzero = ifNonzero;
+            r.IfZero = ifZero;
+            return r;
+        }
+
+        public override void Backward()
+        {
+            var m = Mask.Span; var dy = GradOut;
+            if (IfNonzero.RequiresGrad) { var g = Tape<T>.GradSpan(IfNonzero); for (int i = 0; i < g.Length; i++) if (m[i] != T.Zero) g[i] += dy[i]; }
+            if (IfZero.RequiresGrad) { var g = Tape<T>.GradSpan(IfZero); for (int i = 0; i < g.Length; i++) if (m[i] == T.Zero) g[i] += dy[i]; }
+        }
+
+        public override void CheckInputs(Tape<T> tape)
+        {
+            tape.CheckSameTape(IfNonzero, Op);
+            tape.CheckSameTape(IfZero, Op);
+            tape.CheckSameTape(Mask, Op);
+        }
+
+        protected override void ClearReferences()
+        {
+            Mask = null!;
+            IfNonzero = null!;
+            IfZero = null!;
+        }
     }
 
     /// <summary>
@@ -125,24 +192,50 @@ public static partial class Ops
         Special.Softplus(logits.Span, ys);
         Elementwise.Map<T, SubtractProductOperator<T>>(ys, logits.Span, targets.Span, ys);
         if (Tape<T>.ShouldRecord(logits, targets))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = "bce_with_logits", Rule = BceBackward, Output = y, A = logits, B = targets });
+            Tape<T>.Current.Record(BceRecord<T>.Rent(y, logits, targets));
         return y;
     }
 
-    static void BceBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>bce_with_logits: the logits and the targets.</summary>
+    sealed class BceRecord<T> : PooledRecord<T, BceRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var dy = e.GradOut; var x = e.A!.Span; var t = e.B!.Span;
-        if (e.A.RequiresGrad)
-            InParts(static (g, x, t, dy, p) =>
-            {
-                var s = Scratch<T>.First(g.Length);
-                TensorPrimitives.Sigmoid(x, s);
-                for (int i = 0; i < g.Length; i++) g[i] += dy[i] * (s[i] - t[i]);
-            }, Tape<T>.GradSpan(e.A), x, t, dy, T.Zero);
-        if (e.B.RequiresGrad)
+        public Tensor<T> Logits = null!, Targets = null!;
+
+        public static BceRecord<T> Rent(Tensor<T> output, Tensor<T> logits, Tensor<T> targets)
         {
-            var g = Tape<T>.GradSpan(e.B);
-            Elementwise.Map<T, SubtractProductOperator<T>>(g, dy, x, g);
+            var r = FromPool("bce_with_logits", output);
+            r.Logits = logits;
+            r.Targets = targets;
+            return r;
+        }
+
+        public override void Backward()
+        {
+            var dy = GradOut; var x = Logits.Span; var t = Targets.Span;
+            if (Logits.RequiresGrad)
+                InParts(static (g, x, t, dy, p) =>
+                {
+                    var s = Scratch<T>.First(g.Length);
+                    TensorPrimitives.Sigmoid(x, s);
+                    for (int i = 0; i < g.Length; i++) g[i] += dy[i] * (s[i] - t[i]);
+                }, Tape<T>.GradSpan(Logits), x, t, dy, T.Zero);
+            if (Targets.RequiresGrad)
+            {
+                var g = Tape<T>.GradSpan(Targets);
+                Elementwise.Map<T, SubtractProductOperator<T>>(g, dy, x, g);
+            }
+        }
+
+        public override void CheckInputs(Tape<T> tape)
+        {
+            tape.CheckSameTape(Logits, Op);
+            tape.CheckSameTape(Targets, Op);
+        }
+
+        protected override void ClearReferences()
+        {
+            Logits = null!;
+            Targets = null!;
         }
     }
 
@@ -175,31 +268,61 @@ public static partial class Ops
         var y = Tensor<T>.Uninitialized(shape.RemoveAxis(shape.Rank - 1));
         Reduce.Sum<T>(r, y.Span, outer, length, 1);
         if (Tape<T>.ShouldRecord(location, value))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = op, Rule = LogisticLogDensitySumBackward, Output = y, A = location, B = value, C = t, S0 = lambda });
+            Tape<T>.Current.Record(LogisticLogDensitySumRecord<T>.Rent(y, location, value, lambda, t));
         return y;
     }
 
-    /// <summary>The backward of the unfused chain, step by step: ∂/∂t = g − 2g·σ(t); ∂/∂μ = ∂/∂t; ∂/∂x = −λ·∂/∂t.</summary>
-    static void LogisticLogDensitySumBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>logistic_log_density_sum: μ, x, λ and the forward's t = μ − λx.</summary>
+    sealed class LogisticLogDensitySumRecord<T> : PooledRecord<T, LogisticLogDensitySumRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var location = e.A!; var value = e.B!;
-        var shape = location.Shape;
-        int length = shape.Last;
-        var gy = e.GradOut;
-        var g = Scratch<T>.First(shape.Size);
-        var s = Scratch<T>.Second(shape.Size);
-        for (int o = 0; o < gy.Length; o++) g.Slice(o * length, length).Fill(gy[o]);   // the sum's adjoint
-        TensorPrimitives.Negate(g, s);
-        Elementwise.MapScalarRight<T, MultiplyOperator<T>>(s, T.CreateChecked(2.0), s);   // ∂/∂softplus = −2g
-        var sigmoid = e.C!.Span;   // t is read only here, so σ(t) may replace it
-        TensorPrimitives.Sigmoid(sigmoid, sigmoid);
-        TensorPrimitives.MultiplyAdd(s, sigmoid, g, g);                               // ∂/∂t
-        if (location.RequiresGrad) Tape<T>.Accumulate(location, g, shape, e.Op);
-        if (value.RequiresGrad)
+        public Tensor<T> Location = null!, Value = null!, LocationMinusScaledValue = null!;
+        public double Lambda;
+
+        public static LogisticLogDensitySumRecord<T> Rent(Tensor<T> output, Tensor<T> location, Tensor<T> value, double lambda, Tensor<T> locationMinusScaledValue)
         {
+            var r = FromPool("logistic_log_density_sum", output);
+            r.Location = location;
+            r.Value = value;
+            r.Lambda = lambda;
+            r.LocationMinusScaledValue = locationMinusScaledValue;
+            return r;
+        }
+
+        /// <summary>The backward of the unfused chain, step by step: ∂/∂t = g − 2g·σ(t); ∂/∂μ = ∂/∂t; ∂/∂x = −λ·∂/∂t.</summary>
+        public override void Backward()
+        {
+            var location = Location; var value = Value;
+            var shape = location.Shape;
+            int length = shape.Last;
+            var gy = GradOut;
+            var g = Scratch<T>.First(shape.Size);
+            var s = Scratch<T>.Second(shape.Size);
+            for (int o = 0; o < gy.Length; o++) g.Slice(o * length, length).Fill(gy[o]);   // the sum's adjoint
             TensorPrimitives.Negate(g, s);
-            Elementwise.MapScalarRight<T, MultiplyOperator<T>>(s, T.CreateChecked(e.S0), s);
-            Tape<T>.Accumulate(value, s, shape, e.Op);
+            Elementwise.MapScalarRight<T, MultiplyOperator<T>>(s, T.CreateChecked(2.0), s);   // ∂/∂softplus = −2g
+            var sigmoid = LocationMinusScaledValue.Span;   // t is read only here, so σ(t) may replace it
+            TensorPrimitives.Sigmoid(sigmoid, sigmoid);
+            TensorPrimitives.MultiplyAdd(s, sigmoid, g, g);                               // ∂/∂t
+            if (location.RequiresGrad) Tape<T>.Accumulate(location, g, shape, Op);
+            if (value.RequiresGrad)
+            {
+                TensorPrimitives.Negate(g, s);
+                Elementwise.MapScalarRight<T, MultiplyOperator<T>>(s, T.CreateChecked(Lambda), s);
+                Tape<T>.Accumulate(value, s, shape, Op);
+            }
+        }
+
+        public override void CheckInputs(Tape<T> tape)
+        {
+            tape.CheckSameTape(Location, Op);
+            tape.CheckSameTape(Value, Op);
+        }
+
+        protected override void ClearReferences()
+        {
+            Location = null!;
+            Value = null!;
+            LocationMinusScaledValue = null!;
         }
     }
 }

@@ -123,15 +123,35 @@ public static partial class Ops
         var xs = x.Span; var ys = y.Span;
         for (int i = 0; i < xs.Length; i++) ys[i] = xs[i] < l ? l : xs[i] > h ? h : xs[i];
         if (Tape<T>.ShouldRecord(x))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = "clamp", Rule = ClampBackward, Output = y, A = x, S0 = lo, S1 = hi });
+            Tape<T>.Current.Record(ClampRecord<T>.Rent(y, x, lo, hi));
         return y;
     }
 
-    static void ClampBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>clamp: the input and the bounds.</summary>
+    sealed class ClampRecord<T> : PooledRecord<T, ClampRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        T l = T.CreateChecked(e.S0), h = T.CreateChecked(e.S1);
-        var x = e.A!.Span; var dy = e.GradOut; var g = Tape<T>.GradSpan(e.A);
-        for (int i = 0; i < g.Length; i++) if (x[i] >= l && x[i] <= h) g[i] += dy[i];
+        public Tensor<T> Input = null!;
+        public double Lower, Upper;
+
+        public static ClampRecord<T> Rent(Tensor<T> output, Tensor<T> input, double lower, double upper)
+        {
+            var r = FromPool("clamp", output);
+            r.Input = input;
+            r.Lower = lower;
+            r.Upper = upper;
+            return r;
+        }
+
+        public override void Backward()
+        {
+            T l = T.CreateChecked(Lower), h = T.CreateChecked(Upper);
+            var x = Input.Span; var dy = GradOut; var g = Tape<T>.GradSpan(Input);
+            for (int i = 0; i < g.Length; i++) if (x[i] >= l && x[i] <= h) g[i] += dy[i];
+        }
+
+        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
+
+        protected override void ClearReferences() => Input = null!;
     }
 
     /// <summary>The same values with no gradient flowing back (the score-function estimators' building block).</summary>
@@ -143,7 +163,7 @@ public static partial class Ops
         var y = Tensor<T>.Uninitialized(x.Shape);
         InParts(forward, x.Span, y.Span);
         if (Tape<T>.ShouldRecord(x))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = op, Rule = UnaryBackward, Output = y, A = x, Extra = derivative });
+            Tape<T>.Current.Record(UnaryRecord<T>.Rent(op, y, x, derivative, T.Zero));
         return y;
     }
 
@@ -153,12 +173,36 @@ public static partial class Ops
         var y = Tensor<T>.Uninitialized(x.Shape);
         forward(x.Span, y.Span, p);
         if (Tape<T>.ShouldRecord(x))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = op, Rule = UnaryBackward, Output = y, A = x, Extra = derivative, S0 = double.CreateTruncating(p) });
+            Tape<T>.Current.Record(UnaryRecord<T>.Rent(op, y, x, derivative, p));
         return y;
     }
 
-    static void UnaryBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        InParts((DerivativeAccumulate<T>)e.Extra!, Tape<T>.GradSpan(e.A!), e.A!.Span, e.Output.Span, e.GradOut, T.CreateTruncating(e.S0));
+    /// <summary>A unary elementwise op: the input, the derivative declared beside the forward, and its constant parameter (0 when it has none).</summary>
+    sealed class UnaryRecord<T> : PooledRecord<T, UnaryRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public Tensor<T> Input = null!;
+        public DerivativeAccumulate<T> Derivative = null!;
+        public T Parameter;
+
+        public static UnaryRecord<T> Rent(string op, Tensor<T> output, Tensor<T> input, DerivativeAccumulate<T> derivative, T parameter)
+        {
+            var r = FromPool(op, output);
+            r.Input = input;
+            r.Derivative = derivative;
+            r.Parameter = parameter;
+            return r;
+        }
+
+        public override void Backward() => InParts(Derivative, Tape<T>.GradSpan(Input), Input.Span, Output.Span, GradOut, Parameter);
+
+        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
+
+        protected override void ClearReferences()
+        {
+            Input = null!;
+            Derivative = null!;
+        }
+    }
 
     /// <summary>
     /// forward(x, y), cut over the worker pool when long (see <see cref="Elementwise.ParallelLength"/>); each value

@@ -18,33 +18,62 @@ public static partial class Ops
             Gemm.Multiply(p.M, p.N, p.K, av.Slice(i * p.M * p.K, p.M * p.K), transA ? p.M : p.K, transA,
                 bv.Slice(i * p.BStride, p.K * p.N), transB ? p.K : p.N, transB, yv.Slice(i * p.M * p.N, p.M * p.N), p.N, accumulate: false);
         if (Tape<T>.ShouldRecord(a, b))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = "matmul", Rule = MatMulBackward, Output = y, A = a, B = b, F0 = transA, F1 = transB });
+            Tape<T>.Current.Record(MatMulRecord<T>.Rent(y, a, b, transA, transB));
         return y;
     }
 
-    static void MatMulBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>matmul: the two factors and whether each was transposed.</summary>
+    sealed class MatMulRecord<T> : PooledRecord<T, MatMulRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        bool ta = e.F0, tb = e.F1;
-        var p = MatMulPlan.Of(e.A!.Shape, e.B!.Shape, ta, tb);
-        int m = p.M, n = p.N, k = p.K, lda = ta ? m : k, ldb = tb ? k : n;
-        var dy = e.GradOut; var av = e.A.Span; var bv = e.B.Span;
-        for (int i = 0; i < p.Batch; i++)
+        public Tensor<T> Left = null!, Right = null!;
+        public bool TransposeLeft, TransposeRight;
+
+        public static MatMulRecord<T> Rent(Tensor<T> output, Tensor<T> left, Tensor<T> right, bool transposeLeft, bool transposeRight)
         {
-            var dyi = dy.Slice(i * m * n, m * n);
-            if (e.A.RequiresGrad)
+            var r = FromPool("matmul", output);
+            r.Left = left;
+            r.Right = right;
+            r.TransposeLeft = transposeLeft;
+            r.TransposeRight = transposeRight;
+            return r;
+        }
+
+        public override void Backward()
+        {
+            bool ta = TransposeLeft, tb = TransposeRight;
+            var p = MatMulPlan.Of(Left.Shape, Right.Shape, ta, tb);
+            int m = p.M, n = p.N, k = p.K, lda = ta ? m : k, ldb = tb ? k : n;
+            var dy = GradOut; var av = Left.Span; var bv = Right.Span;
+            for (int i = 0; i < p.Batch; i++)
             {
-                var ga = Tape<T>.GradSpan(e.A).Slice(i * m * k, m * k);
-                var bi = bv.Slice(i * p.BStride, k * n);
-                if (!ta) Gemm.Multiply(m, k, n, dyi, n, false, bi, ldb, !tb, ga, k, accumulate: true);   // dA = dY·op(B)ᵀ
-                else Gemm.Multiply(k, m, n, bi, ldb, tb, dyi, n, true, ga, m, accumulate: true);         // dAᵀ = op(B)·dYᵀ
+                var dyi = dy.Slice(i * m * n, m * n);
+                if (Left.RequiresGrad)
+                {
+                    var ga = Tape<T>.GradSpan(Left).Slice(i * m * k, m * k);
+                    var bi = bv.Slice(i * p.BStride, k * n);
+                    if (!ta) Gemm.Multiply(m, k, n, dyi, n, false, bi, ldb, !tb, ga, k, accumulate: true);   // dA = dY·op(B)ᵀ
+                    else Gemm.Multiply(k, m, n, bi, ldb, tb, dyi, n, true, ga, m, accumulate: true);         // dAᵀ = op(B)·dYᵀ
+                }
+                if (Right.RequiresGrad)
+                {
+                    var gb = Tape<T>.GradSpan(Right).Slice(i * p.BStride, k * n);
+                    var ai = av.Slice(i * m * k, m * k);
+                    if (!tb) Gemm.Multiply(k, n, m, ai, lda, !ta, dyi, n, false, gb, n, accumulate: true);   // dB = op(A)ᵀ·dY
+                    else Gemm.Multiply(n, k, m, dyi, n, true, ai, lda, ta, gb, k, accumulate: true);         // dBᵀ = dYᵀ·op(A)
+                }
             }
-            if (e.B.RequiresGrad)
-            {
-                var gb = Tape<T>.GradSpan(e.B).Slice(i * p.BStride, k * n);
-                var ai = av.Slice(i * m * k, m * k);
-                if (!tb) Gemm.Multiply(k, n, m, ai, lda, !ta, dyi, n, false, gb, n, accumulate: true);   // dB = op(A)ᵀ·dY
-                else Gemm.Multiply(n, k, m, dyi, n, true, ai, lda, ta, gb, k, accumulate: true);         // dBᵀ = dYᵀ·op(A)
-            }
+        }
+
+        public override void CheckInputs(Tape<T> tape)
+        {
+            tape.CheckSameTape(Left, Op);
+            tape.CheckSameTape(Right, Op);
+        }
+
+        protected override void ClearReferences()
+        {
+            Left = null!;
+            Right = null!;
         }
     }
 
@@ -91,25 +120,55 @@ public static partial class Ops
         Gemm.Multiply(rows, outF, inF, x.Span, inF, false, weight.Span, inF, true, yv, outF, accumulate: bias is not null);
         bool record = (x.RequiresGrad || weight.RequiresGrad || (bias?.RequiresGrad ?? false)) && Autograd.IsRecording;
         if (record)
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = "linear", Rule = LinearBackward, Output = y, A = x, B = weight, C = bias });
+            Tape<T>.Current.Record(LinearRecord<T>.Rent(y, x, weight, bias));
         return y;
     }
 
-    static void LinearBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>linear: the input, the weight and the bias (null when there is none).</summary>
+    sealed class LinearRecord<T> : PooledRecord<T, LinearRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var x = e.A!; var w = e.B!;
-        int outF = w.Shape[0], inF = w.Shape[1], rows = x.Shape.Rows;
-        var dy = e.GradOut;
-        if (x.RequiresGrad)
+        public Tensor<T> Input = null!, Weight = null!;
+        public Tensor<T>? Bias;
+
+        public static LinearRecord<T> Rent(Tensor<T> output, Tensor<T> input, Tensor<T> weight, Tensor<T>? bias)
         {
-            var gx = Tape<T>.GradSpanToWrite(x, out bool accumulate);
-            Gemm.Multiply(rows, inF, outF, dy, outF, false, w.Span, inF, false, gx, inF, accumulate);
+            var r = FromPool("linear", output);
+            r.Input = input;
+            r.Weight = weight;
+            r.Bias = bias;
+            return r;
         }
-        if (w.RequiresGrad)
+
+        public override void Backward()
         {
-            var gw = Tape<T>.GradSpanToWrite(w, out bool accumulate);
-            Gemm.Multiply(outF, inF, rows, dy, outF, true, x.Span, inF, false, gw, inF, accumulate);
+            var x = Input; var w = Weight;
+            int outF = w.Shape[0], inF = w.Shape[1], rows = x.Shape.Rows;
+            var dy = GradOut;
+            if (x.RequiresGrad)
+            {
+                var gx = Tape<T>.GradSpanToWrite(x, out bool accumulate);
+                Gemm.Multiply(rows, inF, outF, dy, outF, false, w.Span, inF, false, gx, inF, accumulate);
+            }
+            if (w.RequiresGrad)
+            {
+                var gw = Tape<T>.GradSpanToWrite(w, out bool accumulate);
+                Gemm.Multiply(outF, inF, rows, dy, outF, true, x.Span, inF, false, gw, inF, accumulate);
+            }
+            if (Bias is { RequiresGrad: true } b) Broadcast.SumToAccumulate(dy, new Shape(rows, outF), Tape<T>.GradSpan(b), b.Shape);
         }
-        if (e.C is { RequiresGrad: true } b) Broadcast.SumToAccumulate(dy, new Shape(rows, outF), Tape<T>.GradSpan(b), b.Shape);
+
+        public override void CheckInputs(Tape<T> tape)
+        {
+            tape.CheckSameTape(Input, Op);
+            tape.CheckSameTape(Weight, Op);
+            tape.CheckSameTape(Bias, Op);
+        }
+
+        protected override void ClearReferences()
+        {
+            Input = null!;
+            Weight = null!;
+            Bias = null;
+        }
     }
 }

@@ -39,14 +39,33 @@ public static partial class Ops
         _ = x.Span; // a released step tensor throws here
         var y = Tensor<T>.Over(x, shape, offset);
         if (Tape<T>.ShouldRecord(x))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = op, Rule = ViewBackward, Output = y, A = x, I0 = offset - x.Offset });
+            Tape<T>.Current.Record(ViewRecord<T>.Rent(op, y, x, offset - x.Offset));
         return y;
     }
 
-    static void ViewBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>A view (reshape, contiguous narrow, stack's new axis): the viewed tensor and where in it the view starts.</summary>
+    sealed class ViewRecord<T> : PooledRecord<T, ViewRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var g = Tape<T>.GradSpan(e.A!).Slice(e.I0, e.Output.Size);
-        TensorPrimitives.Add(g, e.GradOut, g);
+        public Tensor<T> Input = null!;
+        public int OffsetInInput;
+
+        public static ViewRecord<T> Rent(string op, Tensor<T> output, Tensor<T> input, int offsetInInput)
+        {
+            var r = FromPool(op, output);
+            r.Input = input;
+            r.OffsetInInput = offsetInInput;
+            return r;
+        }
+
+        public override void Backward()
+        {
+            var g = Tape<T>.GradSpan(Input).Slice(OffsetInInput, Output.Size);
+            TensorPrimitives.Add(g, GradOut, g);
+        }
+
+        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
+
+        protected override void ClearReferences() => Input = null!;
     }
 
     /// <summary>Swaps two axes (a copy).</summary>
@@ -59,12 +78,31 @@ public static partial class Ops
         var y = Tensor<T>.Uninitialized(new Shape(d));
         SwapAxes(x.Span, x.Shape, a0, a1, y.Span, accumulate: false);
         if (Tape<T>.ShouldRecord(x))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = "transpose", Rule = TransposeBackward, Output = y, A = x, I0 = a0, I1 = a1 });
+            Tape<T>.Current.Record(TransposeRecord<T>.Rent(y, x, a0, a1));
         return y;
     }
 
-    static void TransposeBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        SwapAxes(e.GradOut, e.Output.Shape, e.I0, e.I1, Tape<T>.GradSpan(e.A!), accumulate: true);
+    /// <summary>transpose: the input and the two swapped axes.</summary>
+    sealed class TransposeRecord<T> : PooledRecord<T, TransposeRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public Tensor<T> Input = null!;
+        public int Axis0, Axis1;
+
+        public static TransposeRecord<T> Rent(Tensor<T> output, Tensor<T> input, int axis0, int axis1)
+        {
+            var r = FromPool("transpose", output);
+            r.Input = input;
+            r.Axis0 = axis0;
+            r.Axis1 = axis1;
+            return r;
+        }
+
+        public override void Backward() => SwapAxes(GradOut, Output.Shape, Axis0, Axis1, Tape<T>.GradSpan(Input), accumulate: true);
+
+        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
+
+        protected override void ClearReferences() => Input = null!;
+    }
 
     /// <summary>y = x with axes a0 and a1 swapped (y += when accumulating).</summary>
     static void SwapAxes<T>(ReadOnlySpan<T> x, Shape xShape, int a0, int a1, Span<T> y, bool accumulate) where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -104,20 +142,40 @@ public static partial class Ops
         var xs = x.Span; var ys = y.Span;
         for (int o = 0; o < outer; o++) xs.Slice((o * len + start) * inner, length * inner).CopyTo(ys.Slice(o * length * inner, length * inner));
         if (Tape<T>.ShouldRecord(x))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = "narrow", Rule = NarrowBackward, Output = y, A = x, I0 = a, I1 = start });
+            Tape<T>.Current.Record(NarrowRecord<T>.Rent(y, x, a, start));
         return y;
     }
 
-    static void NarrowBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>narrow, when it copies: the input, the axis and where along it the slice starts.</summary>
+    sealed class NarrowRecord<T> : PooledRecord<T, NarrowRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var (outer, len, inner) = e.A!.Shape.Split(e.I0);
-        int length = e.Output.Shape[e.I0], block = length * inner;
-        var g = Tape<T>.GradSpan(e.A); var dy = e.GradOut;
-        for (int o = 0; o < outer; o++)
+        public Tensor<T> Input = null!;
+        public int Axis, Start;
+
+        public static NarrowRecord<T> Rent(Tensor<T> output, Tensor<T> input, int axis, int start)
         {
-            var gs = g.Slice((o * len + e.I1) * inner, block);
-            TensorPrimitives.Add(gs, dy.Slice(o * block, block), gs);
+            var r = FromPool("narrow", output);
+            r.Input = input;
+            r.Axis = axis;
+            r.Start = start;
+            return r;
         }
+
+        public override void Backward()
+        {
+            var (outer, len, inner) = Input.Shape.Split(Axis);
+            int length = Output.Shape[Axis], block = length * inner;
+            var g = Tape<T>.GradSpan(Input); var dy = GradOut;
+            for (int o = 0; o < outer; o++)
+            {
+                var gs = g.Slice((o * len + Start) * inner, block);
+                TensorPrimitives.Add(gs, dy.Slice(o * block, block), gs);
+            }
+        }
+
+        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
+
+        protected override void ClearReferences() => Input = null!;
     }
 
     /// <summary>Joins tensors along an existing axis; all other dims must agree.</summary>
@@ -146,29 +204,51 @@ public static partial class Ops
             record |= x.RequiresGrad;
         }
         if (record && Autograd.IsRecording)
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = "concat", Rule = ConcatBackward, Output = y, Inputs = xs, I0 = a });
+            Tape<T>.Current.Record(ConcatRecord<T>.Rent(y, xs, a));
         return y;
     }
 
-    static void ConcatBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>concat: the joined tensors, in order, and the axis.</summary>
+    sealed class ConcatRecord<T> : PooledRecord<T, ConcatRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var (outer, total, inner) = e.Output.Shape.Split(e.I0);
-        var dy = e.GradOut;
-        int offset = 0;
-        foreach (var x in e.Inputs!)
+        public Tensor<T>[] Inputs = null!;
+        public int Axis;
+
+        public static ConcatRecord<T> Rent(Tensor<T> output, Tensor<T>[] inputs, int axis)
         {
-            int block = x.Shape[e.I0] * inner;
-            if (x.RequiresGrad)
-            {
-                var g = Tape<T>.GradSpan(x);
-                for (int o = 0; o < outer; o++)
-                {
-                    var gs = g.Slice(o * block, block);
-                    TensorPrimitives.Add(gs, dy.Slice(o * total * inner + offset, block), gs);
-                }
-            }
-            offset += block;
+            var r = FromPool("concat", output);
+            r.Inputs = inputs;
+            r.Axis = axis;
+            return r;
         }
+
+        public override void Backward()
+        {
+            var (outer, total, inner) = Output.Shape.Split(Axis);
+            var dy = GradOut;
+            int offset = 0;
+            foreach (var x in Inputs)
+            {
+                int block = x.Shape[Axis] * inner;
+                if (x.RequiresGrad)
+                {
+                    var g = Tape<T>.GradSpan(x);
+                    for (int o = 0; o < outer; o++)
+                    {
+                        var gs = g.Slice(o * block, block);
+                        TensorPrimitives.Add(gs, dy.Slice(o * total * inner + offset, block), gs);
+                    }
+                }
+                offset += block;
+            }
+        }
+
+        public override void CheckInputs(Tape<T> tape)
+        {
+            foreach (var input in Inputs) tape.CheckSameTape(input, Op);
+        }
+
+        protected override void ClearReferences() => Inputs = null!;
     }
 
     /// <summary>Stacks same-shaped tensors along a new axis.</summary>
@@ -200,21 +280,46 @@ public static partial class Ops
             for (int k = 0; k < indices.Length; k++)
                 xs.Slice((o * len + indices[k]) * inner, inner).CopyTo(ys.Slice((o * indices.Length + k) * inner, inner));
         if (Tape<T>.ShouldRecord(x))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = "index_select", Rule = IndexSelectBackward, Output = y, A = x, I0 = a, Extra = indices });
+            Tape<T>.Current.Record(IndexSelectRecord<T>.Rent(y, x, a, indices));
         return y;
     }
 
-    static void IndexSelectBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>index_select: the input, the axis and the selected indices along it.</summary>
+    sealed class IndexSelectRecord<T> : PooledRecord<T, IndexSelectRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var indices = (int[])e.Extra!;
-        var (outer, len, inner) = e.A!.Shape.Split(e.I0);
-        var g = Tape<T>.GradSpan(e.A); var dy = e.GradOut;
-        for (int o = 0; o < outer; o++)
-            for (int k = 0; k < indices.Length; k++)
-            {
-                var gs = g.Slice((o * len + indices[k]) * inner, inner);
-                TensorPrimitives.Add(gs, dy.Slice((o * indices.Length + k) * inner, inner), gs);
-            }
+        public Tensor<T> Input = null!;
+        public int Axis;
+        public int[] Indices = null!;
+
+        public static IndexSelectRecord<T> Rent(Tensor<T> output, Tensor<T> input, int axis, int[] indices)
+        {
+            var r = FromPool("index_select", output);
+            r.Input = input;
+            r.Axis = axis;
+            r.Indices = indices;
+            return r;
+        }
+
+        public override void Backward()
+        {
+            var indices = Indices;
+            var (outer, len, inner) = Input.Shape.Split(Axis);
+            var g = Tape<T>.GradSpan(Input); var dy = GradOut;
+            for (int o = 0; o < outer; o++)
+                for (int k = 0; k < indices.Length; k++)
+                {
+                    var gs = g.Slice((o * len + indices[k]) * inner, inner);
+                    TensorPrimitives.Add(gs, dy.Slice((o * indices.Length + k) * inner, inner), gs);
+                }
+        }
+
+        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
+
+        protected override void ClearReferences()
+        {
+            Input = null!;
+            Indices = null!;
+        }
     }
 
     /// <summary>
@@ -235,16 +340,39 @@ public static partial class Ops
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < k; j++) ys[r * k + j] = xs[r * n + index[r * k + j]];
         if (Tape<T>.ShouldRecord(x))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = "gather", Rule = GatherBackward, Output = y, A = x, Extra = index });
+            Tape<T>.Current.Record(GatherRecord<T>.Rent(y, x, index));
         return y;
     }
 
-    static void GatherBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>gather along the last axis: the input and the picked index per output element, row by row.</summary>
+    sealed class GatherRecord<T> : PooledRecord<T, GatherRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var index = (int[])e.Extra!;
-        int n = e.A!.Shape.Last, k = e.Output.Shape.Last;
-        var g = Tape<T>.GradSpan(e.A); var dy = e.GradOut;
-        for (int q = 0; q < index.Length; q++) g[q / k * n + index[q]] += dy[q];
+        public Tensor<T> Input = null!;
+        public int[] Index = null!;
+
+        public static GatherRecord<T> Rent(Tensor<T> output, Tensor<T> input, int[] index)
+        {
+            var r = FromPool("gather", output);
+            r.Input = input;
+            r.Index = index;
+            return r;
+        }
+
+        public override void Backward()
+        {
+            var index = Index;
+            int n = Input.Shape.Last, k = Output.Shape.Last;
+            var g = Tape<T>.GradSpan(Input); var dy = GradOut;
+            for (int q = 0; q < index.Length; q++) g[q / k * n + index[q]] += dy[q];
+        }
+
+        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
+
+        protected override void ClearReferences()
+        {
+            Input = null!;
+            Index = null!;
+        }
     }
 
     /// <summary>One-hot rows: [indices.Length, n] with a 1 at each index (a constant).</summary>
@@ -270,10 +398,26 @@ public static partial class Ops
         var zero = Tensor<T>.Zeros(Shape.Scalar);
         Broadcast.Binary<T, AddOperator<T>>(x.Span, x.Shape, zero.Span, zero.Shape, y.Span, shape);
         if (Tape<T>.ShouldRecord(x))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = "expand", Rule = ExpandBackward, Output = y, A = x });
+            Tape<T>.Current.Record(ExpandRecord<T>.Rent(y, x));
         return y;
     }
 
-    static void ExpandBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        AccumulateBroadcast(e.A!, e.GradOut, e.Output.Shape);
+    /// <summary>expand: the input, broadcast to the output's shape.</summary>
+    sealed class ExpandRecord<T> : PooledRecord<T, ExpandRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public Tensor<T> Input = null!;
+
+        public static ExpandRecord<T> Rent(Tensor<T> output, Tensor<T> input)
+        {
+            var r = FromPool("expand", output);
+            r.Input = input;
+            return r;
+        }
+
+        public override void Backward() => AccumulateBroadcast(Input, GradOut, Output.Shape);
+
+        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
+
+        protected override void ClearReferences() => Input = null!;
+    }
 }

@@ -32,14 +32,35 @@ public static partial class Ops
         Reduce.Sum(x.Span, y.Span, outer, length, inner);
         if (scale != T.One) TensorPrimitives.Multiply(y.Span, scale, y.Span);
         if (Tape<T>.ShouldRecord(x))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = op, Rule = SumBackward, Output = y, A = x, I0 = axis, S0 = double.CreateTruncating(scale) });
+            Tape<T>.Current.Record(SumRecord<T>.Rent(op, y, x, axis, scale));
         return y;
     }
 
-    static void SumBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>sum or mean along an axis: the input, the axis and the factor applied to the sum (1, or 1/n for a mean).</summary>
+    sealed class SumRecord<T> : PooledRecord<T, SumRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var (outer, length, inner) = e.A!.Shape.Split(e.I0);
-        Reduce.SumBackward(e.GradOut, Tape<T>.GradSpan(e.A), outer, length, inner, T.CreateTruncating(e.S0));
+        public Tensor<T> Input = null!;
+        public int Axis;
+        public T Scale;
+
+        public static SumRecord<T> Rent(string op, Tensor<T> output, Tensor<T> input, int axis, T scale)
+        {
+            var r = FromPool(op, output);
+            r.Input = input;
+            r.Axis = axis;
+            r.Scale = scale;
+            return r;
+        }
+
+        public override void Backward()
+        {
+            var (outer, length, inner) = Input.Shape.Split(Axis);
+            Reduce.SumBackward(GradOut, Tape<T>.GradSpan(Input), outer, length, inner, Scale);
+        }
+
+        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
+
+        protected override void ClearReferences() => Input = null!;
     }
 
     /// <summary>Maximum of all elements; the gradient goes to the first maximal element.</summary>
@@ -56,19 +77,44 @@ public static partial class Ops
         var argmax = new int[outer * inner];
         Reduce.Max(x.Span, y.Span, argmax, outer, length, inner);
         if (Tape<T>.ShouldRecord(x))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = "max", Rule = MaxBackward, Output = y, A = x, I0 = a, Extra = argmax });
+            Tape<T>.Current.Record(MaxRecord<T>.Rent(y, x, a, argmax));
         return y;
     }
 
-    static void MaxBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>max along an axis: the input, the axis and, per output element, the index along the axis of the first maximum.</summary>
+    sealed class MaxRecord<T> : PooledRecord<T, MaxRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var (_, length, inner) = e.A!.Shape.Split(e.I0);
-        var argmax = (int[])e.Extra!;
-        var g = Tape<T>.GradSpan(e.A); var dy = e.GradOut;
-        for (int k = 0; k < argmax.Length; k++)
+        public Tensor<T> Input = null!;
+        public int Axis;
+        public int[] ArgMax = null!;
+
+        public static MaxRecord<T> Rent(Tensor<T> output, Tensor<T> input, int axis, int[] argMax)
         {
-            int o = k / inner, i = k % inner;
-            g[(o * length + argmax[k]) * inner + i] += dy[k];
+            var r = FromPool("max", output);
+            r.Input = input;
+            r.Axis = axis;
+            r.ArgMax = argMax;
+            return r;
+        }
+
+        public override void Backward()
+        {
+            var (_, length, inner) = Input.Shape.Split(Axis);
+            var argmax = ArgMax;
+            var g = Tape<T>.GradSpan(Input); var dy = GradOut;
+            for (int k = 0; k < argmax.Length; k++)
+            {
+                int o = k / inner, i = k % inner;
+                g[(o * length + argmax[k]) * inner + i] += dy[k];
+            }
+        }
+
+        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
+
+        protected override void ClearReferences()
+        {
+            Input = null!;
+            ArgMax = null!;
         }
     }
 
@@ -80,14 +126,33 @@ public static partial class Ops
         var y = Tensor<T>.Uninitialized(keepDim ? x.Shape.WithAxis(a, 1) : x.Shape.RemoveAxis(a));
         Reduce.LogSumExp(x.Span, y.Span, outer, length, inner);
         if (Tape<T>.ShouldRecord(x))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = "logsumexp", Rule = LogSumExpBackward, Output = y, A = x, I0 = a });
+            Tape<T>.Current.Record(LogSumExpRecord<T>.Rent(y, x, a));
         return y;
     }
 
-    static void LogSumExpBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>logsumexp along an axis: the input and the axis.</summary>
+    sealed class LogSumExpRecord<T> : PooledRecord<T, LogSumExpRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var (outer, length, inner) = e.A!.Shape.Split(e.I0);
-        Reduce.LogSumExpBackward(e.A.Span, e.Output.Span, e.GradOut, Tape<T>.GradSpan(e.A), outer, length, inner);
+        public Tensor<T> Input = null!;
+        public int Axis;
+
+        public static LogSumExpRecord<T> Rent(Tensor<T> output, Tensor<T> input, int axis)
+        {
+            var r = FromPool("logsumexp", output);
+            r.Input = input;
+            r.Axis = axis;
+            return r;
+        }
+
+        public override void Backward()
+        {
+            var (outer, length, inner) = Input.Shape.Split(Axis);
+            Reduce.LogSumExpBackward(Input.Span, Output.Span, GradOut, Tape<T>.GradSpan(Input), outer, length, inner);
+        }
+
+        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
+
+        protected override void ClearReferences() => Input = null!;
     }
 
     /// <summary>Softmax over the last axis.</summary>
@@ -97,12 +162,29 @@ public static partial class Ops
         var y = Tensor<T>.Uninitialized(x.Shape);
         RowWise.Softmax(x.Span, y.Span, x.Shape.Rows, x.Shape.Last);
         if (Tape<T>.ShouldRecord(x))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = "softmax", Rule = SoftmaxBackward, Output = y, A = x });
+            Tape<T>.Current.Record(SoftmaxRecord<T>.Rent(y, x));
         return y;
     }
 
-    static void SoftmaxBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        RowWise.SoftmaxBackward(e.Output.Span, e.GradOut, Tape<T>.GradSpan(e.A!), e.Output.Shape.Rows, e.Output.Shape.Last);
+    /// <summary>softmax over the last axis: the input (backward reads the output).</summary>
+    sealed class SoftmaxRecord<T> : PooledRecord<T, SoftmaxRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public Tensor<T> Input = null!;
+
+        public static SoftmaxRecord<T> Rent(Tensor<T> output, Tensor<T> input)
+        {
+            var r = FromPool("softmax", output);
+            r.Input = input;
+            return r;
+        }
+
+        public override void Backward() =>
+            RowWise.SoftmaxBackward(Output.Span, GradOut, Tape<T>.GradSpan(Input), Output.Shape.Rows, Output.Shape.Last);
+
+        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
+
+        protected override void ClearReferences() => Input = null!;
+    }
 
     /// <summary>Log-softmax over the last axis.</summary>
     public static Tensor<T> LogSoftmax<T>(this Tensor<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -111,12 +193,29 @@ public static partial class Ops
         var y = Tensor<T>.Uninitialized(x.Shape);
         RowWise.LogSoftmax(x.Span, y.Span, x.Shape.Rows, x.Shape.Last);
         if (Tape<T>.ShouldRecord(x))
-            Tape<T>.Current.Record(new TapeEntry<T> { Op = "log_softmax", Rule = LogSoftmaxBackward, Output = y, A = x });
+            Tape<T>.Current.Record(LogSoftmaxRecord<T>.Rent(y, x));
         return y;
     }
 
-    static void LogSoftmaxBackward<T>(ref TapeEntry<T> e) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        RowWise.LogSoftmaxBackward(e.Output.Span, e.GradOut, Tape<T>.GradSpan(e.A!), e.Output.Shape.Rows, e.Output.Shape.Last);
+    /// <summary>log_softmax over the last axis: the input (backward reads the output).</summary>
+    sealed class LogSoftmaxRecord<T> : PooledRecord<T, LogSoftmaxRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public Tensor<T> Input = null!;
+
+        public static LogSoftmaxRecord<T> Rent(Tensor<T> output, Tensor<T> input)
+        {
+            var r = FromPool("log_softmax", output);
+            r.Input = input;
+            return r;
+        }
+
+        public override void Backward() =>
+            RowWise.LogSoftmaxBackward(Output.Span, GradOut, Tape<T>.GradSpan(Input), Output.Shape.Rows, Output.Shape.Last);
+
+        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
+
+        protected override void ClearReferences() => Input = null!;
+    }
 
     static void RequireRank<T>(Tensor<T> x, int minRank, string op) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
