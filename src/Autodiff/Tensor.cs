@@ -82,11 +82,17 @@ public sealed class Tensor<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
         Name = null;
     }
 
-    /// <summary>A tensor over x's storage: from the active arena when x belongs to it, else a new header of x's arena and generation.</summary>
-    internal static Tensor<T> Over(Tensor<T> x, Shape shape, int offset) =>
-        x.Arena is { } arena && arena == StepArena<T>.Active && arena.Generation == x.ArenaGeneration
-            ? arena.Header(shape, x.Storage, offset)
-            : new Tensor<T>(shape, x.Storage, offset) { Arena = x.Arena, ArenaGeneration = x.ArenaGeneration };
+    /// <summary>
+    /// A tensor over x's storage: a header of the active arena when x belongs to its step (or x owns its storage and
+    /// the arena reuses headers), else a new header of x's arena and generation.
+    /// </summary>
+    internal static Tensor<T> Over(Tensor<T> x, Shape shape, int offset)
+    {
+        var active = StepArena<T>.Active;
+        if (active is not null && (x.Arena == active && x.ArenaGeneration == active.Generation || x.Arena is null && active.ReusesHeaders))
+            return active.Header(shape, x.Storage, offset);
+        return new Tensor<T>(shape, x.Storage, offset) { Arena = x.Arena, ArenaGeneration = x.ArenaGeneration };
+    }
 
     /// <summary>True for a tensor no recorded op produced: a parameter, a constant or a detached value.</summary>
     public bool IsLeaf => Node < 0;

@@ -112,7 +112,8 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IBinaryFloatingP
         double c1 = 1 - Math.Pow(Beta1, StepCount), c2 = 1 - Math.Pow(Beta2, StepCount);
         _stepSize = T.CreateTruncating(LearningRate / c1);
         _invSqrtC2 = T.CreateTruncating(1 / Math.Sqrt(c2));
-        foreach (var p in Parameters.Items) _ = p.Grad;   // a gradient ZeroGrad left pending is cleared here, before the threads read it
+        var items = Parameters.Items;
+        for (int i = 0; i < items.Count; i++) _ = items[i].Grad;   // a gradient ZeroGrad left pending is cleared here, before the threads read it
         unsafe
         {
             if (_size < ParallelSize || !WorkerPool.TryRun(&UpdatePart, null, this, WorkerPool.Parts)) Update(0, 1);

@@ -120,7 +120,6 @@ public sealed class ReinforceEstimator<T> : IStatefulEstimator<T> where T : unma
 
         // The running statistics used in this batch's signal come from earlier batches only: a baseline or scale that
         // depends on the current samples biases the estimator. The first batch has no history, so c = 0 there.
-        var boundValues = bound.ToDoubles();
         double c = Baseline == BaselineKind.None || !_started ? 0 : RunningMean;
 
         var signal = bound.Detach() - c;
@@ -129,13 +128,12 @@ public sealed class ReinforceEstimator<T> : IStatefulEstimator<T> where T : unma
         {
             baselineLoss = (signal - baseline!).Square().Mean();
             signal = signal - baseline!.Detach();
-            var centred = signal.ToDoubles();
-            double mean = Average(centred), variance = Average(centred.Select(v => (v - mean) * (v - mean)).ToArray());
+            double mean = Average(signal.ReadOnlySpan), variance = MeanSquaredDeviation(signal.ReadOnlySpan, mean);
             signal = signal / Math.Max(1, Math.Sqrt(RunningVariance));
             RunningVariance = Decay * RunningVariance + (1 - Decay) * variance;
         }
         if (Baseline != BaselineKind.None)
-            RunningMean = _started ? Decay * RunningMean + (1 - Decay) * Average(boundValues) : Average(boundValues);
+            RunningMean = _started ? Decay * RunningMean + (1 - Decay) * Average(bound.ReadOnlySpan) : Average(bound.ReadOnlySpan);
         _started = true;
 
         var scoreTerm = signal * score.Sum(0);
@@ -143,7 +141,25 @@ public sealed class ReinforceEstimator<T> : IStatefulEstimator<T> where T : unma
         return new Surrogate<T>(objective, -surrogate.Mean(), baselineLoss);
     }
 
-    static double Average(double[] v) => v.Length == 0 ? 0 : v.Average();
+    /// <summary>The mean in double, summed in order (0 for no values).</summary>
+    static double Average(ReadOnlySpan<T> v)
+    {
+        double sum = 0;
+        foreach (var x in v) sum += double.CreateTruncating(x);
+        return v.Length == 0 ? 0 : sum / v.Length;
+    }
+
+    /// <summary>The mean of (v − mean)² in double, summed in order.</summary>
+    static double MeanSquaredDeviation(ReadOnlySpan<T> v, double mean)
+    {
+        double sum = 0;
+        foreach (var x in v)
+        {
+            double d = double.CreateTruncating(x) - mean;
+            sum += d * d;
+        }
+        return v.Length == 0 ? 0 : sum / v.Length;
+    }
 
     /// <summary>A score-function estimator needs the score of the nodes it differentiates, shaped like the log-weights.</summary>
     internal static void RequireScore([System.Diagnostics.CodeAnalysis.NotNull] Tensor<T>? score, Tensor<T> logWeights, string name)
@@ -206,10 +222,10 @@ public sealed class VimcoEstimator<T> : IEstimator<T> where T : unmanaged, IBina
     /// <param name="batch">data points</param>
     public static Tensor<T> LearningSignals(ReadOnlySpan<T> logW, ReadOnlySpan<T> bound, int m, int batch)
     {
-        var signal = Tensor<T>.Zeros(m, batch);
+        var signal = Tensor<T>.Uninitialized(new Shape(m, batch));   // every element is written below
         var s = signal.Span;
         double logM = Math.Log(m);
-        var values = new double[m];
+        Span<double> values = m <= 512 ? stackalloc double[m] : new double[m];
         for (int b = 0; b < batch; b++)
         {
             double sum = 0, max = double.NegativeInfinity;
