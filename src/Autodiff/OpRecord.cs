@@ -69,3 +69,25 @@ internal abstract class PooledRecord<T, TSelf> : OpRecord<T>
     /// <summary>Sets the subclass's reference fields to null, so a free record keeps no tensor alive.</summary>
     protected abstract void ClearReferences();
 }
+
+/// <summary>A pooled record of an op with one tensor input, <see cref="Input"/>.</summary>
+internal abstract class SingleInputRecord<T, TSelf> : PooledRecord<T, TSelf>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T> where TSelf : SingleInputRecord<T, TSelf>, new()
+{
+    /// <summary>The op's input.</summary>
+    public Tensor<T> Input = null!;
+
+    /// <summary>A free record for an op that produced <paramref name="output"/> from <paramref name="input"/>.</summary>
+    protected static TSelf FromPool(string op, Tensor<T> output, Tensor<T> input)
+    {
+        var r = FromPool(op, output);
+        r.Input = input;
+        return r;
+    }
+
+    /// <inheritdoc/>
+    public sealed override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
+
+    /// <inheritdoc/>
+    protected override void ClearReferences() => Input = null!;
+}

@@ -128,15 +128,13 @@ public static partial class Ops
     }
 
     /// <summary>clamp: the input and the bounds.</summary>
-    sealed class ClampRecord<T> : PooledRecord<T, ClampRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    sealed class ClampRecord<T> : SingleInputRecord<T, ClampRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public Tensor<T> Input = null!;
         public double Lower, Upper;
 
         public static ClampRecord<T> Rent(Tensor<T> output, Tensor<T> input, double lower, double upper)
         {
-            var r = FromPool("clamp", output);
-            r.Input = input;
+            var r = FromPool("clamp", output, input);
             r.Lower = lower;
             r.Upper = upper;
             return r;
@@ -148,10 +146,6 @@ public static partial class Ops
             var x = Input.Span; var dy = GradOut; var g = Tape<T>.GradSpan(Input);
             for (int i = 0; i < g.Length; i++) if (x[i] >= l && x[i] <= h) g[i] += dy[i];
         }
-
-        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
-
-        protected override void ClearReferences() => Input = null!;
     }
 
     /// <summary>The same values with no gradient flowing back (the score-function estimators' building block).</summary>
@@ -178,16 +172,14 @@ public static partial class Ops
     }
 
     /// <summary>A unary elementwise op: the input, the derivative declared beside the forward, and its constant parameter (0 when it has none).</summary>
-    sealed class UnaryRecord<T> : PooledRecord<T, UnaryRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    sealed class UnaryRecord<T> : SingleInputRecord<T, UnaryRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public Tensor<T> Input = null!;
         public DerivativeAccumulate<T> Derivative = null!;
         public T Parameter;
 
         public static UnaryRecord<T> Rent(string op, Tensor<T> output, Tensor<T> input, DerivativeAccumulate<T> derivative, T parameter)
         {
-            var r = FromPool(op, output);
-            r.Input = input;
+            var r = FromPool(op, output, input);
             r.Derivative = derivative;
             r.Parameter = parameter;
             return r;
@@ -195,11 +187,9 @@ public static partial class Ops
 
         public override void Backward() => InParts(Derivative, Tape<T>.GradSpan(Input), Input.Span, Output.Span, GradOut, Parameter);
 
-        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
-
         protected override void ClearReferences()
         {
-            Input = null!;
+            base.ClearReferences();
             Derivative = null!;
         }
     }

@@ -44,15 +44,13 @@ public static partial class Ops
     }
 
     /// <summary>A view (reshape, contiguous narrow, stack's new axis): the viewed tensor and where in it the view starts.</summary>
-    sealed class ViewRecord<T> : PooledRecord<T, ViewRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    sealed class ViewRecord<T> : SingleInputRecord<T, ViewRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public Tensor<T> Input = null!;
         public int OffsetInInput;
 
         public static ViewRecord<T> Rent(string op, Tensor<T> output, Tensor<T> input, int offsetInInput)
         {
-            var r = FromPool(op, output);
-            r.Input = input;
+            var r = FromPool(op, output, input);
             r.OffsetInInput = offsetInInput;
             return r;
         }
@@ -62,10 +60,6 @@ public static partial class Ops
             var g = Tape<T>.GradSpan(Input).Slice(OffsetInInput, Output.Size);
             TensorPrimitives.Add(g, GradOut, g);
         }
-
-        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
-
-        protected override void ClearReferences() => Input = null!;
     }
 
     /// <summary>Swaps two axes (a copy).</summary>
@@ -83,25 +77,19 @@ public static partial class Ops
     }
 
     /// <summary>transpose: the input and the two swapped axes.</summary>
-    sealed class TransposeRecord<T> : PooledRecord<T, TransposeRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    sealed class TransposeRecord<T> : SingleInputRecord<T, TransposeRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public Tensor<T> Input = null!;
         public int Axis0, Axis1;
 
         public static TransposeRecord<T> Rent(Tensor<T> output, Tensor<T> input, int axis0, int axis1)
         {
-            var r = FromPool("transpose", output);
-            r.Input = input;
+            var r = FromPool("transpose", output, input);
             r.Axis0 = axis0;
             r.Axis1 = axis1;
             return r;
         }
 
         public override void Backward() => SwapAxes(GradOut, Output.Shape, Axis0, Axis1, Tape<T>.GradSpan(Input), accumulate: true);
-
-        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
-
-        protected override void ClearReferences() => Input = null!;
     }
 
     /// <summary>y = x with axes a0 and a1 swapped (y += when accumulating).</summary>
@@ -147,15 +135,13 @@ public static partial class Ops
     }
 
     /// <summary>narrow, when it copies: the input, the axis and where along it the slice starts.</summary>
-    sealed class NarrowRecord<T> : PooledRecord<T, NarrowRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    sealed class NarrowRecord<T> : SingleInputRecord<T, NarrowRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public Tensor<T> Input = null!;
         public int Axis, Start;
 
         public static NarrowRecord<T> Rent(Tensor<T> output, Tensor<T> input, int axis, int start)
         {
-            var r = FromPool("narrow", output);
-            r.Input = input;
+            var r = FromPool("narrow", output, input);
             r.Axis = axis;
             r.Start = start;
             return r;
@@ -172,10 +158,6 @@ public static partial class Ops
                 TensorPrimitives.Add(gs, dy.Slice(o * block, block), gs);
             }
         }
-
-        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
-
-        protected override void ClearReferences() => Input = null!;
     }
 
     /// <summary>Joins tensors along an existing axis; all other dims must agree.</summary>
@@ -285,16 +267,14 @@ public static partial class Ops
     }
 
     /// <summary>index_select: the input, the axis and the selected indices along it.</summary>
-    sealed class IndexSelectRecord<T> : PooledRecord<T, IndexSelectRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    sealed class IndexSelectRecord<T> : SingleInputRecord<T, IndexSelectRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public Tensor<T> Input = null!;
         public int Axis;
         public int[] Indices = null!;
 
         public static IndexSelectRecord<T> Rent(Tensor<T> output, Tensor<T> input, int axis, int[] indices)
         {
-            var r = FromPool("index_select", output);
-            r.Input = input;
+            var r = FromPool("index_select", output, input);
             r.Axis = axis;
             r.Indices = indices;
             return r;
@@ -313,11 +293,9 @@ public static partial class Ops
                 }
         }
 
-        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
-
         protected override void ClearReferences()
         {
-            Input = null!;
+            base.ClearReferences();
             Indices = null!;
         }
     }
@@ -345,15 +323,13 @@ public static partial class Ops
     }
 
     /// <summary>gather along the last axis: the input and the picked index per output element, row by row.</summary>
-    sealed class GatherRecord<T> : PooledRecord<T, GatherRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    sealed class GatherRecord<T> : SingleInputRecord<T, GatherRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public Tensor<T> Input = null!;
         public int[] Index = null!;
 
         public static GatherRecord<T> Rent(Tensor<T> output, Tensor<T> input, int[] index)
         {
-            var r = FromPool("gather", output);
-            r.Input = input;
+            var r = FromPool("gather", output, input);
             r.Index = index;
             return r;
         }
@@ -366,11 +342,9 @@ public static partial class Ops
             for (int q = 0; q < index.Length; q++) g[q / k * n + index[q]] += dy[q];
         }
 
-        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
-
         protected override void ClearReferences()
         {
-            Input = null!;
+            base.ClearReferences();
             Index = null!;
         }
     }
@@ -403,21 +377,11 @@ public static partial class Ops
     }
 
     /// <summary>expand: the input, broadcast to the output's shape.</summary>
-    sealed class ExpandRecord<T> : PooledRecord<T, ExpandRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    sealed class ExpandRecord<T> : SingleInputRecord<T, ExpandRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public Tensor<T> Input = null!;
-
-        public static ExpandRecord<T> Rent(Tensor<T> output, Tensor<T> input)
-        {
-            var r = FromPool("expand", output);
-            r.Input = input;
-            return r;
-        }
+        public static ExpandRecord<T> Rent(Tensor<T> output, Tensor<T> input) =>
+            FromPool("expand", output, input);
 
         public override void Backward() => AccumulateBroadcast(Input, GradOut, Output.Shape);
-
-        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
-
-        protected override void ClearReferences() => Input = null!;
     }
 }

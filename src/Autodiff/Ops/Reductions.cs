@@ -37,16 +37,14 @@ public static partial class Ops
     }
 
     /// <summary>sum or mean along an axis: the input, the axis and the factor applied to the sum (1, or 1/n for a mean).</summary>
-    sealed class SumRecord<T> : PooledRecord<T, SumRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    sealed class SumRecord<T> : SingleInputRecord<T, SumRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public Tensor<T> Input = null!;
         public int Axis;
         public T Scale;
 
         public static SumRecord<T> Rent(string op, Tensor<T> output, Tensor<T> input, int axis, T scale)
         {
-            var r = FromPool(op, output);
-            r.Input = input;
+            var r = FromPool(op, output, input);
             r.Axis = axis;
             r.Scale = scale;
             return r;
@@ -57,10 +55,6 @@ public static partial class Ops
             var (outer, length, inner) = Input.Shape.Split(Axis);
             Reduce.SumBackward(GradOut, Tape<T>.GradSpan(Input), outer, length, inner, Scale);
         }
-
-        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
-
-        protected override void ClearReferences() => Input = null!;
     }
 
     /// <summary>Maximum of all elements; the gradient goes to the first maximal element.</summary>
@@ -82,16 +76,14 @@ public static partial class Ops
     }
 
     /// <summary>max along an axis: the input, the axis and, per output element, the index along the axis of the first maximum.</summary>
-    sealed class MaxRecord<T> : PooledRecord<T, MaxRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    sealed class MaxRecord<T> : SingleInputRecord<T, MaxRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public Tensor<T> Input = null!;
         public int Axis;
         public int[] ArgMax = null!;
 
         public static MaxRecord<T> Rent(Tensor<T> output, Tensor<T> input, int axis, int[] argMax)
         {
-            var r = FromPool("max", output);
-            r.Input = input;
+            var r = FromPool("max", output, input);
             r.Axis = axis;
             r.ArgMax = argMax;
             return r;
@@ -109,11 +101,9 @@ public static partial class Ops
             }
         }
 
-        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
-
         protected override void ClearReferences()
         {
-            Input = null!;
+            base.ClearReferences();
             ArgMax = null!;
         }
     }
@@ -131,15 +121,13 @@ public static partial class Ops
     }
 
     /// <summary>logsumexp along an axis: the input and the axis.</summary>
-    sealed class LogSumExpRecord<T> : PooledRecord<T, LogSumExpRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    sealed class LogSumExpRecord<T> : SingleInputRecord<T, LogSumExpRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public Tensor<T> Input = null!;
         public int Axis;
 
         public static LogSumExpRecord<T> Rent(Tensor<T> output, Tensor<T> input, int axis)
         {
-            var r = FromPool("logsumexp", output);
-            r.Input = input;
+            var r = FromPool("logsumexp", output, input);
             r.Axis = axis;
             return r;
         }
@@ -149,10 +137,6 @@ public static partial class Ops
             var (outer, length, inner) = Input.Shape.Split(Axis);
             Reduce.LogSumExpBackward(Input.Span, Output.Span, GradOut, Tape<T>.GradSpan(Input), outer, length, inner);
         }
-
-        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
-
-        protected override void ClearReferences() => Input = null!;
     }
 
     /// <summary>Softmax over the last axis.</summary>
@@ -167,23 +151,13 @@ public static partial class Ops
     }
 
     /// <summary>softmax over the last axis: the input (backward reads the output).</summary>
-    sealed class SoftmaxRecord<T> : PooledRecord<T, SoftmaxRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    sealed class SoftmaxRecord<T> : SingleInputRecord<T, SoftmaxRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public Tensor<T> Input = null!;
-
-        public static SoftmaxRecord<T> Rent(Tensor<T> output, Tensor<T> input)
-        {
-            var r = FromPool("softmax", output);
-            r.Input = input;
-            return r;
-        }
+        public static SoftmaxRecord<T> Rent(Tensor<T> output, Tensor<T> input) =>
+            FromPool("softmax", output, input);
 
         public override void Backward() =>
             RowWise.SoftmaxBackward(Output.Span, GradOut, Tape<T>.GradSpan(Input), Output.Shape.Rows, Output.Shape.Last);
-
-        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
-
-        protected override void ClearReferences() => Input = null!;
     }
 
     /// <summary>Log-softmax over the last axis.</summary>
@@ -198,23 +172,13 @@ public static partial class Ops
     }
 
     /// <summary>log_softmax over the last axis: the input (backward reads the output).</summary>
-    sealed class LogSoftmaxRecord<T> : PooledRecord<T, LogSoftmaxRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    sealed class LogSoftmaxRecord<T> : SingleInputRecord<T, LogSoftmaxRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public Tensor<T> Input = null!;
-
-        public static LogSoftmaxRecord<T> Rent(Tensor<T> output, Tensor<T> input)
-        {
-            var r = FromPool("log_softmax", output);
-            r.Input = input;
-            return r;
-        }
+        public static LogSoftmaxRecord<T> Rent(Tensor<T> output, Tensor<T> input) =>
+            FromPool("log_softmax", output, input);
 
         public override void Backward() =>
             RowWise.LogSoftmaxBackward(Output.Span, GradOut, Tape<T>.GradSpan(Input), Output.Shape.Rows, Output.Shape.Last);
-
-        public override void CheckInputs(Tape<T> tape) => tape.CheckSameTape(Input, Op);
-
-        protected override void ClearReferences() => Input = null!;
     }
 
     static void RequireRank<T>(Tensor<T> x, int minRank, string op) where T : unmanaged, IBinaryFloatingPointIeee754<T>
