@@ -42,10 +42,11 @@ static class Report
         headers.Add("steps/s");
         var captions = new List<string>
         {
-            $"train bound: the training objective's mean over the last logging interval (the relaxed bound for concrete and igr, the discrete L_m for the others); test L_{k}: the bound on the discrete graph over the whole test split (higher is better, -L_k ≥ NLL).",
+            $"train bound: the training objective's mean over the last logging interval (the relaxed bound for concrete and igr, the discrete L_m for the others); test L_{k}: the bound on the discrete graph over the whole test split (higher is better, -L_k ≥ NLL)" +
+            (results.Any(r => r.Plan.Family.EvaluatesRelaxed)
+                ? $"; with --relaxed-output log the nodes pass log-simplex values on, which have no discrete counterpart, so there the validation bound and test L_{k} score the relaxed model over relaxed draws."
+                : "."),
         };
-        if (results.Any(r => r.Plan.Family.EvaluatesRelaxed))
-            captions.Add($"With --relaxed-output log the nodes pass log-simplex values on, which have no discrete counterpart: the validation bound and test L_{k} score the relaxed model over relaxed draws.");
         if (relaxed) captions.Add("test relaxed bound: the relaxed bound the run trained (one relaxed draw per test row, at the final temperature; the test ELBO of the IGR paper), not a bound on the discrete model.");
         if (vanishing) captions.Add("vanishing gradients: the share of the gradient with respect to the latent nodes' parameters, through the drawn values, that was exactly 0, averaged over the validation passes of training (the IGR paper's Figure 4); — for score-function estimators, whose gradient does not flow through the drawn values.");
         if (exact) captions.Add("model NLL (exact): the trained model's test NLL by enumerating every latent state.");
