@@ -124,16 +124,21 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Theory]
-    [InlineData("concrete")]
-    [InlineData("igr")]
-    public void ADiscreteVaeRoundTripsWithItsOptionsAndContinuesExactly(string estimator)
+    [InlineData("concrete", Stochastic.Graph.RelaxedOutput.Simplex)]
+    [InlineData("igr", Stochastic.Graph.RelaxedOutput.Simplex)]
+    [InlineData("concrete", Stochastic.Graph.RelaxedOutput.LogSimplex)]
+    [InlineData("igr", Stochastic.Graph.RelaxedOutput.LogSimplex)]
+    public void ADiscreteVaeRoundTripsWithItsOptionsAndContinuesExactly(string estimator, Stochastic.Graph.RelaxedOutput output)
     {
         var choice = EstimatorChoice.Parse(estimator);
-        var model = DiscreteVae.Create(3, TestModels.Family(estimator, 3, Stochastic.Graph.NodeEncoding.OneHot), 32, hiddenUnits: 6, 0, new Rng(1), Toy.BaseRate);
+        var nodes = new NodeSettings { Arity = 3, Encoding = Stochastic.Graph.NodeEncoding.OneHot, RelaxedOutput = output };
+        var model = DiscreteVae.Create(3, choice.Family(nodes), 32, hiddenUnits: 6, 0, new Rng(1), Toy.BaseRate);
         var trainer = TestModels.Trainer(model, estimator, new TrainSettings { BatchSize = 16, LearningRate = 1e-2 }, new Rng(2));
         Train(trainer, 0, 3);
         string path = _dir.File("dvae.scg");
-        Save(path, trainer, ToySbn.Name, 1);
+        Save(path, trainer, ToySbn.Name, 1, nodes: nodes);
+        Assert.Equal(output, Checkpoint.Read(path).Header.Nodes.RelaxedOutput);
+        Assert.Equal(output == Stochastic.Graph.RelaxedOutput.LogSimplex, Checkpoint.Read(path).CreateTrainer(new Rng(0)).Model.Family.EvaluatesRelaxed);
 
         var checkpoint = Checkpoint.Read(path);
         Assert.Equal(model.Options, checkpoint.Header.Options);
