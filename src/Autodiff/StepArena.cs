@@ -33,6 +33,9 @@ public sealed class StepArena<T> where T : unmanaged, IBinaryFloatingPointIeee75
     /// <summary>Releases what the last step rented and makes this arena the active one on this thread until the scope is disposed.</summary>
     public Scope Begin()
     {
+        // Reused headers drop what the last step recorded on them: a step that ended without Backward (it threw)
+        // must not leave records whose outputs are this step's tensors.
+        if (ReusesHeaders && Tape<T>.Current.Count > 0) Tape<T>.Current.Clear();
         _cursor = 0;
         _headerCursor = 0;
         Generation++;

@@ -389,6 +389,27 @@ public sealed class TapeTests
         Assert.Equal(new Shape(3, 2), second.Shape);
     }
 
+    /// <summary>
+    /// A step of a header-reusing arena that ends without Backward (it threw) leaves no record behind: the next step's
+    /// gradient is the one of its own pass, as without the failed step.
+    /// </summary>
+    [Fact]
+    public void AStepThatEndedWithoutBackwardDoesNotReachTheNextStepsGradient()
+    {
+        var arena = new StepArena<double> { ReusesHeaders = true };
+        var w = P(1, 2, 3);
+        Tape<double>.Current.Clear();
+        using (arena.Begin()) _ = (w * w).Sum();   // recorded, never backpropagated
+        using (arena.Begin())
+        {
+            // the first tensor of this step reuses the header of the last step's w * w, and receives a gradient
+            var p = Tensor<double>.Full(new Shape(3), 2.0).AsParameter();
+            (p * w).Sum().Backward();
+        }
+        Assert.Equal(new[] { 2.0, 2, 2 }, w.Grad!.ToDoubles());
+        Assert.Equal(0, Tape<double>.Current.Count);
+    }
+
     [Fact]
     public void ATensorFromAnEndedStepThrows()
     {
