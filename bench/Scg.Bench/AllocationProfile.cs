@@ -5,8 +5,9 @@ namespace Scg.Bench;
 
 /// <summary>
 /// <c>quick allocs [WORKLOAD] [--steps N]</c>: what a training step allocates, by type. It runs N steps (1,000 by
-/// default) of a step workload after warm-up and listens to the runtime's sampled allocation events (one about every
-/// 100 KB allocated), printing the measured bytes per step and the sampled types, most frequent first.
+/// default) of a step workload after warm-up and prints the bytes allocated per step on all threads, then runs N more
+/// while listening to the runtime's sampled allocation events (one about every 100 KB allocated) and prints the sampled
+/// types, most frequent first.
 /// </summary>
 public static class AllocationProfile
 {
@@ -19,11 +20,12 @@ public static class AllocationProfile
         var x = StepBench.Data(StepBench.Batch, 1234);
         var trainer = StepBench.Trainer(name, x);
         for (int i = 0; i < 10; i++) trainer.Step(x);
-        using var listener = new AllocationListener();
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        long before = GC.GetTotalAllocatedBytes(precise: true);   // every thread's, the workers' included
         for (int i = 0; i < steps; i++) trainer.Step(x);
-        long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / steps;
-        Console.WriteLine($"{name} alloc {perStep} B/step over {steps} steps; sampled allocations by type ({listener.Total} samples):");
+        double perStep = (double)(GC.GetTotalAllocatedBytes(precise: true) - before) / steps;
+        using var listener = new AllocationListener();   // a second pass: the listener allocates on its own thread
+        for (int i = 0; i < steps; i++) trainer.Step(x);
+        Console.WriteLine($"{name} alloc {perStep:0.#} B/step over {steps} steps (all threads); sampled allocations by type in another {steps} ({listener.Total} samples):");
         foreach (var (type, count) in listener.Counts.OrderByDescending(kv => kv.Value).Select(kv => (kv.Key, kv.Value)))
             Console.WriteLine($"  {count,6}  {type}");
         return 0;

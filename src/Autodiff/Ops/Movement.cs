@@ -161,7 +161,11 @@ public static partial class Ops
     }
 
     /// <summary>Joins tensors along an existing axis; all other dims must agree.</summary>
-    public static Tensor<T> Concat<T>(int axis, params Tensor<T>[] xs) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    public static Tensor<T> Concat<T>(int axis, params Tensor<T>[] xs) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        Concat(axis, (ReadOnlySpan<Tensor<T>>)xs);
+
+    /// <summary>Joins tensors along an existing axis; all other dims must agree. Recording it allocates nothing once a pass has run.</summary>
+    public static Tensor<T> Concat<T>(int axis, params ReadOnlySpan<Tensor<T>> xs) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (xs.Length == 0) throw new ArgumentException("concat: needs at least one tensor.", nameof(xs));
         var first = xs[0].Shape;
@@ -193,13 +197,14 @@ public static partial class Ops
     /// <summary>concat: the joined tensors, in order, and the axis.</summary>
     sealed class ConcatRecord<T> : PooledRecord<T, ConcatRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public Tensor<T>[] Inputs = null!;
+        public Tensor<T>[] Inputs = [];   // the record's own array, kept for its next use
         public int Axis;
 
-        public static ConcatRecord<T> Rent(Tensor<T> output, Tensor<T>[] inputs, int axis)
+        public static ConcatRecord<T> Rent(Tensor<T> output, ReadOnlySpan<Tensor<T>> inputs, int axis)
         {
             var r = FromPool("concat", output);
-            r.Inputs = inputs;
+            if (r.Inputs.Length != inputs.Length) r.Inputs = new Tensor<T>[inputs.Length];
+            inputs.CopyTo(r.Inputs);
             r.Axis = axis;
             return r;
         }
@@ -230,7 +235,7 @@ public static partial class Ops
             foreach (var input in Inputs) tape.CheckSameTape(input, Op);
         }
 
-        protected override void ClearReferences() => Inputs = null!;
+        protected override void ClearReferences() => Array.Clear(Inputs);
     }
 
     /// <summary>Stacks same-shaped tensors along a new axis.</summary>
@@ -369,7 +374,7 @@ public static partial class Ops
         if (Shape.Broadcast(x.Shape, shape, "expand") != shape)
             throw new ShapeMismatchException($"expand: shape {x.Shape} cannot be expanded to {shape}.");
         var y = Tensor<T>.Uninitialized(shape);
-        var zero = Tensor<T>.Zeros(Shape.Scalar);
+        var zero = Tensor<T>.Scalar(T.Zero);
         Broadcast.Binary<T, AddOperator<T>>(x.Span, x.Shape, zero.Span, zero.Shape, y.Span, shape);
         if (Tape<T>.ShouldRecord(x))
             Tape<T>.Current.Record(ExpandRecord<T>.Rent(y, x));

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Scg.Autodiff;
 using Scg.Autodiff.Layers;
 using Scg.Stochastic.Distributions;
@@ -173,7 +174,19 @@ public sealed class SigmoidBeliefNet : IModule<float>, IStochasticModel
     Tensor<float> DensityLogWeights(StochasticGraph<float> graph, Tensor<float> x, bool updateCentering, int samples)
     {
         int hidden = Layers - 1;
-        var nodes = new Node<float>[hidden];
+        var rented = ArrayPool<Node<float>>.Shared.Rent(hidden);
+        try { return DensityLogWeights(graph, x, updateCentering, samples, rented.AsSpan(0, hidden)); }
+        finally
+        {
+            Array.Clear(rented);
+            ArrayPool<Node<float>>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary><see cref="DensityLogWeights(StochasticGraph{float}, Tensor{float}, bool, int)"/> with room for a node per hidden layer.</summary>
+    Tensor<float> DensityLogWeights(StochasticGraph<float> graph, Tensor<float> x, bool updateCentering, int samples, Span<Node<float>> nodes)
+    {
+        int hidden = nodes.Length;
         var input = x;
         Tensor<float>? logQ = null;
         for (int k = hidden - 1; k >= 0; k--)
@@ -193,7 +206,7 @@ public sealed class SigmoidBeliefNet : IModule<float>, IStochasticModel
     }
 
     /// <summary>log p(x | h) − Σ_k KL(q(h_k | ·) ‖ p(h_k | h_(k−1))), the KLs in closed form (<see cref="SbnOptions.AnalyticKl"/>).</summary>
-    Tensor<float> AnalyticKlLogWeights(Node<float>[] nodes, Tensor<float> x, int samples)
+    Tensor<float> AnalyticKlLogWeights(ReadOnlySpan<Node<float>> nodes, Tensor<float> x, int samples)
     {
         if (samples != 1)
             throw new ArgumentOutOfRangeException(nameof(samples), $"SBN '{Spec}': with a closed-form KL the bound takes one sample per data point, got {samples}.");

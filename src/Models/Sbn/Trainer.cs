@@ -28,6 +28,7 @@ public sealed class Trainer<TModel> where TModel : IStochasticModel
 {
     readonly StepArena<float> _arena = new() { ReusesHeaders = true };
     readonly Tensor<float> _batch;
+    StochasticGraph<float>? _stepGraph;   // reset every step, so its nodes are reused
 
     /// <summary>The model being trained.</summary>
     public TModel Model { get; }
@@ -71,7 +72,9 @@ public sealed class Trainer<TModel> where TModel : IStochasticModel
         using (_arena.Begin())
         {
             Optimizer.ZeroGrad();
-            var surrogate = BuildSurrogate(_batch);
+            if (_stepGraph is null) _stepGraph = Graph();
+            else _stepGraph.Reset(Rng, StepCount);
+            var surrogate = BuildSurrogate(_batch, graph: _stepGraph);
             double objective = surrogate.Objective.Item();
             if (!double.IsFinite(objective))
                 throw new NonFiniteException($"training step {StepCount + 1} ({Estimator.Name}): the bound is {objective}.");

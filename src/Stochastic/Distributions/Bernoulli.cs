@@ -10,7 +10,12 @@ namespace Scg.Stochastic.Distributions;
 public sealed class Bernoulli<T> : IHasEntropy<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     /// <summary>Bernoulli variables with the given logits (finite), one per element; the batch shape is the logits' shape.</summary>
-    public Bernoulli(Tensor<T> logits) => Logits = Check.Finite(logits, "Bernoulli", nameof(logits));
+    public Bernoulli(Tensor<T> logits) => Logits = CheckedLogits(logits);
+
+    /// <summary>The constructor's check, for a layer of nodes drawn without an instance; returns the logits.</summary>
+    internal static Tensor<T> CheckedLogits(Tensor<T> logits) => Check.Finite(logits, DistributionName, nameof(logits));
+
+    const string DistributionName = "Bernoulli";
 
     /// <summary>From probabilities in (0,1); logits = log p − log(1 − p), differentiable in p.</summary>
     public static Bernoulli<T> FromProbabilities(Tensor<T> probabilities)
@@ -26,21 +31,27 @@ public sealed class Bernoulli<T> : IHasEntropy<T> where T : unmanaged, IBinaryFl
     public Tensor<T> Probabilities => Logits.Sigmoid();
 
     /// <inheritdoc/>
-    public string Name => "Bernoulli";
+    public string Name => DistributionName;
     /// <inheritdoc/>
     public Shape BatchShape => Logits.Shape;
     /// <inheritdoc/>
     public Shape EventShape => Shape.Scalar;
 
     /// <summary>H(logits + L), L ~ Logistic (Eq. 15).</summary>
-    public Tensor<T> Sample(Rng rng) => Hard.Step(Logits.Detach() + Noise.Logistic<T>(rng, BatchShape));
+    public Tensor<T> Sample(Rng rng) => SampleOf(Logits, rng);
+
+    /// <summary><see cref="Sample"/> of checked <paramref name="logits"/>, without an instance.</summary>
+    internal static Tensor<T> SampleOf(Tensor<T> logits, Rng rng) => Hard.Step(logits.Detach() + Noise.Logistic<T>(rng, logits.Shape));
 
     /// <summary>x log σ(l) + (1 − x) log σ(−l) = −BCE(l, x); the value must be 0 or 1.</summary>
-    public Tensor<T> LogProb(Tensor<T> value)
+    public Tensor<T> LogProb(Tensor<T> value) => LogProbOf(Logits, value);
+
+    /// <summary><see cref="LogProb"/> under checked <paramref name="logits"/>, without an instance.</summary>
+    internal static Tensor<T> LogProbOf(Tensor<T> logits, Tensor<T> value)
     {
-        Check.SameShape(value, BatchShape, Name, nameof(value), "the logits' shape");
-        Check.Binary(value, Name, nameof(value));
-        return -Ops.BinaryCrossEntropyWithLogits(Logits, value);
+        Check.SameShape(value, logits.Shape, DistributionName, nameof(value), "the logits' shape");
+        Check.Binary(value, DistributionName, nameof(value));
+        return -Ops.BinaryCrossEntropyWithLogits(logits, value);
     }
 
     /// <summary>−σ(l) log σ(l) − σ(−l) log σ(−l).</summary>

@@ -11,11 +11,16 @@ namespace Scg.Stochastic.Distributions;
 public sealed class Categorical<T> : IHasEntropy<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     /// <summary>Categorical distributions with (unnormalized, finite) logits on the last axis of <paramref name="logits"/>.</summary>
-    public Categorical(Tensor<T> logits)
+    public Categorical(Tensor<T> logits) => Logits = CheckedLogits(logits);
+
+    /// <summary>The constructor's checks, for a layer of nodes drawn without an instance; returns the logits.</summary>
+    internal static Tensor<T> CheckedLogits(Tensor<T> logits)
     {
-        Check.RankAtLeast(logits, 1, "Categorical", nameof(logits));
-        Logits = Check.Finite(logits, "Categorical", nameof(logits));
+        Check.RankAtLeast(logits, 1, DistributionName, nameof(logits));
+        return Check.Finite(logits, DistributionName, nameof(logits));
     }
+
+    const string DistributionName = "Categorical";
 
     /// <summary>From probability rows in (0,1) that sum to 1; logits = log p, differentiable in p.</summary>
     public static Categorical<T> FromProbabilities(Tensor<T> probabilities)
@@ -36,25 +41,31 @@ public sealed class Categorical<T> : IHasEntropy<T> where T : unmanaged, IBinary
     public Tensor<T> Probabilities => Logits.Softmax();
 
     /// <inheritdoc/>
-    public string Name => "Categorical";
+    public string Name => DistributionName;
     /// <inheritdoc/>
     public Shape BatchShape => Logits.Shape.RemoveAxis(Logits.Shape.Rank - 1);
     /// <inheritdoc/>
     public Shape EventShape => new(Classes);
 
     /// <summary>One-hot rows argmax_k(log α_k + G_k) (Eq. 9).</summary>
-    public Tensor<T> Sample(Rng rng) => Hard.OneHot<T>(SampleIndices(rng), Logits.Shape);
+    public Tensor<T> Sample(Rng rng) => SampleOf(Logits, rng);
+
+    /// <summary><see cref="Sample"/> of checked <paramref name="logits"/>, without an instance.</summary>
+    internal static Tensor<T> SampleOf(Tensor<T> logits, Rng rng) => Hard.ArgMaxOneHot(logits.Detach() + Noise.Gumbel<T>(rng, logits.Shape));
 
     /// <summary>Indices argmax_k(log α_k + G_k), one per row of the batch (row-major).</summary>
     public int[] SampleIndices(Rng rng) => Hard.ArgMax(Logits.Detach() + Noise.Gumbel<T>(rng, Logits.Shape));
 
     /// <summary>Σ_k x_k log softmax(logits)_k for one-hot rows x.</summary>
-    public Tensor<T> LogProb(Tensor<T> value)
+    public Tensor<T> LogProb(Tensor<T> value) => LogProbOf(Logits, value);
+
+    /// <summary><see cref="LogProb"/> under checked <paramref name="logits"/>, without an instance.</summary>
+    internal static Tensor<T> LogProbOf(Tensor<T> logits, Tensor<T> value)
     {
-        Check.SameShape(value, Logits.Shape, Name, nameof(value), "the logits' shape, one-hot rows");
-        int n = Classes;
+        Check.SameShape(value, logits.Shape, DistributionName, nameof(value), "the logits' shape, one-hot rows");
+        int n = logits.Shape.Last;
         var v = value.Span;
-        for (int r = 0; r < Logits.Shape.Rows; r++)
+        for (int r = 0; r < logits.Shape.Rows; r++)
         {
             int ones = 0;
             for (int k = 0; k < n; k++)
@@ -62,12 +73,12 @@ public sealed class Categorical<T> : IHasEntropy<T> where T : unmanaged, IBinary
                 var vk = v[r * n + k];
                 if (vk == T.One) ones++;
                 else if (vk != T.Zero)
-                    throw new ArgumentException($"{Name}: value must have one-hot rows, but row {r}, class {k} is {vk} (expected 0 or 1).", nameof(value));
+                    throw new ArgumentException($"{DistributionName}: value must have one-hot rows, but row {r}, class {k} is {vk} (expected 0 or 1).", nameof(value));
             }
             if (ones != 1)
-                throw new ArgumentException($"{Name}: value must have one-hot rows, but row {r} has {ones} ones (expected exactly 1).", nameof(value));
+                throw new ArgumentException($"{DistributionName}: value must have one-hot rows, but row {r} has {ones} ones (expected exactly 1).", nameof(value));
         }
-        return (value * Logits.LogSoftmax()).Sum(-1);
+        return (value * logits.LogSoftmax()).Sum(-1);
     }
 
     /// <summary>log softmax(logits)_{index} for one index per row of the batch.</summary>

@@ -16,10 +16,20 @@ public sealed class ExpConcrete<T> : IRelaxed<T, Categorical<T>> where T : unman
     /// <summary>Checks the parameters with messages that name <paramref name="owner"/> (a distribution built on this node).</summary>
     internal ExpConcrete(Tensor<T> logits, double temperature, string owner)
     {
-        Check.RankAtLeast(logits, 1, owner, nameof(logits));
-        Logits = Check.Finite(logits, owner, nameof(logits));
-        Temperature = Check.Temperature(temperature, owner);
+        Logits = CheckedLogits(logits, temperature, owner);
+        Temperature = temperature;
     }
+
+    /// <summary>The constructor's checks of logits and temperature, for a layer of nodes drawn without an instance; returns the logits.</summary>
+    internal static Tensor<T> CheckedLogits(Tensor<T> logits, double temperature, string owner = DistributionName)
+    {
+        Check.RankAtLeast(logits, 1, owner, nameof(logits));
+        Check.Finite(logits, owner, nameof(logits));
+        Check.Temperature(temperature, owner);
+        return logits;
+    }
+
+    const string DistributionName = "ExpConcrete";
 
     /// <summary>log α (unnormalized).</summary>
     public Tensor<T> Logits { get; }
@@ -31,7 +41,7 @@ public sealed class ExpConcrete<T> : IRelaxed<T, Categorical<T>> where T : unman
     public int Classes => Logits.Shape.Last;
 
     /// <inheritdoc/>
-    public string Name => "ExpConcrete";
+    public string Name => DistributionName;
     /// <inheritdoc/>
     public Shape BatchShape => Logits.Shape.RemoveAxis(Logits.Shape.Rank - 1);
     /// <inheritdoc/>
@@ -41,18 +51,25 @@ public sealed class ExpConcrete<T> : IRelaxed<T, Categorical<T>> where T : unman
     public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
 
     /// <summary>log softmax((log α + G)/λ).</summary>
-    public Tensor<T> RSample(Rng rng) => ((Logits + Noise.Gumbel<T>(rng, Logits.Shape)) / Temperature).LogSoftmax();
+    public Tensor<T> RSample(Rng rng) => RSampleOf(Logits, Temperature, rng);
+
+    /// <summary><see cref="RSample"/> of checked <paramref name="logits"/>, without an instance.</summary>
+    internal static Tensor<T> RSampleOf(Tensor<T> logits, double temperature, Rng rng) =>
+        ((logits + Noise.Gumbel<T>(rng, logits.Shape)) / temperature).LogSoftmax();
 
     /// <inheritdoc/>
     public Tensor<T> LogProb(Tensor<T> value) => LogProb(value, Temperature);
 
     /// <summary>log κ_{α,λ}(y) (appendix C.3) at the given temperature; y must be finite with LSE_k y_k = 0.</summary>
-    public Tensor<T> LogProb(Tensor<T> value, double temperature)
+    public Tensor<T> LogProb(Tensor<T> value, double temperature) => LogProbOf(Logits, value, temperature);
+
+    /// <summary><see cref="LogProb(Tensor{T}, double)"/> under checked <paramref name="logits"/>, without an instance.</summary>
+    internal static Tensor<T> LogProbOf(Tensor<T> logits, Tensor<T> value, double temperature)
     {
-        Check.Temperature(temperature, Name);
-        Check.SameShape(value, Logits.Shape, Name, nameof(value), "the logits' shape");
-        Check.OnLogSimplex(value, Name);
-        return LogDensity(Logits, value, temperature);
+        Check.Temperature(temperature, DistributionName);
+        Check.SameShape(value, logits.Shape, DistributionName, nameof(value), "the logits' shape");
+        Check.OnLogSimplex(value, DistributionName);
+        return LogDensity(logits, value, temperature);
     }
 
     /// <summary>
@@ -80,5 +97,8 @@ public sealed class ExpConcrete<T> : IRelaxed<T, Categorical<T>> where T : unman
     public Tensor<T> Discretize(Tensor<T> value) => Hard.ArgMaxOneHot(value);
 
     /// <summary>One-hot argmax forward, gradient of the Concrete value exp(y) backward.</summary>
-    public Tensor<T> StraightThrough(Tensor<T> value) => Hard.StraightThrough(Hard.ArgMaxOneHot(value), value.Exp());
+    public Tensor<T> StraightThrough(Tensor<T> value) => StraightThroughOf(value);
+
+    /// <summary><see cref="StraightThrough"/> without an instance (it reads no parameter).</summary>
+    internal static Tensor<T> StraightThroughOf(Tensor<T> value) => Hard.StraightThrough(Hard.ArgMaxOneHot(value), value.Exp());
 }

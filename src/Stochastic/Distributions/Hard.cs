@@ -21,19 +21,28 @@ public static class Hard
         int rows = x.Shape.Rows, n = x.Shape.Last;
         var xs = x.Span;
         var index = new int[rows];
-        for (int r = 0; r < rows; r++)
-        {
-            var row = xs.Slice(r * n, n);
-            int best = 0;
-            for (int k = 1; k < n; k++) if (row[k] > row[best]) best = k;
-            index[r] = best;
-        }
+        for (int r = 0; r < rows; r++) index[r] = ArgMaxOfRow<T>(xs.Slice(r * n, n));
         return index;
     }
 
     /// <summary>One-hot of the argmax along the last axis, in x's shape (a constant).</summary>
-    public static Tensor<T> ArgMaxOneHot<T>(Tensor<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        OneHot<T>(ArgMax(x), x.Shape);
+    public static Tensor<T> ArgMaxOneHot<T>(Tensor<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int rows = x.Shape.Rows, n = x.Shape.Last;
+        var h = Tensor<T>.Uninitialized(x.Shape);
+        var xs = x.Span;
+        var hs = h.Span;
+        hs.Clear();
+        for (int r = 0; r < rows; r++) hs[r * n + ArgMaxOfRow<T>(xs.Slice(r * n, n))] = T.One;
+        return h;
+    }
+
+    static int ArgMaxOfRow<T>(ReadOnlySpan<T> row) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int best = 0;
+        for (int k = 1; k < row.Length; k++) if (row[k] > row[best]) best = k;
+        return best;
+    }
 
     /// <summary>One-hot rows of the given shape (last axis = number of classes) with a 1 at each index.</summary>
     public static Tensor<T> OneHot<T>(int[] index, Shape shape) where T : unmanaged, IBinaryFloatingPointIeee754<T>

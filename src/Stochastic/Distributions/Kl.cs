@@ -28,8 +28,17 @@ public static class Kl
     {
         SameBatch(p, q);
         SameEvent(p, q);
-        var ratio = p.Scale / q.Scale;
-        var shift = (p.Location - q.Location) / q.Scale;
+        return GaussianDivergence(p.Location, p.Scale, q.Location, q.Scale);
+    }
+
+    /// <summary>KL(N(μp, σp²) ‖ N(μq, σq²)) of checked parameters of one shape, summed over the last axis, without instances.</summary>
+    internal static Tensor<T> GaussianDivergence<T>(Tensor<T> pLocation, Tensor<T> pScale, Tensor<T> qLocation, Tensor<T> qScale)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (pLocation.Shape != qLocation.Shape)
+            throw new ShapeMismatchException($"Kl.Divergence(Normal, Normal): the Gaussians' shapes differ, {pLocation.Shape} vs {qLocation.Shape}.");
+        var ratio = pScale / qScale;
+        var shift = (pLocation - qLocation) / qScale;
         return (0.5 * (ratio.Square() + shift.Square()) - ratio.Log() - 0.5).Sum(-1);
     }
 

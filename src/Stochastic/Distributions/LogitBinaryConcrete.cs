@@ -17,9 +17,19 @@ public sealed class LogitBinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T :
     /// <summary>Checks the parameters with messages that name <paramref name="owner"/> (a distribution built on this node).</summary>
     internal LogitBinaryConcrete(Tensor<T> logits, double temperature, string owner)
     {
-        Logits = Check.Finite(logits, owner, nameof(logits));
-        Temperature = Check.Temperature(temperature, owner);
+        Logits = CheckedLogits(logits, temperature, owner);
+        Temperature = temperature;
     }
+
+    /// <summary>The constructor's checks of logits and temperature, for a layer of nodes drawn without an instance; returns the logits.</summary>
+    internal static Tensor<T> CheckedLogits(Tensor<T> logits, double temperature, string owner = DistributionName)
+    {
+        Check.Finite(logits, owner, nameof(logits));
+        Check.Temperature(temperature, owner);
+        return logits;
+    }
+
+    const string DistributionName = "LogitBinaryConcrete";
 
     /// <summary>log α.</summary>
     public Tensor<T> Logits { get; }
@@ -28,7 +38,7 @@ public sealed class LogitBinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T :
     public double Temperature { get; }
 
     /// <inheritdoc/>
-    public string Name => "LogitBinaryConcrete";
+    public string Name => DistributionName;
     /// <inheritdoc/>
     public Shape BatchShape => Logits.Shape;
     /// <inheritdoc/>
@@ -44,17 +54,21 @@ public sealed class LogitBinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T :
     public Tensor<T> LogProb(Tensor<T> value) => LogProb(value, Temperature);
 
     /// <summary>log g_{α,λ}(y) (appendix C.3.2) at the given temperature.</summary>
-    public Tensor<T> LogProb(Tensor<T> value, double temperature) => Logistic<T>.LogDensity(Logits, CheckValue(value, temperature), value);
+    public Tensor<T> LogProb(Tensor<T> value, double temperature) => Logistic<T>.LogDensity(Logits, CheckValue(Logits, value, temperature), value);
 
     /// <summary>Σ over the last axis of log g_{α,λ}(y) at the given temperature, as one op (the bits of LogProb(value, temperature).Sum(-1)).</summary>
-    public Tensor<T> LogProbSum(Tensor<T> value, double temperature) => Ops.LogisticLogDensitySum(Logits, CheckValue(value, temperature), value);
+    public Tensor<T> LogProbSum(Tensor<T> value, double temperature) => LogProbSumOf(Logits, value, temperature);
 
-    /// <summary>Checks a value and temperature for the log-density; returns the temperature.</summary>
-    double CheckValue(Tensor<T> value, double temperature)
+    /// <summary><see cref="LogProbSum"/> of the nodes with checked <paramref name="logits"/>, without an instance.</summary>
+    internal static Tensor<T> LogProbSumOf(Tensor<T> logits, Tensor<T> value, double temperature) =>
+        Ops.LogisticLogDensitySum(logits, CheckValue(logits, value, temperature), value);
+
+    /// <summary>Checks a value and temperature for the log-density under <paramref name="logits"/>; returns the temperature.</summary>
+    static double CheckValue(Tensor<T> logits, Tensor<T> value, double temperature)
     {
-        Check.Temperature(temperature, Name);
-        Check.SameShape(value, BatchShape, Name, nameof(value), "the logits' shape");
-        Check.Finite(value, Name, nameof(value));
+        Check.Temperature(temperature, DistributionName);
+        Check.SameShape(value, logits.Shape, DistributionName, nameof(value), "the logits' shape");
+        Check.Finite(value, DistributionName, nameof(value));
         return temperature;
     }
 
@@ -65,5 +79,8 @@ public sealed class LogitBinaryConcrete<T> : IRelaxed<T, Bernoulli<T>> where T :
     public Tensor<T> Discretize(Tensor<T> value) => Hard.Step(value);
 
     /// <summary>H(y) forward, gradient of σ(y) backward.</summary>
-    public Tensor<T> StraightThrough(Tensor<T> value) => Hard.StraightThrough(Hard.Step(value), value.Sigmoid());
+    public Tensor<T> StraightThrough(Tensor<T> value) => StraightThroughOf(value);
+
+    /// <summary><see cref="StraightThrough"/> without an instance (it reads no parameter).</summary>
+    internal static Tensor<T> StraightThroughOf(Tensor<T> value) => Hard.StraightThrough(Hard.Step(value), value.Sigmoid());
 }

@@ -16,11 +16,20 @@ public sealed class Normal<T> : IReparameterizable<T>, IHasEntropy<T> where T : 
     /// <summary>Checks the parameters with messages that name <paramref name="owner"/> (a distribution built on this Gaussian).</summary>
     internal Normal(Tensor<T> location, Tensor<T> scale, string owner)
     {
-        Check.RankAtLeast(location, 1, owner, nameof(location));
-        Location = Check.Finite(location, owner, nameof(location));
-        Check.SameShape(scale, location.Shape, owner, nameof(scale), "the location's shape");
-        Scale = Check.Positive(scale, owner, nameof(scale));
+        CheckParameters(location, scale, owner);
+        (Location, Scale) = (location, scale);
     }
+
+    /// <summary>The constructor's checks, for a layer of Gaussians drawn without an instance.</summary>
+    internal static void CheckParameters(Tensor<T> location, Tensor<T> scale, string owner = DistributionName)
+    {
+        Check.RankAtLeast(location, 1, owner, nameof(location));
+        Check.Finite(location, owner, nameof(location));
+        Check.SameShape(scale, location.Shape, owner, nameof(scale), "the location's shape");
+        Check.Positive(scale, owner, nameof(scale));
+    }
+
+    const string DistributionName = "Normal";
 
     /// <summary>μ, the means.</summary>
     public Tensor<T> Location { get; }
@@ -31,7 +40,7 @@ public sealed class Normal<T> : IReparameterizable<T>, IHasEntropy<T> where T : 
     public int Dimension => Location.Shape.Last;
 
     /// <inheritdoc/>
-    public string Name => "Normal";
+    public string Name => DistributionName;
     /// <inheritdoc/>
     public Shape BatchShape => Location.Shape.RemoveAxis(Location.Shape.Rank - 1);
     /// <inheritdoc/>
@@ -41,14 +50,20 @@ public sealed class Normal<T> : IReparameterizable<T>, IHasEntropy<T> where T : 
     public Tensor<T> Sample(Rng rng) => RSample(rng).Detach();
 
     /// <summary>μ + σε.</summary>
-    public Tensor<T> RSample(Rng rng) => Location + Scale * Noise.Normal<T>(rng, Location.Shape);
+    public Tensor<T> RSample(Rng rng) => RSampleOf(Location, Scale, rng);
+
+    /// <summary><see cref="RSample"/> of checked parameters, without an instance.</summary>
+    internal static Tensor<T> RSampleOf(Tensor<T> location, Tensor<T> scale, Rng rng) => location + scale * Noise.Normal<T>(rng, location.Shape);
 
     /// <summary>Σ_i [−((x_i − μ_i)/σ_i)²/2 − log σ_i] − (d/2) log 2π.</summary>
-    public Tensor<T> LogProb(Tensor<T> value)
+    public Tensor<T> LogProb(Tensor<T> value) => LogProbOf(Location, Scale, value);
+
+    /// <summary><see cref="LogProb"/> under checked parameters, without an instance.</summary>
+    internal static Tensor<T> LogProbOf(Tensor<T> location, Tensor<T> scale, Tensor<T> value)
     {
-        Check.SameShape(value, Location.Shape, Name, nameof(value), "the location's shape");
-        var z = (value - Location) / Scale;
-        return (-0.5 * z.Square() - Scale.Log()).Sum(-1) - Dimension * HalfLog2Pi;
+        Check.SameShape(value, location.Shape, DistributionName, nameof(value), "the location's shape");
+        var z = (value - location) / scale;
+        return (-0.5 * z.Square() - scale.Log()).Sum(-1) - location.Shape.Last * HalfLog2Pi;
     }
 
     /// <summary>Σ_i log σ_i + (d/2)(1 + log 2π).</summary>

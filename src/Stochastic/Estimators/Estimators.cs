@@ -59,8 +59,10 @@ public sealed class PathwiseEstimator<T>(string name = "pathwise") : IEstimator<
                 $"{Name}: the graph drew score-function nodes, and a pathwise estimator gives them no gradient; use a score-function estimator (reinforce, nvil, vimco) or relaxed nodes.",
                 nameof(score));
         var objective = MultiSampleBound.PerDataPoint(logWeights).Mean();
-        return new Surrogate<T>(objective, -objective, null);
+        return Surrogate<T>.Reusing(ref _last, objective, -objective, null);
     }
+
+    Surrogate<T>? _last;
 }
 
 /// <summary>What a <see cref="ReinforceEstimator{T}"/> subtracts from its learning signal.</summary>
@@ -138,8 +140,10 @@ public sealed class ReinforceEstimator<T> : IStatefulEstimator<T> where T : unma
 
         var scoreTerm = signal * score.Sum(0);
         var surrogate = bound + scoreTerm - scoreTerm.StopGradient();
-        return new Surrogate<T>(objective, -surrogate.Mean(), baselineLoss);
+        return Surrogate<T>.Reusing(ref _last, objective, -surrogate.Mean(), baselineLoss);
     }
+
+    Surrogate<T>? _last;
 
     /// <summary>The mean in double, summed in order (0 for no values).</summary>
     static double Average(ReadOnlySpan<T> v)
@@ -212,8 +216,10 @@ public sealed class VimcoEstimator<T> : IEstimator<T> where T : unmanaged, IBina
         var signal = LearningSignals(logWeights.ReadOnlySpan, bound.ReadOnlySpan, m, logWeights.Shape[1]);
         var scoreTerm = (signal * score).Sum(0);
         var surrogate = bound + scoreTerm - scoreTerm.StopGradient();
-        return new Surrogate<T>(objective, -surrogate.Mean(), null);
+        return Surrogate<T>.Reusing(ref _last, objective, -surrogate.Mean(), null);
     }
+
+    Surrogate<T>? _last;
 
     /// <summary>ℓ_j = L̂ - L̂_{-j} for every sample j and data point b, a constant [m, batch].</summary>
     /// <param name="logW">the log-weights [m, batch], sample-major: sample j of data point b at j · batch + b</param>

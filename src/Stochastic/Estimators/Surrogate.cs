@@ -12,6 +12,15 @@ public sealed record Surrogate<T>(Tensor<T> Objective, Tensor<T> Loss, Tensor<T>
 {
     /// <summary>Loss plus the baseline's loss: one backward trains both.</summary>
     public Tensor<T> TotalLoss => BaselineLoss is null ? Loss : Loss + BaselineLoss;
+
+    /// <summary>
+    /// <paramref name="last"/> when it holds these very tensors, else a new surrogate kept in it. A step in an arena that
+    /// reuses its tensor headers gets the same tensors every time, so its estimator builds no new surrogate.
+    /// </summary>
+    internal static Surrogate<T> Reusing(ref Surrogate<T>? last, Tensor<T> objective, Tensor<T> loss, Tensor<T>? baselineLoss) =>
+        last is { } s && ReferenceEquals(s.Objective, objective) && ReferenceEquals(s.Loss, loss) && ReferenceEquals(s.BaselineLoss, baselineLoss)
+            ? s
+            : last = new Surrogate<T>(objective, loss, baselineLoss);
 }
 
 /// <summary>The multi-sample bound L_m = log (1/m) Σ_i w_i (Eq. 8), computed stably from log-weights.</summary>

@@ -23,16 +23,28 @@ public sealed class ScoreFunctionNodes<T>(NodeLayout layout) : NodeFamily<T>(lay
     {
         CheckParameters(parameters);
         var state = NodeDistributions<T>.Discrete(Layout, parameters).Sample(rng);
-        return new DiscreteNode<T>(this, state, NodeDistributions<T>.LogMass(Layout, parameters, state), prior => prior);
+        return DiscreteNode<T>.Draw(this, state, NodeDistributions<T>.LogMass(Layout, parameters, state), prior => prior);
     }
 }
 
 /// <summary>A discrete draw: the state (bits or one-hot), scored under the logits it was drawn from and under prior logits.</summary>
-sealed class DiscreteNode<T>(NodeFamily<T> family, Tensor<T> state, Tensor<T> logProb, Func<Tensor<T>, Tensor<T>> priorLogits)
-    : Node<T>(family, NodeDistributions<T>.Encode(family.Layout, state), logProb) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+sealed class DiscreteNode<T> : PooledNode<T, DiscreteNode<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    Tensor<T> _state = null!;
+    Func<Tensor<T>, Tensor<T>> _priorLogits = null!;
+
+    /// <summary>A node of <paramref name="family"/> in <paramref name="state"/>, whose value is the state's encoding.</summary>
+    public static DiscreteNode<T> Draw(NodeFamily<T> family, Tensor<T> state, Tensor<T> logProb, Func<Tensor<T>, Tensor<T>> priorLogits)
+    {
+        var node = FromPool(family, NodeDistributions<T>.Encode(family.Layout, state), logProb);
+        (node._state, node._priorLogits) = (state, priorLogits);
+        return node;
+    }
+
     protected override Tensor<T> LogPriorOfRows(Tensor<T> priorParameters) =>
-        NodeDistributions<T>.LogMass(Family.Layout, priorLogits(priorParameters), state);
+        NodeDistributions<T>.LogMass(Family.Layout, _priorLogits(priorParameters), _state);
+
+    protected override void ClearReferences() => (_state, _priorLogits) = (null!, null!);
 }
 
 /// <summary>
@@ -81,14 +93,25 @@ public sealed class ConcreteNodes<T> : NodeFamily<T> where T : unmanaged, IBinar
         var q = NodeDistributions<T>.Concrete(Layout, parameters, posterior);
         var y = q.RSample(rng);
         var value = NodeDistributions<T>.Encode(Layout, _output == RelaxedOutput.LogSimplex ? y : NodeDistributions<T>.OnDiscreteScale(Layout, y));   // recorded before the density: the tape order sets the gradient's rounding
-        return new RelaxedNode(this, y, value, q.LogProbSum(y, posterior), prior);
+        return RelaxedNode.Draw(this, y, value, q.LogProbSum(y, posterior), prior);
     }
 
-    sealed class RelaxedNode(ConcreteNodes<T> family, Tensor<T> y, Tensor<T> value, Tensor<T> logProb, double priorTemperature)
-        : Node<T>(family, value, logProb)
+    sealed class RelaxedNode : PooledNode<T, RelaxedNode>
     {
+        Tensor<T> _y = null!;
+        double _priorTemperature;
+
+        public static RelaxedNode Draw(ConcreteNodes<T> family, Tensor<T> y, Tensor<T> value, Tensor<T> logProb, double priorTemperature)
+        {
+            var node = FromPool(family, value, logProb);
+            (node._y, node._priorTemperature) = (y, priorTemperature);
+            return node;
+        }
+
         protected override Tensor<T> LogPriorOfRows(Tensor<T> priorParameters) =>
-            NodeDistributions<T>.Concrete(Family.Layout, priorParameters, priorTemperature).LogProbSum(y, priorTemperature);
+            NodeDistributions<T>.Concrete(Family.Layout, priorParameters, _priorTemperature).LogProbSum(_y, _priorTemperature);
+
+        protected override void ClearReferences() => _y = null!;
     }
 }
 
@@ -123,13 +146,23 @@ public sealed class StraightThroughNodes<T> : NodeFamily<T> where T : unmanaged,
         var hard = q.StraightThrough(q.RSample(rng));
         var state = hard.Detach();
         var value = NodeDistributions<T>.Encode(Layout, hard);   // recorded before the log-mass, as the tape order sets the gradient's rounding
-        return new StraightThroughNode(this, state, value, NodeDistributions<T>.LogMass(Layout, parameters, state));
+        return StraightThroughNode.Draw(this, state, value, NodeDistributions<T>.LogMass(Layout, parameters, state));
     }
 
-    sealed class StraightThroughNode(StraightThroughNodes<T> family, Tensor<T> state, Tensor<T> value, Tensor<T> logProb)
-        : Node<T>(family, value, logProb)
+    sealed class StraightThroughNode : PooledNode<T, StraightThroughNode>
     {
-        protected override Tensor<T> LogPriorOfRows(Tensor<T> priorParameters) => NodeDistributions<T>.LogMass(Family.Layout, priorParameters, state);
+        Tensor<T> _state = null!;
+
+        public static StraightThroughNode Draw(StraightThroughNodes<T> family, Tensor<T> state, Tensor<T> value, Tensor<T> logProb)
+        {
+            var node = FromPool(family, value, logProb);
+            node._state = state;
+            return node;
+        }
+
+        protected override Tensor<T> LogPriorOfRows(Tensor<T> priorParameters) => NodeDistributions<T>.LogMass(Family.Layout, priorParameters, _state);
+
+        protected override void ClearReferences() => _state = null!;
     }
 }
 
@@ -206,22 +239,41 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
     public override Node<T> Sample(Tensor<T> parameters, Rng rng, long step)
     {
         CheckParameters(parameters);
-        var q = Gaussian(parameters);
-        var y = q.RSample(rng);
+        var (location, scale) = Gaussian(parameters);
+        var y = Normal<T>.RSampleOf(location, scale, rng);
         var logits = SoftmaxPlusPlusLogits(y, Temperature.At(step));
         var value = Layout.IsBinary ? Layout.EncodeBits(logits.Sigmoid())
             : Layout.Encode(_output == RelaxedOutput.LogSimplex ? logits.LogSoftmax() : logits.Softmax());
-        return new GaussianNode(this, q, y, value, q.LogProb(y));
+        return GaussianNode.Draw(this, location, scale, y, value, Normal<T>.LogProbOf(location, scale, y));
     }
 
     /// <summary>KL between two IGRs of one τ and δ is the KL of their Gaussians (IGR Eq. 19).</summary>
     public override bool HasClosedFormKl => true;
 
-    sealed class GaussianNode(IgrNodes<T> family, Normal<T> q, Tensor<T> y, Tensor<T> value, Tensor<T> logProb) : Node<T>(family, value, logProb)
+    sealed class GaussianNode : PooledNode<T, GaussianNode>
     {
-        protected override Tensor<T> LogPriorOfRows(Tensor<T> priorParameters) => Gaussian(priorParameters).LogProb(y);
+        Tensor<T> _location = null!, _scale = null!, _y = null!;
 
-        protected override Tensor<T> KlToPriorOfRows(Tensor<T> priorParameters) => Kl.Divergence(q, Gaussian(priorParameters));
+        public static GaussianNode Draw(IgrNodes<T> family, Tensor<T> location, Tensor<T> scale, Tensor<T> y, Tensor<T> value, Tensor<T> logProb)
+        {
+            var node = FromPool(family, value, logProb);
+            (node._location, node._scale, node._y) = (location, scale, y);
+            return node;
+        }
+
+        protected override Tensor<T> LogPriorOfRows(Tensor<T> priorParameters)
+        {
+            var (location, scale) = Gaussian(priorParameters);
+            return Normal<T>.LogProbOf(location, scale, _y);
+        }
+
+        protected override Tensor<T> KlToPriorOfRows(Tensor<T> priorParameters)
+        {
+            var (location, scale) = Gaussian(priorParameters);
+            return Kl.GaussianDivergence(_location, _scale, location, scale);
+        }
+
+        protected override void ClearReferences() => (_location, _scale, _y) = (null!, null!, null!);
     }
 
     /// <summary>The logits whose softmax is softmax++(y/τ): [y/τ, log δ] per node (binary: y/τ − log δ, a sigmoid's logit).</summary>
@@ -241,11 +293,13 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
         return (parameters.Narrow(1, 0, w), parameters.Narrow(1, w, w));
     }
 
-    /// <summary>The diagonal Gaussian N(μ, σ²) of IGR node parameters [μ | log σ].</summary>
-    static Normal<T> Gaussian(Tensor<T> parameters)
+    /// <summary>The diagonal Gaussian N(μ, σ²) of IGR node parameters [μ | log σ], checked as <see cref="Normal{T}"/> checks them.</summary>
+    static (Tensor<T> Location, Tensor<T> Scale) Gaussian(Tensor<T> parameters)
     {
         var (mean, logScale) = SplitGaussian(parameters);
-        return new Normal<T>(mean, logScale.Exp());
+        var scale = logScale.Exp();
+        Normal<T>.CheckParameters(mean, scale);
+        return (mean, scale);
     }
 }
 
@@ -280,7 +334,7 @@ public sealed class IgrArgMaxNodes<T> : NodeFamily<T> where T : unmanaged, IBina
         double temperature = Relaxed.Temperature.At(step);
         var logits = Logits(parameters, temperature);
         var state = NodeDistributions<T>.Discrete(Layout, logits).Sample(rng);
-        return new DiscreteNode<T>(this, state, NodeDistributions<T>.LogMass(Layout, logits, state), prior => Logits(prior, temperature));
+        return DiscreteNode<T>.Draw(this, state, NodeDistributions<T>.LogMass(Layout, logits, state), prior => Logits(prior, temperature));
     }
 
     /// <summary>

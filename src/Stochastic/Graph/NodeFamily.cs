@@ -95,19 +95,27 @@ public abstract class NodeFamily<T> where T : unmanaged, IBinaryFloatingPointIee
 public abstract class Node<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     /// <summary>A drawn layer: <paramref name="value"/> passed downstream, <paramref name="logProb"/> [rows] of the draw, from <paramref name="family"/>.</summary>
-    protected Node(NodeFamily<T> family, Tensor<T> value, Tensor<T> logProb)
+    protected Node(NodeFamily<T> family, Tensor<T> value, Tensor<T> logProb) => Set(family, value, logProb);
+
+    /// <summary>A node whose fields <see cref="Set"/> fills (a pooled node).</summary>
+    private protected Node() { }
+
+    private protected void Set(NodeFamily<T> family, Tensor<T> value, Tensor<T> logProb)
     {
         Family = family; Value = value; LogProb = logProb;
     }
 
     /// <summary>The family that drew this node.</summary>
-    public NodeFamily<T> Family { get; }
+    public NodeFamily<T> Family { get; private set; } = null!;
 
     /// <summary>Downstream value: hypercube corners [rows, units] in [-1, 1], or one-hot/simplex rows [rows, nodes·n].</summary>
-    public Tensor<T> Value { get; }
+    public Tensor<T> Value { get; private set; } = null!;
 
     /// <summary>Log-probability of the draw under its sampling distribution, summed over the layer [rows].</summary>
-    public Tensor<T> LogProb { get; }
+    public Tensor<T> LogProb { get; private set; } = null!;
+
+    /// <summary>Called once when the graph that drew this node starts its next pass (<see cref="StochasticGraph{T}.Reset"/>): a pooled node becomes reusable.</summary>
+    internal virtual void Release() { }
 
     /// <summary>Log-probability of the same draw under prior parameters (shaped like the sampling parameters, or one row of them).</summary>
     public Tensor<T> LogPrior(Tensor<T> priorParameters) => LogPriorOfRows(PerRow(priorParameters));
@@ -135,16 +143,90 @@ public abstract class Node<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
     protected abstract Tensor<T> LogPriorOfRows(Tensor<T> priorParameters);
 }
 
-/// <summary>The distributions of binary and categorical nodes of a layout, in one place.</summary>
+/// <summary>
+/// A node kind reused through a per-thread free list: a graph that is <see cref="StochasticGraph{T}.Reset"/> for its next
+/// pass releases the nodes of the last one, so drawing a layer allocates nothing once a pass has run.
+/// <typeparamref name="TSelf"/> is the sealed node type.
+/// </summary>
+internal abstract class PooledNode<T, TSelf> : Node<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T> where TSelf : PooledNode<T, TSelf>, new()
+{
+    [ThreadStatic] static TSelf? t_free;   // this thread's free nodes, linked through _nextFree
+
+    TSelf? _nextFree;
+    bool _rented;
+
+    /// <summary>A free node of this kind (new when there is none), drawn by <paramref name="family"/>.</summary>
+    protected static TSelf FromPool(NodeFamily<T> family, Tensor<T> value, Tensor<T> logProb)
+    {
+        var n = t_free;
+        if (n is null) n = new TSelf();
+        else
+        {
+            t_free = n._nextFree;
+            n._nextFree = null;
+        }
+        n._rented = true;
+        n.Set(family, value, logProb);
+        return n;
+    }
+
+    internal sealed override void Release()
+    {
+        if (!_rented) throw new InvalidOperationException($"{Family} node: released twice.");
+        _rented = false;
+        Set(null!, null!, null!);
+        ClearReferences();
+        _nextFree = t_free;
+        t_free = (TSelf)this;
+    }
+
+    /// <summary>Sets the subclass's reference fields to null, so a free node keeps no tensor alive.</summary>
+    protected abstract void ClearReferences();
+}
+
+/// <summary>
+/// The distributions of binary and categorical nodes of a layout, in one place. A layer is checked, drawn and scored by
+/// the distributions' own checks and formulas, without distribution objects, so that drawing it allocates nothing.
+/// </summary>
 static class NodeDistributions<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     /// <summary>Bernoulli per binary unit, or Categorical per node over [rows, nodes, n] logits.</summary>
-    public static IDistribution<T> Discrete(NodeLayout layout, Tensor<T> logits) =>
-        layout.IsBinary ? new Bernoulli<T>(logits) : new Categorical<T>(NodeLayout.Groups(logits, layout.Arity));
+    public static DiscreteLayer Discrete(NodeLayout layout, Tensor<T> logits) => layout.IsBinary
+        ? new(layout, Bernoulli<T>.CheckedLogits(logits))
+        : new(layout, Categorical<T>.CheckedLogits(NodeLayout.Groups(logits, layout.Arity)));
+
+    /// <summary>A layer's discrete nodes under checked logits (Bernoulli or Categorical).</summary>
+    public readonly struct DiscreteLayer(NodeLayout layout, Tensor<T> logits)
+    {
+        /// <summary>Bits, or one-hot rows [rows, nodes, n]; no gradient.</summary>
+        public Tensor<T> Sample(Rng rng) => layout.IsBinary ? Bernoulli<T>.SampleOf(logits, rng) : Categorical<T>.SampleOf(logits, rng);
+
+        /// <summary>The log-mass of each unit or node.</summary>
+        public Tensor<T> LogProb(Tensor<T> state) => layout.IsBinary ? Bernoulli<T>.LogProbOf(logits, state) : Categorical<T>.LogProbOf(logits, state);
+    }
 
     /// <summary>The logit-space Binary Concrete node, or the ExpConcrete node on the log-simplex.</summary>
-    public static IRelaxed<T, IDistribution<T>> Concrete(NodeLayout layout, Tensor<T> logits, double temperature) =>
-        layout.IsBinary ? new LogitBinaryConcrete<T>(logits, temperature) : new ExpConcrete<T>(NodeLayout.Groups(logits, layout.Arity), temperature);
+    public static ConcreteLayer Concrete(NodeLayout layout, Tensor<T> logits, double temperature) => layout.IsBinary
+        ? new(layout, LogitBinaryConcrete<T>.CheckedLogits(logits, temperature), temperature)
+        : new(layout, ExpConcrete<T>.CheckedLogits(NodeLayout.Groups(logits, layout.Arity), temperature), temperature);
+
+    /// <summary>A layer's relaxed nodes under checked logits at temperature λ (<see cref="LogitBinaryConcrete{T}"/> or <see cref="ExpConcrete{T}"/>).</summary>
+    public readonly struct ConcreteLayer(NodeLayout layout, Tensor<T> logits, double temperature)
+    {
+        /// <summary>The logit-space Y, or the ExpConcrete Y on the log-simplex; differentiable in the logits.</summary>
+        public Tensor<T> RSample(Rng rng) => layout.IsBinary
+            ? Logistic<T>.Reparameterize(logits, temperature, rng)
+            : ExpConcrete<T>.RSampleOf(logits, temperature, rng);
+
+        /// <summary>Σ over the layer of the log-density of y at <paramref name="at"/>, per row.</summary>
+        public Tensor<T> LogProbSum(Tensor<T> y, double at) => layout.IsBinary
+            ? LogitBinaryConcrete<T>.LogProbSumOf(logits, y, at)
+            : ExpConcrete<T>.LogProbOf(logits, y, at).Sum(-1);
+
+        /// <summary>The discrete state forward, the relaxed value's gradient backward.</summary>
+        public Tensor<T> StraightThrough(Tensor<T> y) => layout.IsBinary ? LogitBinaryConcrete<T>.StraightThroughOf(y) : ExpConcrete<T>.StraightThroughOf(y);
+    }
 
     /// <summary>A relaxed node's value on the discrete scale: σ(Y) of the logit node, exp(Y) of the log-simplex node.</summary>
     public static Tensor<T> OnDiscreteScale(NodeLayout layout, Tensor<T> node) => layout.IsBinary ? node.Sigmoid() : node.Exp();

@@ -7,11 +7,13 @@ namespace Scg.Stochastic.Graph;
 /// One forward pass through a stochastic computation graph (Schulman et al. 2015). Each call to <see cref="Sample"/>
 /// draws a layer of nodes of the family it is given, so one graph may mix families: some nodes relaxed (pathwise
 /// gradients), others discrete with score-function gradients. A discrete graph (evaluation) draws every node from its
-/// family's <see cref="NodeFamily{T}.Discrete"/> family instead. A graph serves one pass: build a new one per step.
+/// family's <see cref="NodeFamily{T}.Discrete"/> family instead. A graph serves one pass: build a new one per step, or
+/// <see cref="Reset"/> it, which also reuses the node objects of the last pass.
 /// </summary>
 public sealed class StochasticGraph<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    readonly Rng _rng;
+    Rng _rng;
+    readonly List<Node<T>> _nodes = [];
     readonly List<Node<T>> _scoreNodes = [];
     Tensor<T>? _score;
 
@@ -27,10 +29,28 @@ public sealed class StochasticGraph<T> where T : unmanaged, IBinaryFloatingPoint
         _generation = Tape<T>.Current.Generation;
     }
 
-    readonly int _generation;
+    int _generation;
+
+    /// <summary>
+    /// Starts the next pass on this graph, drawing from <paramref name="rng"/> at training <paramref name="step"/>: the
+    /// nodes, costs, probes and score of the last pass are dropped, and its node objects are reused for this one's, so
+    /// a node of the last pass must not be read after this.
+    /// </summary>
+    public void Reset(Rng rng, long step)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        foreach (var node in _nodes) node.Release();
+        _nodes.Clear();
+        _scoreNodes.Clear();
+        _costs.Clear();
+        _probes.Clear();
+        _score = null;
+        (_rng, Step, _generation) = (rng, step, Tape<T>.Current.Generation);
+    }
 
     /// <summary>The training step the temperature schedules are read at.</summary>
-    public long Step { get; }
+    public long Step { get; private set; }
 
     /// <summary>True when every node is drawn from its family's discrete family (evaluation).</summary>
     public bool IsDiscrete { get; }
@@ -100,6 +120,7 @@ public sealed class StochasticGraph<T> where T : unmanaged, IBinaryFloatingPoint
             node = new ProbedNode(values, drawn.Sample(parameters.Detach(), _rng, Step));
         }
         else node = drawn.Sample(parameters, _rng, Step);
+        _nodes.Add(node);
         if (drawn.Gradient == NodeGradient.ScoreFunction)
         {
             _scoreNodes.Add(node);

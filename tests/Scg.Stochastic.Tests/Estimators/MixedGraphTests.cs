@@ -30,9 +30,12 @@ public class MixedGraphTests(ITestOutputHelper output)
     static Tensor<double> C2(Tensor<double> v1, Tensor<double> v2) => -(v1 * v2 - 0.5).Square() + 0.7 * v2;
 
     /// <summary>One pass of <paramref name="rows"/> rows through the graph API; returns the graph with its costs and the two nodes.</summary>
-    static (StochasticGraph<double> Graph, Node<double> Z1, Node<double> Z2) Pass(Model model, Rng rng, int rows, double c1Shift = 0)
+    static (StochasticGraph<double> Graph, Node<double> Z1, Node<double> Z2) Pass(Model model, Rng rng, int rows, double c1Shift = 0) =>
+        Draw(new StochasticGraph<double>(rng), model, rows, c1Shift);
+
+    /// <summary>The pass of <see cref="Pass"/> on <paramref name="graph"/>.</summary>
+    static (StochasticGraph<double> Graph, Node<double> Z1, Node<double> Z2) Draw(StochasticGraph<double> graph, Model model, int rows, double c1Shift = 0)
     {
-        var graph = new StochasticGraph<double>(rng);
         var z1 = graph.Sample(model.Relaxed, model.Theta.Reshape(1, 1).Expand(new Shape(rows, 1)));
         var z2 = graph.Sample(model.Discrete, model.A + z1.Value * model.W);
         graph.AddCost((C1(z1.Value) + c1Shift).Reshape(rows), z1);
@@ -134,6 +137,35 @@ public class MixedGraphTests(ITestOutputHelper output)
         Assert.NotNull(withBaseline.BaselineLoss);
         withBaseline.TotalLoss.Backward();
         Assert.Contains(b.Grad!.ToArray(), g => Math.Abs(g) > 1e-6);
+    }
+
+    /// <summary>A graph reset for its next pass draws, scores and differentiates exactly as a new graph, reusing the last pass's node objects.</summary>
+    [Fact]
+    public void AResetGraphGivesTheGradientOfANewGraphAndReusesItsNodes()
+    {
+        var model = new Model();
+        double[] GradientOf(StochasticGraph<double> graph)
+        {
+            ZeroGrad(model.Parameters);
+            ScoreFunctionSurrogate.Build(graph).Loss.Backward();
+            return Gradient(model.Parameters);
+        }
+        var (fresh, _, _) = Pass(model, new Rng(3), rows: 6);
+        var expected = GradientOf(fresh);
+
+        var (reused, z1, z2) = Pass(model, new Rng(99), rows: 6);
+        var other = GradientOf(reused);
+        reused.Reset(new Rng(3), step: 0);
+        Assert.Empty(reused.ScoreNodes);
+        Assert.Empty(reused.Costs);
+        Assert.Null(reused.Score);
+        var (_, y1, y2) = Draw(reused, model, rows: 6);
+        Assert.Equal(expected, GradientOf(reused));
+        Assert.NotEqual(expected, other);
+        Assert.Same(z1, y1);
+        Assert.Same(z2, y2);
+        Assert.Equal(2, reused.Costs.Count);
+        Assert.Single(reused.ScoreNodes);
     }
 
     [Fact]
