@@ -1,4 +1,5 @@
 using System.Numerics;
+using Scg.Autodiff.Kernels;
 
 namespace Scg.Autodiff;
 
@@ -31,24 +32,17 @@ internal abstract class OpRecord<T> where T : unmanaged, IBinaryFloatingPointIee
 /// A record kind reused through a per-thread free list, so recording an op allocates nothing once a pass has run
 /// (tapes are per thread). <typeparamref name="TSelf"/> is the sealed record type.
 /// </summary>
-internal abstract class PooledRecord<T, TSelf> : OpRecord<T>
+internal abstract class PooledRecord<T, TSelf> : OpRecord<T>, IFreeListItem<TSelf>
     where T : unmanaged, IBinaryFloatingPointIeee754<T> where TSelf : PooledRecord<T, TSelf>, new()
 {
-    [ThreadStatic] static TSelf? t_free;   // this thread's free records, linked through _nextFree
-
-    TSelf? _nextFree;
     bool _rented;
+
+    TSelf? IFreeListItem<TSelf>.NextFree { get; set; }
 
     /// <summary>A free record of this kind (new when there is none) for an op that produced <paramref name="output"/>.</summary>
     protected static TSelf FromPool(string op, Tensor<T> output)
     {
-        var r = t_free;
-        if (r is null) r = new TSelf();
-        else
-        {
-            t_free = r._nextFree;
-            r._nextFree = null;
-        }
+        var r = FreeList<TSelf>.Take();
         r._rented = true;
         r.Op = op;
         r.Output = output;
@@ -62,8 +56,7 @@ internal abstract class PooledRecord<T, TSelf> : OpRecord<T>
         _rented = false;
         ClearReferences();
         Output = null!;
-        _nextFree = t_free;
-        t_free = (TSelf)this;
+        FreeList<TSelf>.Put((TSelf)this);
     }
 
     /// <summary>Sets the subclass's reference fields to null, so a free record keeps no tensor alive.</summary>

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Scg.Autodiff;
+using Scg.Autodiff.Kernels;
 using Scg.Stochastic.Distributions;
 
 namespace Scg.Stochastic.Graph;
@@ -148,24 +149,17 @@ public abstract class Node<T> where T : unmanaged, IBinaryFloatingPointIeee754<T
 /// pass releases the nodes of the last one, so drawing a layer allocates nothing once a pass has run.
 /// <typeparamref name="TSelf"/> is the sealed node type.
 /// </summary>
-internal abstract class PooledNode<T, TSelf> : Node<T>
+internal abstract class PooledNode<T, TSelf> : Node<T>, IFreeListItem<TSelf>
     where T : unmanaged, IBinaryFloatingPointIeee754<T> where TSelf : PooledNode<T, TSelf>, new()
 {
-    [ThreadStatic] static TSelf? t_free;   // this thread's free nodes, linked through _nextFree
-
-    TSelf? _nextFree;
     bool _rented;
+
+    TSelf? IFreeListItem<TSelf>.NextFree { get; set; }
 
     /// <summary>A free node of this kind (new when there is none), drawn by <paramref name="family"/>.</summary>
     protected static TSelf FromPool(NodeFamily<T> family, Tensor<T> value, Tensor<T> logProb)
     {
-        var n = t_free;
-        if (n is null) n = new TSelf();
-        else
-        {
-            t_free = n._nextFree;
-            n._nextFree = null;
-        }
+        var n = FreeList<TSelf>.Take();
         n._rented = true;
         n.Set(family, value, logProb);
         return n;
@@ -177,8 +171,7 @@ internal abstract class PooledNode<T, TSelf> : Node<T>
         _rented = false;
         Set(null!, null!, null!);
         ClearReferences();
-        _nextFree = t_free;
-        t_free = (TSelf)this;
+        FreeList<TSelf>.Put((TSelf)this);
     }
 
     /// <summary>Sets the subclass's reference fields to null, so a free node keeps no tensor alive.</summary>
