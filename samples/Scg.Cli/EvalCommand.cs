@@ -30,7 +30,8 @@ static class EvalCommand
             if (limit < 0) throw new UsageException($"--rows must be ≥ 0 (0 = all), got {limit}.");
             var checkpoint = TrainCommand.ReadCheckpoint(path);
             var h = checkpoint.Header;
-            var data = TrainOptions.LoadData(h.Data, Binarization.Fixed, p.GetValue(dataDir));   // valid and test hold the fixed bits under either binarization
+            // valid and test hold the fixed bits under fixed and dynamic binarization, thresholded bits under threshold
+            var data = TrainOptions.LoadData(h.Data, h.Binarization == Binarization.Threshold ? Binarization.Threshold : Binarization.Fixed, p.GetValue(dataDir));
             var spec = TrainOptions.ParseSpec(h.Spec);
             TrainOptions.ValidateSpecFitsData(spec, data);
             SigmoidBeliefNet model;

@@ -34,18 +34,20 @@ static class IgrReproduction
     public const int PaperSteps = 78_125;
     public const int DefaultEvalSamples = 100;
     public const string DefaultSeeds = "1,2,3";
+    /// <summary>The VAE's data as the paper describes it; <c>--binarization threshold</c> is its structured-prediction code's.</summary>
+    public const string PaperBinarization = "dynamic";
 
     /// <summary>
     /// The sweep options of a row (appendix D.1): 30 ten-way one-hot latents, dense ReLU networks 784-512-256 and
     /// back, a uniform prior (IGR's Gaussian fitted to it at the training τ, Eq. 20, and its KL in closed form, Eq. 19;
-    /// GS's relaxed prior at the same τ, Eq. 10), dynamic binarization, batch 64, lr 1e-3. Structured prediction uses
+    /// GS's relaxed prior at the same τ, Eq. 10), <paramref name="binarization"/> (the paper's: dynamic), batch 64, lr 1e-3. Structured prediction uses
     /// the Concrete paper's 392V-240H-240H-392V with binary nodes and the same optimizer. Output biases start at zero, as
     /// the paper's networks do: started at the data's base rate, the GS model with ReLU networks stays at the
     /// base-rate solution (its encoder unused) for the whole run. The VAE's decoder reads the log of each relaxed
     /// sample (the ExpConcrete draw; IGR's log-softmax++), as the paper's code does: fed the point on the simplex, GS
     /// at τ = 0.67 ends 18 nats lower (−148.8 against −130.4), since the saturated coordinates hide what its KL pays for.
     /// </summary>
-    public static string[] SweepArgs(Row row, string data, int steps, int k, string seeds, string? dataDir)
+    public static string[] SweepArgs(Row row, string data, string binarization, int steps, int k, string seeds, string? dataDir)
     {
         string Inv(int v) => v.ToString(CultureInfo.InvariantCulture);
         string[] model = row.Table == Table.Vae
@@ -54,15 +56,16 @@ static class IgrReproduction
         string[] relaxation = row.Estimator == "igr"
             ? ["--temperature", row.Temperature, .. row.Table == Table.Vae ? (string[])["--kl", "analytic"] : []]
             : ["--temperature", row.Temperature, "--prior-temperature", row.Temperature];
-        return ["--data", data, "--binarization", "dynamic", .. model, "--lr", "0.001", "--batch-size", "64", "--steps", Inv(steps),
+        return ["--data", data, "--binarization", binarization, .. model, "--lr", "0.001", "--batch-size", "64", "--steps", Inv(steps),
             "--eval-every", Inv(Math.Max(1, steps / 100)), "--eval-samples", Inv(k), "--grad-draws", "10", "--output-bias", "zero", "--seed", seeds,
             "--estimator", row.Estimator, .. relaxation, .. dataDir is null ? [] : (string[])["--data-dir", dataDir]];
     }
 
-    public static int Run(Ui ui, string data, string? dataDir, int steps, string? filter, int k, string seeds, int jobs, string outFile)
+    public static int Run(Ui ui, string data, string? dataDir, string binarizationText, int steps, string? filter, int k, string seeds, int jobs, string outFile)
     {
         if (data is not ("mnist" or "fashion-mnist"))
             throw new UsageException($"--paper igr trains on mnist (the paper's) or fashion-mnist; got --data {data}.");
+        var binarization = TrainOptions.ParseBinarization(binarizationText, data);
         if (steps < 1) throw new UsageException($"--steps must be ≥ 1, got {steps}.");
         if (jobs < 1) throw new UsageException($"--jobs must be ≥ 1, got {jobs}.");
         TrainOptions.ValidateEvalSamples("--eval-samples", k);
@@ -82,17 +85,17 @@ static class IgrReproduction
         foreach (var row in rows)
         {
             string folder = Path.Combine(runsDir, row.Name);
-            sweeps.Add((row, folder, ReproductionSweeps.Ensure(ui, row.Name, folder, SweepArgs(row, data, steps, k, seeds, dataDir))));
+            sweeps.Add((row, folder, ReproductionSweeps.Ensure(ui, row.Name, folder, SweepArgs(row, data, binarizationText, steps, k, seeds, dataDir))));
         }
         int cellsPerRow = sweeps.Max(s => s.Manifest.Cells.Length);
         var pending = Enumerable.Range(0, cellsPerRow)   // seed-major: every row gets its first seed first
             .SelectMany(i => sweeps.Where(s => i < s.Manifest.Cells.Length).Select(s => (Sweep: s.Folder, s.Manifest, Index: i)))
             .Where(c => CellFiles.State(CellFiles.Folder(c.Sweep, c.Manifest.Cells[c.Index])).State != CellState.Done)
             .ToList();
-        Write(outFile, sweeps, data, steps, k);
+        Write(outFile, sweeps, data, binarization, steps, k);
         ui.Note($"reproduce --paper igr: {sweeps.Sum(s => s.Manifest.Cells.Length)} runs in {runsDir}/, {pending.Count} to run, {jobs} at a time (1 thread each); the table, {outFile}, is rewritten as each run ends");
-        int code = pending.Count == 0 ? ScgApp.Ok : LocalLauncher.Run(ui, pending, jobs, ended: () => Write(outFile, sweeps, data, steps, k));
-        string markdown = Write(outFile, sweeps, data, steps, k);
+        int code = pending.Count == 0 ? ScgApp.Ok : LocalLauncher.Run(ui, pending, jobs, ended: () => Write(outFile, sweeps, data, binarization, steps, k));
+        string markdown = Write(outFile, sweeps, data, binarization, steps, k);
         ui.Line();
         ui.Line(markdown);
         return code;
@@ -113,13 +116,18 @@ static class IgrReproduction
         return results;
     }
 
-    static string Write(string outFile, List<(Row Row, string Folder, SweepManifest Manifest)> sweeps, string data, int steps, int k)
+    static string Write(string outFile, List<(Row Row, string Folder, SweepManifest Manifest)> sweeps, string data, Binarization binarization, int steps, int k)
     {
         var sb = new StringBuilder("# The IGR paper's MNIST results, re-run\n\n");
         var results = sweeps.ToDictionary(s => s.Folder, s => Finished(s.Folder, s.Manifest));   // each run's files read once
         int cells = sweeps.Sum(s => s.Manifest.Cells.Length), done = results.Values.Sum(r => r.Count);
         sb.Append(FormattableString.Invariant($"Written by `scg reproduce --paper igr` on {DateTime.Now:yyyy-MM-dd HH:mm}: {done} of {cells} runs finished. "));
-        sb.Append(FormattableString.Invariant($"Data: **{data}**, dynamic binarization of the 50,000 training images (fixed bits for the 10,000 test images). "));
+        sb.Append(FormattableString.Invariant($"Data: **{data}**, {binarization switch
+        {
+            Binarization.Dynamic => "dynamic binarization of the 50,000 training images (fixed bits for the 10,000 test images)",
+            Binarization.Threshold => "every image thresholded at intensity 1/2",
+            _ => "fixed bits drawn once for every image",
+        }}. "));
         sb.Append(FormattableString.Invariant($"Budget per run: **{steps} steps** of batch 64 ({steps * 64.0 / 50_000:0.##} epochs; the paper: 100), lr 1e-3, seeds {string.Join(", ", sweeps[0].Manifest.Axes.SelectMany(a => a.Values))}. "));
         sb.Append("mean ± sample standard deviation over the finished seeds (n).\n\n");
         foreach (var table in new[] { Table.Vae, Table.Structured })

@@ -64,9 +64,9 @@ static class ReproduceCommand
                 "full" => true,
                 var unknown => throw new UsageException($"--protocol must be budget or full, got '{unknown}'."),
             };
-            Option[] other = name == "igr" ? [binarization, spEvalSamples, batch, seed, protocol, sweepOptions] : full ? [seeds, jobs, binarization, batch] : [seeds, jobs, sweepOptions];
+            Option[] other = name == "igr" ? [spEvalSamples, batch, seed, protocol, sweepOptions] : full ? [seeds, jobs, binarization, batch] : [seeds, jobs, sweepOptions];
             if (other.FirstOrDefault(o => TrainOptions.IsExplicit(p, o)) is { } given)
-                throw new UsageException($"{given.Name} does not apply to --paper {name}{(full ? " --protocol full" : "")}{(name == "igr" ? " (its rows fix binarization and batch as the paper does; seeds are --seeds)" : "")}.");
+                throw new UsageException($"{given.Name} does not apply to --paper {name}{(full ? " --protocol full" : "")}{(name == "igr" ? " (its rows fix the batch as the paper does; seeds are --seeds)" : "")}.");
             return full ? Full(p) : Reproduce(p, name);
         }));
         int Full(ParseResult p)
@@ -92,7 +92,9 @@ static class ReproduceCommand
         {
             "concrete" => Run(ui, p.GetValue(data)!, p.GetValue(binarization)!, p.GetValue(steps) ?? 10_000, p.GetValue(rows),
                 p.GetValue(evalSamples) ?? 1000, p.GetValue(spEvalSamples), p.GetValue(batch), p.GetValue(seed), p.GetValue(outFile) ?? Path.Combine("runs", "reproduce.md"), p.GetValue(dataDir)),
-            "igr" => IgrReproduction.Run(ui, p.GetValue(data)!, p.GetValue(dataDir), p.GetValue(steps) ?? IgrReproduction.PaperSteps, p.GetValue(rows),
+            "igr" => IgrReproduction.Run(ui, p.GetValue(data)!, p.GetValue(dataDir),
+                TrainOptions.IsExplicit(p, binarization) ? p.GetValue(binarization)! : IgrReproduction.PaperBinarization,
+                p.GetValue(steps) ?? IgrReproduction.PaperSteps, p.GetValue(rows),
                 p.GetValue(evalSamples) ?? IgrReproduction.DefaultEvalSamples, p.GetValue(seeds)!, p.GetValue(jobs), p.GetValue(outFile) ?? Path.Combine("runs", "reproduce-igr.md")),
             var other => throw new UsageException($"--paper must be concrete or igr, got '{other}'."),
         };
@@ -310,7 +312,12 @@ static class ReproduceCommand
         var sb = new StringBuilder();
         sb.Append("# The Concrete paper's MNIST results, re-run at a small budget\n\n");
         sb.Append(FormattableString.Invariant($"Written by `scg reproduce` on {DateTime.Now:yyyy-MM-dd HH:mm} ({Environment.ProcessorCount} cores; {status}). "));
-        string bits = binarization == Binarization.Dynamic ? "dynamic binarization of the training images (fixed bits for validation and test)" : "fixed binarization";
+        string bits = binarization switch
+        {
+            Binarization.Dynamic => "dynamic binarization of the training images (fixed bits for validation and test)",
+            Binarization.Threshold => "every image thresholded at intensity 1/2",
+            _ => "fixed binarization",
+        };
         sb.Append(FormattableString.Invariant($"Data: **{dataName}**{(toy ? " (the embedded stand-in: every model is shrunk to its sbn-toy analogue, so our numbers are NOT comparable with the paper's MNIST numbers, which are shown for reference)" : (dataName == "fashion-mnist" ? " (the paper's numbers are for MNIST: not comparable)" : "") + $", {bits}, 50,000/10,000/10,000")}. "));
         sb.Append(FormattableString.Invariant($"Budget per run: **{steps} steps** of batch {batchSize} (the paper: 10^7 steps), seed {seed}, no early stopping. "));
         sb.Append(FormattableString.Invariant($"Test NLL = -L_k on the discrete graph over the whole test split, k = {k} for density estimation (the paper: 50,000) and k = {kSp} for structured prediction (the paper: 100). "));

@@ -243,7 +243,7 @@ sealed class TrainOptions
     /// <summary>--binarization, shared by train, compare and reproduce.</summary>
     public static Option<string> BinarizationOption() => new("--binarization")
     {
-        Description = "How the grayscale training images of mnist and fashion-mnist become bits: fixed (drawn once and cached, as in the Concrete paper) or dynamic (fresh bits every batch); validation and test always use the fixed bits",
+        Description = "How the grayscale images of mnist and fashion-mnist become bits: fixed (drawn once and cached, as in the Concrete paper), dynamic (fresh training bits every batch; validation and test use the fixed bits) or threshold (every split, pixel intensity >= 1/2 is 1, as in the IGR paper's structured-prediction code)",
         DefaultValueFactory = _ => "fixed",
     };
 
@@ -253,10 +253,11 @@ sealed class TrainOptions
         {
             "fixed" => Binarization.Fixed,
             "dynamic" => Binarization.Dynamic,
-            _ => throw new UsageException($"--binarization must be fixed or dynamic, got '{text}'."),
+            "threshold" => Binarization.Threshold,
+            _ => throw new UsageException($"--binarization must be fixed, dynamic or threshold, got '{text}'."),
         };
-        if (binarization == Binarization.Dynamic && dataName == ToySbn.Name)
-            throw new UsageException($"--binarization dynamic expects a grayscale data set (mnist or fashion-mnist), got --data {ToySbn.Name}, whose rows are already bits; use --binarization fixed.");
+        if (binarization != Binarization.Fixed && dataName == ToySbn.Name)
+            throw new UsageException($"--binarization {text} expects a grayscale data set (mnist or fashion-mnist), got --data {ToySbn.Name}, whose rows are already bits; use --binarization fixed.");
         return binarization;
     }
 

@@ -4,7 +4,8 @@ namespace Scg.Models.Data;
 
 /// <summary>
 /// Train/valid/test splits of one data set. Under <see cref="Binarization.Dynamic"/> only Train is dynamic: Valid
-/// and Test keep the fixed bits, so evaluations are comparable across epochs and runs.
+/// and Test keep the fixed bits, so evaluations are comparable across epochs and runs. Under
+/// <see cref="Binarization.Threshold"/> all three are thresholded.
 /// </summary>
 public sealed class DataSplits
 {
@@ -12,9 +13,9 @@ public sealed class DataSplits
     public required string Name { get; init; }
     /// <summary>The training rows.</summary>
     public required BinaryDataset Train { get; init; }
-    /// <summary>The validation rows (fixed bits).</summary>
+    /// <summary>The validation rows (fixed bits, or thresholded under <see cref="Binarization.Threshold"/>).</summary>
     public required BinaryDataset Valid { get; init; }
-    /// <summary>The test rows (fixed bits).</summary>
+    /// <summary>The test rows (fixed bits, or thresholded under <see cref="Binarization.Threshold"/>).</summary>
     public required BinaryDataset Test { get; init; }
 
     /// <summary>Mean of each feature over Train (raw, may be 0 or 1: clamp before taking a logit).</summary>
@@ -80,7 +81,8 @@ public static class DataSets
     /// <paramref name="trainImages"/> train, its last <paramref name="validRows"/> validate, <paramref name="testImages"/>
     /// tests. Fixed bits (one fixed seed; stream 0 for the train file, 1 for the test file) are cached in
     /// <paramref name="binarizationDir"/>, or in <paramref name="fallbackDir"/> when that cannot be written; a cached file
-    /// that does not match its pixels is drawn again.
+    /// that does not match its pixels is drawn again. Under <see cref="Binarization.Threshold"/> every split is
+    /// thresholded and nothing is cached.
     /// </summary>
     public static DataSplits FromIdxImages(string name, string trainImages, string testImages, Binarization binarization,
         string binarizationDir, int validRows = StandardValidRows, string? fallbackDir = null)
@@ -88,7 +90,7 @@ public static class DataSets
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentException.ThrowIfNullOrEmpty(binarizationDir);
         if (!Enum.IsDefined(binarization))
-            throw new ArgumentOutOfRangeException(nameof(binarization), $"binarization is {(int)binarization}; expected Fixed or Dynamic.");
+            throw new ArgumentOutOfRangeException(nameof(binarization), $"binarization is {(int)binarization}; expected Fixed, Dynamic or Threshold.");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(validRows);
 
         IdxArray train = Idx.Read(trainImages), test = Idx.Read(testImages);
@@ -101,6 +103,19 @@ public static class DataSets
                 $"'{trainImages}' holds {n} images, but the split validates on its last {validRows} and trains on the rest: expected more than {validRows} images, found {n}.");
 
         int features = height * width, trainRows = n - validRows;
+        if (binarization == Binarization.Threshold)
+        {
+            var thresholded = BinaryDataset.Thresholded(train.Data, n, features, width, height);
+            var thresholdedTrain = thresholded.Slice(0, trainRows);
+            return new DataSplits
+            {
+                Name = name,
+                Train = thresholdedTrain,
+                Valid = thresholded.Slice(trainRows, validRows),
+                Test = BinaryDataset.Thresholded(test.Data, nTest, features, width, height),
+                BaseRate = thresholdedTrain.FeatureMeans(),
+            };
+        }
         float[] trainFileBits = FixedBinarization.LoadOrCreate(
             Path.Combine(binarizationDir, "binarized-train.bits"), train.Data, n, features, FixedBinarization.DefaultSeed, stream: 0, fallbackDir);
         float[] testBits = FixedBinarization.LoadOrCreate(

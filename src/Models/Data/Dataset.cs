@@ -11,11 +11,17 @@ public enum Binarization
 
     /// <summary>Fresh bits per batch, drawn from the trainer's <see cref="Rng"/>.</summary>
     Dynamic,
+
+    /// <summary>
+    /// Every split thresholded: a pixel is 1 when its intensity is at least one half (8-bit value 128 or more), as the
+    /// IGR paper's structured-prediction code binarizes MNIST.
+    /// </summary>
+    Threshold,
 }
 
 /// <summary>
-/// Rows × Features values in row-major order. With <see cref="Data.Binarization.Fixed"/> the values are the bits
-/// (0 or 1); with <see cref="Data.Binarization.Dynamic"/> they are intensities in [0,1] and every
+/// Rows × Features values in row-major order. With <see cref="Data.Binarization.Fixed"/> or
+/// <see cref="Data.Binarization.Threshold"/> the values are the bits (0 or 1); with <see cref="Data.Binarization.Dynamic"/> they are intensities in [0,1] and every
 /// <see cref="CopyBatch"/> draws new bits from them.
 /// </summary>
 public sealed class BinaryDataset
@@ -43,7 +49,7 @@ public sealed class BinaryDataset
     /// <summary>Whether the values are fixed bits or intensities binarized per batch.</summary>
     public Binarization Binarization { get; }
 
-    /// <summary>All values, row-major: bits for Fixed, intensities for Dynamic.</summary>
+    /// <summary>All values, row-major: bits for Fixed and Threshold, intensities for Dynamic.</summary>
     public ReadOnlySpan<float> Values => _values.Span;
 
     /// <summary>The values of row <paramref name="row"/>.</summary>
@@ -64,6 +70,19 @@ public sealed class BinaryDataset
                 throw new ArgumentException($"bits[{i}] (row {i / features}, feature {i % features}) is {bits[i]}; expected 0 or 1.", nameof(bits));
         return new BinaryDataset(bits, rows, features, imageWidth, imageHeight, Binarization.Fixed);
     }
+
+    /// <summary>Pixels thresholded at intensity one half (<see cref="Data.Binarization.Threshold"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a one-shot loop over millions of values: skip tier-0 code
+    internal static BinaryDataset Thresholded(ReadOnlySpan<byte> pixels, int rows, int features, int? imageWidth, int? imageHeight)
+    {
+        var bits = new float[pixels.Length];
+        for (int i = 0; i < bits.Length; i++) bits[i] = pixels[i] >= ThresholdPixel ? 1f : 0f;
+        CheckShape(bits, rows, features, imageWidth, imageHeight, nameof(pixels));
+        return new BinaryDataset(bits, rows, features, imageWidth, imageHeight, Binarization.Threshold);
+    }
+
+    /// <summary>The smallest 8-bit pixel whose intensity (pixel / 255) is at least one half.</summary>
+    internal const byte ThresholdPixel = 128;
 
     /// <summary>A dynamically binarized data set of intensities in [0,1]; it keeps <paramref name="intensities"/> without copying.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // a one-shot loop over millions of values: skip tier-0 code
@@ -101,7 +120,7 @@ public sealed class BinaryDataset
     {
         if (dest.Length != rowIndices.Length * Features)
             throw new ArgumentException($"dest holds {dest.Length} values; {rowIndices.Length} rows × {Features} features need {rowIndices.Length * Features}.", nameof(dest));
-        Rng? draw = Binarization == Binarization.Fixed ? null
+        Rng? draw = Binarization != Binarization.Dynamic ? null
             : rng ?? throw new ArgumentNullException(nameof(rng), "A dynamically binarized data set draws fresh bits per batch: pass the trainer's Rng.");
         ReadOnlySpan<float> values = _values.Span;
         for (int b = 0; b < rowIndices.Length; b++)

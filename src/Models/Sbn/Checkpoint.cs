@@ -93,9 +93,14 @@ public sealed record CheckpointHeader
         $"{(Options.UniformPrior ? "uniform" : "learned")} prior, hidden units {Options.HiddenUnits} {Options.Activation.ToString().ToLowerInvariant()}, " +
         $"{(GaussianParameters ? "Gaussian" : "logit")} node parameters, baseline {Options.BaselineUnits})";
 
-    /// <summary>"mnist" or "mnist (dynamic binarization)": the training data.</summary>
+    /// <summary>"mnist", "mnist (dynamic binarization)" or "mnist (thresholded)": the training data.</summary>
     [JsonIgnore]
-    public string DataDescription => Binarization == Binarization.Fixed ? Data : $"{Data} (dynamic binarization)";
+    public string DataDescription => Binarization switch
+    {
+        Binarization.Dynamic => $"{Data} (dynamic binarization)",
+        Binarization.Threshold => $"{Data} (thresholded)",
+        _ => Data,
+    };
 
     /// <summary>
     /// Throws an <see cref="InvalidDataException"/> naming the first field that no run could have written (e.g. a
@@ -108,7 +113,7 @@ public sealed record CheckpointHeader
             if (!ok) throw new InvalidDataException($"checkpoint '{path}' is malformed: {field} is {found ?? "missing"}; expected {expected}.");
         }
         Require(Data is not null && Scg.Models.Data.DataSets.Names.Contains(Data), "the data set", $"'{Data}'", $"one of {string.Join(", ", Scg.Models.Data.DataSets.Names)}");
-        Require(Enum.IsDefined(Binarization), "the binarization", Binarization, "Fixed or Dynamic");
+        Require(Enum.IsDefined(Binarization), "the binarization", Binarization, "Fixed, Dynamic or Threshold");
         var choice = EstimatorChoice.All.FirstOrDefault(e => e.Name == Estimator);
         Require(choice is not null, "the estimator", $"'{Estimator}'", $"one of {string.Join(", ", EstimatorChoice.All.Select(e => e.Name))}");
         LayerSpec spec;

@@ -40,7 +40,8 @@ public sealed class CliTests : IDisposable
         { ["train", "--relaxed-output", "exp"], "--relaxed-output must be simplex or log, got 'exp'." },
         { ["train", "--relaxed-output", "log"], "--relaxed-output log needs --encoding onehot" },
         { ["train", "--relaxed-output", "log", "--encoding", "onehot", "--arity", "4", "--model", "4H~32V", "--estimator", "nvil"], "--relaxed-output log needs a relaxed estimator (concrete or igr), got --estimator nvil." },
-        { ["train", "--binarization", "random"], "--binarization must be fixed or dynamic, got 'random'." },
+        { ["train", "--binarization", "random"], "--binarization must be fixed, dynamic or threshold, got 'random'." },
+        { ["train", "--binarization", "threshold"], "--binarization threshold expects a grayscale data set (mnist or fashion-mnist), got --data sbn-toy" },
         { ["train", "--binarization", "dynamic"], "--binarization dynamic expects a grayscale data set (mnist or fashion-mnist), got --data sbn-toy, whose rows are already bits" },
         { ["compare", "--binarization", "dynamic"], "--binarization dynamic expects a grayscale data set" },
         { ["reproduce", "--data", "sbn-toy", "--binarization", "dynamic"], "--binarization dynamic expects a grayscale data set" },
@@ -335,6 +336,24 @@ public sealed class CliTests : IDisposable
         Assert.Equal(ScgApp.Ok, Scg(["train", .. common, "--steps", "20", "--out", fixedRun]).Code);
         Assert.Equal(Models.Data.Binarization.Fixed, Sbn.Checkpoint.Read(Path.Combine(fixedRun, "checkpoint.scg")).Header.Binarization);
         Assert.NotEqual(Bounds(whole).Skip(1).Select(l => l.Split(',')[1]), Bounds(fixedRun).Skip(1).Select(l => l.Split(',')[1]));
+    }
+
+    [Fact]
+    public void ThresholdedRunsAreRecordedAndEvaluatedOnThresholdedTestBits()
+    {
+        string data = FakeMnist(), run = _dir.File("threshold");
+        var trained = Scg("train", "--data", "mnist", "--data-dir", data, "--binarization", "threshold", "--model", "4H-8V", "--batch-size", "16",
+            "--estimator", "nvil", "--lr", "0.01", "--steps", "10", "--eval-every", "5", "--eval-samples", "3", "--out", run);
+        Assert.True(trained.Code == ScgApp.Ok, trained.Err);
+        Assert.Contains("on mnist (thresholded)", trained.Err);
+        var checkpoint = Sbn.Checkpoint.Read(Path.Combine(run, "checkpoint.scg"));
+        Assert.Equal(Models.Data.Binarization.Threshold, checkpoint.Header.Binarization);
+
+        var eval = Scg("eval", run, "--samples", "5", "--split", "test", "--data-dir", data);
+        Assert.True(eval.Code == ScgApp.Ok, eval.Err);
+        var test = Models.Data.Mnist.Load(Models.Data.Binarization.Threshold, data).Test;
+        double expected = Sbn.Evaluation.Bound(checkpoint.CreateModel(), test.Values, 5, Seeds.For(1, Seeds.Test), checkpoint.Header.Step);
+        Assert.Contains(expected.ToString("F3", System.Globalization.CultureInfo.InvariantCulture), eval.Out);
     }
 
     [Fact]

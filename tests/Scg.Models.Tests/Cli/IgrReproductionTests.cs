@@ -23,7 +23,8 @@ public sealed class IgrReproductionTests : IDisposable
         Assert.Equal(2, manifest.Cells.Length);
         Assert.Equal(["--model", "392V-240H-240H-392V"], manifest.Cells[0].Args.SkipWhile(a => a != "--model").Take(2));
         var cellArgs = manifest.Cells[0].Args;
-        Assert.Equal(["concrete", "0.25", "0.25"], new[] { "--estimator", "--temperature", "--prior-temperature" }.Select(o => cellArgs[Array.IndexOf(cellArgs, o) + 1]));
+        Assert.Equal(["concrete", "0.25", "0.25", "dynamic"],
+            new[] { "--estimator", "--temperature", "--prior-temperature", "--binarization" }.Select(o => cellArgs[Array.IndexOf(cellArgs, o) + 1]));
         foreach (var cell in manifest.Cells) Assert.True(File.Exists(Path.Combine(sweep, cell.Folder, "done.json")), cell.Folder);
         string markdown = File.ReadAllText(table);
         Assert.Equal(markdown.Trim(), stdout.Trim()[stdout.Trim().IndexOf("# The IGR paper", StringComparison.Ordinal)..]);
@@ -40,12 +41,25 @@ public sealed class IgrReproductionTests : IDisposable
         Assert.Contains("holds row sp-gs-0.25 with other settings", other.Err);
     }
 
+    [DataFact("mnist")]
+    public void ThresholdedRowsTrainOnThresholdedImagesAndTheTableSaysSo()
+    {
+        string table = _dir.File("igr-threshold.md");
+        var (code, _, stderr) = CliTests.Scg("reproduce", "--paper", "igr", "--binarization", "threshold", "--rows", "sp-igr-0.5", "--steps", "2",
+            "--eval-samples", "2", "--seeds", "1", "--jobs", "1", "-o", table);
+        Assert.True(code == ScgApp.Ok, stderr);
+        var cellArgs = SweepManifest.Read(Path.Combine(_dir.File("igr-threshold-runs"), "sp-igr-0.5")).Cells[0].Args;
+        Assert.Equal("threshold", cellArgs[Array.IndexOf(cellArgs, "--binarization") + 1]);
+        Assert.Contains("every image thresholded at intensity 1/2", File.ReadAllText(table));
+    }
+
     [Theory]
     [InlineData("--rows", "gs-9", "'gs-9' is not a row of the IGR paper's tables")]
     [InlineData("--seed", "3", "--seed does not apply to --paper igr")]
     [InlineData("--batch-size", "32", "--batch-size does not apply to --paper igr")]
     [InlineData("--data", "sbn-toy", "--paper igr trains on mnist (the paper's) or fashion-mnist; got --data sbn-toy")]
     [InlineData("--jobs", "0", "--jobs must be ≥ 1, got 0")]
+    [InlineData("--binarization", "otsu", "--binarization must be fixed, dynamic or threshold, got 'otsu'")]
     public void WhatItRefusesIsNamed(string option, string value, string message)
     {
         var (code, _, stderr) = CliTests.Scg("reproduce", "--paper", "igr", option, value, "-o", _dir.File("t.md"));

@@ -55,6 +55,32 @@ public sealed class DataSetsTests : IDisposable
     }
 
     [Fact]
+    public void ThresholdSplitThresholdsEverySplitAtHalfIntensityAndCachesNothing()
+    {
+        DataSplits s = Load(Binarization.Threshold);
+        float[] Thresholded(IEnumerable<byte> pixels) => pixels.Select(p => FixedBinarization.Intensity(p) >= 0.5f ? 1f : 0f).ToArray();
+
+        Assert.All([s.Train, s.Valid, s.Test], d => Assert.Equal(Binarization.Threshold, d.Binarization));
+        Assert.Equal((7, 5, 4), (s.Train.Rows, s.Valid.Rows, s.Test.Rows));
+        Assert.Equal(Thresholded(_trainPixels[..(7 * Features)]), s.Train.Values.ToArray());
+        Assert.Equal(Thresholded(_trainPixels[(7 * Features)..]), s.Valid.Values.ToArray());
+        Assert.Equal(Thresholded(_testPixels), s.Test.Values.ToArray());
+        Assert.Equal(s.Train.FeatureMeans(), s.BaseRate);
+        Assert.False(Directory.Exists(_dir.File("bits")));
+    }
+
+    [Fact]
+    public void ThresholdPutsPixel127At0And128At1()
+    {
+        byte[] pixels = [0, 127, 128, 255, 127, 128];
+        string train = TestFiles.WriteIdx(_dir.File("edge-train"), [2, 1, 3], pixels), test = TestFiles.WriteIdx(_dir.File("edge-test"), [1, 1, 3], pixels[..3]);
+        DataSplits s = DataSets.FromIdxImages("edge", train, test, Binarization.Threshold, _dir.File("edge-bits"), validRows: 1);
+        Assert.Equal([0f, 0f, 1f], s.Train.Values.ToArray());
+        Assert.Equal([1f, 0f, 1f], s.Valid.Values.ToArray());
+        Assert.Equal([0f, 0f, 1f], s.Test.Values.ToArray());
+    }
+
+    [Fact]
     public void MismatchedFilesAreRejectedNamingThem()
     {
         string odd = TestFiles.WriteIdx(_dir.File("odd"), [TestImages, Width, Height], _testPixels);
