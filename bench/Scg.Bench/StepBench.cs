@@ -128,9 +128,12 @@ public static class StepBench
         }
         var trainer = Trainer(name, x);
         Console.Error.WriteLine($"{name} parameters {trainer.Model.Parameters().Sum(p => p.Size)}");
-        for (int i = 0; i < 10; i++) trainer.Step(x);   // warm-up (arena grows to its steady state)
+        // Warm-up: the arena grows to its steady state, and every once-per-step method passes tiered compilation's
+        // 30 calls, so no tier-up (which allocates) falls into the measured steps.
+        var warm = Stopwatch.StartNew();
+        for (int i = 0; i < 40 || warm.Elapsed.TotalSeconds < 0.5; i++) trainer.Step(x);
         double chunkS = longRun ? 2.0 : 0.5, totalS = longRun ? 10.0 : 2.5;
-        var rates = new List<double>();
+        var rates = new List<double>(capacity: (int)(totalS / chunkS) + 2);   // sized up front: growing it would count as the step's allocation
         long steps = 0;
         double elapsed = 0, objective = 0;
         long t0Alloc = GC.GetAllocatedBytesForCurrentThread();
@@ -139,9 +142,9 @@ public static class StepBench
         while (elapsed < totalS)
         {
             int n = 0;
-            var sw = Stopwatch.StartNew();
+            long start = Stopwatch.GetTimestamp();   // not a Stopwatch object: nothing is allocated while counting
             double t;
-            do { objective = trainer.Step(x); n++; t = sw.Elapsed.TotalSeconds; } while (t < chunkS);
+            do { objective = trainer.Step(x); n++; t = Stopwatch.GetElapsedTime(start).TotalSeconds; } while (t < chunkS);
             rates.Add(n / t);
             steps += n;
             elapsed += t;

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Scg.Autodiff.Kernels;
 
 namespace Scg.Autodiff;
@@ -36,13 +37,17 @@ public sealed class Rng
 
     /// <summary>The next 64 random bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ulong NextUInt64()
+    public ulong NextUInt64() => Next(ref _s0, ref _s1, ref _s2, ref _s3);
+
+    /// <summary>One xoshiro256** step on a state held by the caller (in locals, so a loop keeps it in registers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ulong Next(ref ulong s0, ref ulong s1, ref ulong s2, ref ulong s3)
     {
-        ulong result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
-        ulong t = _s1 << 17;
-        _s2 ^= _s0; _s3 ^= _s1; _s1 ^= _s2; _s0 ^= _s3;
-        _s2 ^= t;
-        _s3 = BitOperations.RotateLeft(_s3, 45);
+        ulong result = BitOperations.RotateLeft(s1 * 5, 7) * 9;
+        ulong t = s1 << 17;
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
+        s2 ^= t;
+        s3 = BitOperations.RotateLeft(s3, 45);
         return result;
     }
 
@@ -58,14 +63,21 @@ public sealed class Rng
     /// and the largest 1 - 2^-54; log U and log(1-U) are always finite.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public double NextDouble() => ((NextUInt64() >> 11) + 0.5) * (1.0 / (1UL << 53));
+    public double NextDouble() => DoubleOf(NextUInt64());
+
+    // The top bits as a signed integer: converted exactly (they fit the mantissa), in one instruction on every ISA.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static double DoubleOf(ulong bits) => ((long)(bits >> 11) + 0.5) * (1.0 / (1UL << 53));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float SingleOf(ulong bits) => ((int)(bits >> 41) + 0.5f) * (1.0f / (1 << 23));
 
     /// <summary>
     /// Uniform float strictly inside (0,1): (k + 1/2)·2^-23 for a 23-bit k, i.e. in [2^-24, 1 - 2^-24];
     /// 24 bits would round the top value to 1.0f.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public float NextSingle() => ((NextUInt64() >> 41) + 0.5f) * (1.0f / (1 << 23));
+    public float NextSingle() => SingleOf(NextUInt64());
 
     /// <summary>Standard normal by Box-Muller on two open-interval uniforms.</summary>
     public double NextNormal()
@@ -77,10 +89,14 @@ public sealed class Rng
     /// <summary>Fills u with uniform draws strictly inside (0,1) (<see cref="NextSingle"/> or <see cref="NextDouble"/>).</summary>
     public void FillUniform<T>(Span<T> u) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        ulong s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;
         if (typeof(T) == typeof(float))
-            for (int i = 0; i < u.Length; i++) u[i] = T.CreateTruncating(NextSingle());
+            foreach (ref float x in MemoryMarshal.Cast<T, float>(u)) x = SingleOf(Next(ref s0, ref s1, ref s2, ref s3));
+        else if (typeof(T) == typeof(double))
+            foreach (ref double x in MemoryMarshal.Cast<T, double>(u)) x = DoubleOf(Next(ref s0, ref s1, ref s2, ref s3));
         else
-            for (int i = 0; i < u.Length; i++) u[i] = T.CreateTruncating(NextDouble());
+            foreach (ref T x in u) x = T.CreateTruncating(DoubleOf(Next(ref s0, ref s1, ref s2, ref s3)));
+        _s0 = s0; _s1 = s1; _s2 = s2; _s3 = s3;
     }
 
     /// <summary>Fills g with standard Gumbel draws, -log(-log U).</summary>
