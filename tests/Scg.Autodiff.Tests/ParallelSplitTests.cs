@@ -7,7 +7,8 @@ namespace Scg.Autodiff.Tests;
 /// Maps of at least <see cref="Elementwise.ParallelLength"/> values run in parts on the worker pool. Cut at multiples
 /// of 64, every value takes the vector path it takes in one pass, so a long map must equal, bit for bit, the same map
 /// applied to short slices (each below the threshold, so serial). Checked for the kernels, the broadcasting map, the
-/// unary ops forward and backward, binary cross-entropy and Adam. The long runs are forced into
+/// unary ops forward and backward, binary cross-entropy, Adam, the Gumbel and logistic sampling transforms, row sums
+/// and their adjoint, bias rows and the argument scans. The long runs are forced into
 /// <see cref="ForcedParts"/> parts, also where the pool would run them serially (one core, a busy pool), and each
 /// asserts that they did run in parts.
 /// </summary>
@@ -186,5 +187,63 @@ public sealed class ParallelSplitTests
         AssertBits(sv, value, "bce forward");
         AssertBits(sl, gLogits, "bce logits gradient");
         AssertBits(st, gTargets, "bce targets gradient");
+    }
+
+    [Fact]
+    public void SamplingTransformsEqualSliced()
+    {
+        var u = new float[Long];
+        new Rng(12).FillUniform<float>(u);
+        WholeEqualsSliced("gumbel", (i, n, y) => { u.AsSpan(i, n).CopyTo(y.AsSpan(i, n)); Special.GumbelFromUniform<float>(y.AsSpan(i, n)); });
+        WholeEqualsSliced("logistic", (i, n, y) => { u.AsSpan(i, n).CopyTo(y.AsSpan(i, n)); Special.LogisticFromUniform<float>(y.AsSpan(i, n)); });
+    }
+
+    [Fact]
+    public void RowSumsAndTheirAdjointEqualRowByRow()
+    {
+        const int rows = 300, cols = 257;
+        var x = Random(13, rows * cols); var gy = Random(14, rows, 1); var gx0 = Random(15, rows * cols, 1);
+        var sums = new float[rows];
+        AssertSplit(1, () => Reduce.Sum<float>(x, sums, rows, cols, 1), "row sums");
+        var gx = (float[])gx0.Clone();
+        AssertSplit(1, () => Reduce.SumBackward<float>(gy, gx, rows, cols, 1, 0.3f), "row sums backward");
+        var rowSums = new float[rows]; var rowGx = (float[])gx0.Clone();
+        for (int r = 0; r < rows; r++)
+        {
+            Reduce.Sum<float>(x.AsSpan(r * cols, cols), rowSums.AsSpan(r, 1), 1, cols, 1);
+            Reduce.SumBackward<float>(gy.AsSpan(r, 1), rowGx.AsSpan(r * cols, cols), 1, cols, 1, 0.3f);
+        }
+        AssertBits(rowSums, sums, "row sums");
+        AssertBits(rowGx, gx, "row sums backward");
+        for (int r = 0; r < rows; r++) Assert.Equal(x.AsSpan(r * cols, cols).ToArray().Sum(v => (double)v), sums[r], 2e-3);
+    }
+
+    [Fact]
+    public void BiasRowsAreEveryRow()
+    {
+        const int rows = 300, cols = 257;
+        var bias = Random(16, cols);
+        var y = new float[rows * cols];
+        AssertSplit(1, () => Broadcast.FillRows<float>(bias, y), "bias rows");
+        for (int r = 0; r < rows; r++) AssertBits(bias, y[(r * cols)..((r + 1) * cols)], $"bias row {r}");
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(5)]
+    [InlineData(Long / 2 + 11)]
+    [InlineData(Long - 1)]
+    public void ScansFindTheFirstFailureInAnyPart(int first)
+    {
+        var x = Random(17, Long);
+        if (first >= 0)
+        {
+            x[first] = float.NaN;
+            x[Long - 1] = float.PositiveInfinity;   // a later failure in the last part does not win
+            x[Math.Min(first + 70_000, Long - 1)] = float.NaN;
+        }
+        int found = 0;
+        AssertSplit(1, () => found = Scan.IndexOfFailure<float, FiniteTest<float>>(x), "finite scan");
+        Assert.Equal(first, found);
     }
 }

@@ -26,6 +26,31 @@ internal static unsafe class Broadcast
         BinaryRows<T, TOp>(a, aShape, b, bShape, y, yShape, 0, rows);
     }
 
+    /// <summary>Every row of <paramref name="y"/> (rows of row.Length values) set to <paramref name="row"/>; rows in
+    /// parts on the pool when long.</summary>
+    public static void FillRows<T>(ReadOnlySpan<T> row, Span<T> y) where T : unmanaged
+    {
+        int inner = row.Length;
+        if (inner == 0) return;
+        int rows = y.Length / inner;
+        if (y.Length >= Elementwise.ParallelLength)
+            fixed (T* pr = row, py = y)
+            {
+                var o = new RowOperands<T> { A = pr, ALength = inner, Y = py, YShape = new Shape(rows, inner) };
+                if (WorkerPool.TryRun(&FillRowsPart<T>, &o, null, WorkerPool.Parts)) return;
+            }
+        for (int r = 0; r < rows; r++) row.CopyTo(y.Slice(r * inner, inner));
+    }
+
+    static void FillRowsPart<T>(void* operands, object? state, int part, int parts) where T : unmanaged
+    {
+        var o = (RowOperands<T>*)operands;
+        int inner = o->ALength;
+        var (begin, end) = WorkerPool.Part(o->YShape[0], part, parts, 1);
+        var row = new ReadOnlySpan<T>(o->A, inner);
+        for (int r = begin; r < end; r++) row.CopyTo(new Span<T>(o->Y + (nint)r * inner, inner));
+    }
+
     /// <summary>Pinned operands of a broadcasting map split by rows over the worker pool.</summary>
     struct RowOperands<T> where T : unmanaged
     {

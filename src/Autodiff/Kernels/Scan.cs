@@ -30,10 +30,37 @@ internal readonly struct BinaryTest<T> : IValueTest<T> where T : unmanaged, IFlo
 }
 
 /// <summary>Vector scans for argument checks.</summary>
-internal static class Scan
+internal static unsafe class Scan
 {
-    /// <summary>Index of the first value that fails the test, or -1.</summary>
+    /// <summary>Index of the first value that fails the test, or -1; long spans are scanned in parts on the pool.</summary>
     public static int IndexOfFailure<T, TTest>(ReadOnlySpan<T> x) where T : unmanaged where TTest : IValueTest<T>
+    {
+        if (x.Length >= Elementwise.ParallelLength)
+            fixed (T* px = x)
+            {
+                var job = new ScanJob<T> { X = px, N = x.Length, First = int.MaxValue };
+                if (WorkerPool.TryRun(&ScanPart<T, TTest>, &job, null, WorkerPool.Parts)) return job.First == int.MaxValue ? -1 : job.First;
+            }
+        return FirstFailure<T, TTest>(x);
+    }
+
+    struct ScanJob<T> where T : unmanaged
+    {
+        public T* X;
+        public int N, First;
+    }
+
+    static void ScanPart<T, TTest>(void* context, object? state, int part, int parts) where T : unmanaged where TTest : IValueTest<T>
+    {
+        var job = (ScanJob<T>*)context;
+        var (begin, end) = WorkerPool.Part(job->N, part, parts, 64);
+        int i = FirstFailure<T, TTest>(new ReadOnlySpan<T>(job->X + begin, end - begin));
+        if (i < 0) return;
+        int found = begin + i, seen;
+        while (found < (seen = Volatile.Read(ref job->First)) && Interlocked.CompareExchange(ref job->First, found, seen) != seen) { }
+    }
+
+    static int FirstFailure<T, TTest>(ReadOnlySpan<T> x) where T : unmanaged where TTest : IValueTest<T>
     {
         ref T r = ref MemoryMarshal.GetReference(x);
         int n = x.Length, i = 0;

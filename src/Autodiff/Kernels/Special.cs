@@ -43,23 +43,58 @@ internal static class Special
     public static void Softplus<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> =>
         Elementwise.Map<T, SoftplusOperator<T>>(x, y);
 
-    /// <summary>Turns uniform draws in (0,1) into standard Gumbel draws, in place: -log(-log U).</summary>
-    public static void GumbelFromUniform<T>(Span<T> g) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Turns uniform draws in (0,1) into standard Gumbel draws, in place: -log(-log U); in parts on the pool
+    /// when long (<see cref="Elementwise.ParallelLength"/>).</summary>
+    public static unsafe void GumbelFromUniform<T>(Span<T> g) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        TensorPrimitives.Log(g, g);
-        TensorPrimitives.Negate(g, g);
-        TensorPrimitives.Log(g, g);
-        TensorPrimitives.Negate(g, g);
+        fixed (T* pg = g)
+        {
+            var o = new Elementwise.Operands<T> { Y = pg, N = g.Length };
+            if (!Elementwise.TrySplit(&InPlacePart<T, GumbelTransform<T>>, ref o)) GumbelTransform<T>.Apply(g);
+        }
     }
 
-    /// <summary>Turns uniform draws in (0,1) into standard logistic draws, in place: log U - log1p(-U).</summary>
-    public static void LogisticFromUniform<T>(Span<T> l) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Turns uniform draws in (0,1) into standard logistic draws, in place: log U - log1p(-U); in parts on
+    /// the pool when long.</summary>
+    public static unsafe void LogisticFromUniform<T>(Span<T> l) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var log1m = Scratch<T>.First(l.Length);
-        TensorPrimitives.Negate(l, log1m);
-        Log1p<T>(log1m, log1m);
-        TensorPrimitives.Log(l, l);
-        TensorPrimitives.Subtract(l, log1m, l);
+        fixed (T* pl = l)
+        {
+            var o = new Elementwise.Operands<T> { Y = pl, N = l.Length };
+            if (!Elementwise.TrySplit(&InPlacePart<T, LogisticTransform<T>>, ref o)) LogisticTransform<T>.Apply(l);
+        }
+    }
+
+    static unsafe void InPlacePart<T, TTransform>(void* operands, object? state, int part, int parts)
+        where T : unmanaged where TTransform : IInPlaceTransform<T>
+    {
+        var (i, n) = Elementwise.Range<T>(operands, part, parts);
+        TTransform.Apply(new Span<T>(((Elementwise.Operands<T>*)operands)->Y + i, n));
+    }
+
+    interface IInPlaceTransform<T> where T : unmanaged { static abstract void Apply(Span<T> x); }
+
+    readonly struct GumbelTransform<T> : IInPlaceTransform<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static void Apply(Span<T> g)
+        {
+            TensorPrimitives.Log(g, g);
+            TensorPrimitives.Negate(g, g);
+            TensorPrimitives.Log(g, g);
+            TensorPrimitives.Negate(g, g);
+        }
+    }
+
+    readonly struct LogisticTransform<T> : IInPlaceTransform<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static void Apply(Span<T> l)
+        {
+            var log1m = Scratch<T>.First(l.Length);   // per thread: each part has its own
+            TensorPrimitives.Negate(l, log1m);
+            Log1p<T>(log1m, log1m);
+            TensorPrimitives.Log(l, l);
+            TensorPrimitives.Subtract(l, log1m, l);
+        }
     }
 }
 

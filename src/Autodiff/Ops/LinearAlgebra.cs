@@ -112,11 +112,7 @@ public static partial class Ops
             throw new ShapeMismatchException($"linear: bias {bias.Shape} does not fit weight {weight.Shape} (expected [{outF}]).");
         var y = Tensor<T>.Uninitialized(x.Shape.WithAxis(x.Shape.Rank - 1, outF));
         var yv = y.Span;
-        if (bias is not null)
-        {
-            var bv = bias.Span;
-            for (int r = 0; r < rows; r++) bv.CopyTo(yv.Slice(r * outF, outF));
-        }
+        if (bias is not null) Broadcast.FillRows<T>(bias.Span, yv);
         Gemm.Multiply(rows, outF, inF, x.Span, inF, false, weight.Span, inF, true, yv, outF, accumulate: bias is not null);
         bool record = (x.RequiresGrad || weight.RequiresGrad || (bias?.RequiresGrad ?? false)) && Autograd.IsRecording;
         if (record)
