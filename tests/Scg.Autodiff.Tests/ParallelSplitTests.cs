@@ -8,7 +8,7 @@ namespace Scg.Autodiff.Tests;
 /// of 64, every value takes the vector path it takes in one pass, so a long map must equal, bit for bit, the same map
 /// applied to short slices (each below the threshold, so serial). Checked for the kernels, the broadcasting map, the
 /// unary ops forward and backward, binary cross-entropy, Adam, the Gumbel and logistic sampling transforms, row sums
-/// and their adjoint, bias rows and the argument scans. The long runs are forced into
+/// and their adjoint, bias rows, the argument scans and uniform fills (each part from the stream jumped to its start). The long runs are forced into
 /// <see cref="ForcedParts"/> parts, also where the pool would run them serially (one core, a busy pool), and each
 /// asserts that they did run in parts.
 /// </summary>
@@ -245,5 +245,22 @@ public sealed class ParallelSplitTests
         int found = 0;
         AssertSplit(1, () => found = Scan.IndexOfFailure<float, FiniteTest<float>>(x), "finite scan");
         Assert.Equal(first, found);
+    }
+
+    [Fact]
+    public void LongUniformFillsEqualFillsInOrderAndLeaveTheSameState()
+    {
+        var whole = new float[Long]; var sliced = new float[Long];
+        var rngWhole = new Rng(18); var rngSliced = new Rng(18);
+        AssertSplit(1, () => rngWhole.FillUniform<float>(whole), "uniform fill");
+        for (int i = 0; i < Long; i += Slice) rngSliced.FillUniform<float>(sliced.AsSpan(i, Math.Min(Slice, Long - i)));
+        AssertBits(sliced, whole, "uniform fill");
+        Assert.Equal(rngSliced.NextUInt64(), rngWhole.NextUInt64());
+
+        var wholeDouble = new double[Long]; var slicedDouble = new double[Long];
+        AssertSplit(1, () => rngWhole.FillUniform<double>(wholeDouble), "uniform fill, double");
+        for (int i = 0; i < Long; i += Slice) rngSliced.FillUniform<double>(slicedDouble.AsSpan(i, Math.Min(Slice, Long - i)));
+        Assert.Equal(slicedDouble, wholeDouble);
+        Assert.Equal(rngSliced.NextUInt64(), rngWhole.NextUInt64());
     }
 }
