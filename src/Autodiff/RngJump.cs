@@ -18,11 +18,11 @@ internal static class RngJump
     public static ulong[] Polynomial(long n)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(n);
-        return Polynomials.TryGetValue(n, out var r) ? r : Polynomials.GetOrAdd(n, PowerOfX);
+        return Polynomials.GetOrAdd(n, PowerOfX);   // a static method group: its delegate is cached, so a hit allocates nothing
     }
 
     /// <summary>x^n mod p(x), by squaring and multiplying from the top bit of n.</summary>
-    internal static ulong[] PowerOfX(long n)
+    static ulong[] PowerOfX(long n)
     {
         var r = new ulong[4];
         r[0] = 1;

@@ -103,34 +103,32 @@ public static class DataSets
                 $"'{trainImages}' holds {n} images, but the split validates on its last {validRows} and trains on the rest: expected more than {validRows} images, found {n}.");
 
         int features = height * width, trainRows = n - validRows;
+        // The training file's bits (its last rows validate) and the test bits: thresholded, or fixed bits from the cache.
+        BinaryDataset trainFile, testSet;
         if (binarization == Binarization.Threshold)
         {
-            var thresholded = BinaryDataset.Thresholded(train.Data, n, features, width, height);
-            var thresholdedTrain = thresholded.Slice(0, trainRows);
-            return new DataSplits
-            {
-                Name = name,
-                Train = thresholdedTrain,
-                Valid = thresholded.Slice(trainRows, validRows),
-                Test = BinaryDataset.Thresholded(test.Data, nTest, features, width, height),
-                BaseRate = thresholdedTrain.FeatureMeans(),
-            };
+            trainFile = BinaryDataset.Thresholded(train.Data, n, features, width, height);
+            testSet = BinaryDataset.Thresholded(test.Data, nTest, features, width, height);
         }
-        float[] trainFileBits = FixedBinarization.LoadOrCreate(
-            Path.Combine(binarizationDir, "binarized-train.bits"), train.Data, n, features, FixedBinarization.DefaultSeed, stream: 0, fallbackDir);
-        float[] testBits = FixedBinarization.LoadOrCreate(
-            Path.Combine(binarizationDir, "binarized-test.bits"), test.Data, nTest, features, FixedBinarization.DefaultSeed, stream: 1, fallbackDir);
-        var trainFile = BinaryDataset.FromBits(trainFileBits, n, features, width, height);
+        else
+        {
+            float[] trainFileBits = FixedBinarization.LoadOrCreate(
+                Path.Combine(binarizationDir, "binarized-train.bits"), train.Data, n, features, FixedBinarization.DefaultSeed, stream: 0, fallbackDir);
+            float[] testBits = FixedBinarization.LoadOrCreate(
+                Path.Combine(binarizationDir, "binarized-test.bits"), test.Data, nTest, features, FixedBinarization.DefaultSeed, stream: 1, fallbackDir);
+            trainFile = BinaryDataset.FromBits(trainFileBits, n, features, width, height);
+            testSet = BinaryDataset.FromBits(testBits, nTest, features, width, height);
+        }
 
-        BinaryDataset trainSet = binarization == Binarization.Fixed
-            ? trainFile.Slice(0, trainRows)
-            : BinaryDataset.FromIntensities(Intensities(train.Data.AsSpan(0, trainRows * features)), trainRows, features, width, height);
+        BinaryDataset trainSet = binarization == Binarization.Dynamic
+            ? BinaryDataset.FromIntensities(Intensities(train.Data.AsSpan(0, trainRows * features)), trainRows, features, width, height)
+            : trainFile.Slice(0, trainRows);
         return new DataSplits
         {
             Name = name,
             Train = trainSet,
             Valid = trainFile.Slice(trainRows, validRows),
-            Test = BinaryDataset.FromBits(testBits, nTest, features, width, height),
+            Test = testSet,
             BaseRate = trainSet.FeatureMeans(),
         };
     }
