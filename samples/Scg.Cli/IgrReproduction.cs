@@ -46,26 +46,28 @@ static class IgrReproduction
     /// base-rate solution (its encoder unused) for the whole run. The VAE's decoder reads the log of each relaxed
     /// sample (the ExpConcrete draw; IGR's log-softmax++), as the paper's code does: fed the point on the simplex, GS
     /// at τ = 0.67 ends 18 nats lower (−148.8 against −130.4), since the saturated coordinates hide what its KL pays for.
+    /// <paramref name="igrScale"/> "unit" holds the IGR rows' σ at 1, as the paper's structured-prediction code does.
     /// </summary>
-    public static string[] SweepArgs(Row row, string data, string binarization, int steps, int k, string seeds, string? dataDir)
+    public static string[] SweepArgs(Row row, string data, string binarization, string igrScale, int steps, int k, string seeds, string? dataDir)
     {
         string Inv(int v) => v.ToString(CultureInfo.InvariantCulture);
         string[] model = row.Table == Table.Vae
             ? ["--model", "30H~256~512~784V", "--activation", "relu", "--arity", "10", "--encoding", "onehot", "--prior", "uniform", "--relaxed-output", "log"]
             : ["--model", "392V-240H-240H-392V"];
         string[] relaxation = row.Estimator == "igr"
-            ? ["--temperature", row.Temperature, .. row.Table == Table.Vae ? (string[])["--kl", "analytic"] : []]
+            ? ["--temperature", row.Temperature, .. row.Table == Table.Vae ? (string[])["--kl", "analytic"] : [], .. igrScale == "unit" ? (string[])["--igr-scale", "unit"] : []]
             : ["--temperature", row.Temperature, "--prior-temperature", row.Temperature];
         return ["--data", data, "--binarization", binarization, .. model, "--lr", "0.001", "--batch-size", "64", "--steps", Inv(steps),
             "--eval-every", Inv(Math.Max(1, steps / 100)), "--eval-samples", Inv(k), "--grad-draws", "10", "--output-bias", "zero", "--seed", seeds,
             "--estimator", row.Estimator, .. relaxation, .. dataDir is null ? [] : (string[])["--data-dir", dataDir]];
     }
 
-    public static int Run(Ui ui, string data, string? dataDir, string binarizationText, int steps, string? filter, int k, string seeds, int jobs, string outFile)
+    public static int Run(Ui ui, string data, string? dataDir, string binarizationText, string igrScale, int steps, string? filter, int k, string seeds, int jobs, string outFile)
     {
         if (data is not ("mnist" or "fashion-mnist"))
             throw new UsageException($"--paper igr trains on mnist (the paper's) or fashion-mnist; got --data {data}.");
         var binarization = TrainOptions.ParseBinarization(binarizationText, data);
+        if (igrScale is not ("learned" or "unit")) throw new UsageException($"--igr-scale must be learned or unit, got '{igrScale}'.");
         if (steps < 1) throw new UsageException($"--steps must be ≥ 1, got {steps}.");
         if (jobs < 1) throw new UsageException($"--jobs must be ≥ 1, got {jobs}.");
         TrainOptions.ValidateEvalSamples("--eval-samples", k);
@@ -75,6 +77,8 @@ static class IgrReproduction
         foreach (string n in names.Where(n => n is not ("vae" or "structured") && Rows.All(r => r.Name != n)))
             throw new UsageException($"--rows: '{n}' is not a row of the IGR paper's tables; expected {string.Join(", ", Rows.Select(r => r.Name))}, vae or structured.");
         var rows = Rows.Where(r => names.Length == 0 || names.Contains(r.Name) || names.Contains(r.Table == Table.Vae ? "vae" : "structured")).ToList();
+        if (igrScale == "unit" && rows.FirstOrDefault(r => r.Table == Table.Vae && r.Estimator == "igr") is { } vaeRow)
+            throw new UsageException($"--igr-scale unit holds IGR's σ at 1, but the VAE row {vaeRow.Name} fits its uniform prior's σ0: pass --rows structured (or structured rows by name).");
         OutputLocation.RequireFile("--out", outFile);
         string runsDir = Path.Combine(Path.GetDirectoryName(outFile) ?? "", Path.GetFileNameWithoutExtension(outFile) + "-runs");
         if (File.Exists(outFile) && !Directory.Exists(runsDir))
@@ -85,17 +89,17 @@ static class IgrReproduction
         foreach (var row in rows)
         {
             string folder = Path.Combine(runsDir, row.Name);
-            sweeps.Add((row, folder, ReproductionSweeps.Ensure(ui, row.Name, folder, SweepArgs(row, data, binarizationText, steps, k, seeds, dataDir))));
+            sweeps.Add((row, folder, ReproductionSweeps.Ensure(ui, row.Name, folder, SweepArgs(row, data, binarizationText, igrScale, steps, k, seeds, dataDir))));
         }
         int cellsPerRow = sweeps.Max(s => s.Manifest.Cells.Length);
         var pending = Enumerable.Range(0, cellsPerRow)   // seed-major: every row gets its first seed first
             .SelectMany(i => sweeps.Where(s => i < s.Manifest.Cells.Length).Select(s => (Sweep: s.Folder, s.Manifest, Index: i)))
             .Where(c => CellFiles.State(CellFiles.Folder(c.Sweep, c.Manifest.Cells[c.Index])).State != CellState.Done)
             .ToList();
-        Write(outFile, sweeps, data, binarization, steps, k);
+        Write(outFile, sweeps, data, binarization, igrScale, steps, k);
         ui.Note($"reproduce --paper igr: {sweeps.Sum(s => s.Manifest.Cells.Length)} runs in {runsDir}/, {pending.Count} to run, {jobs} at a time (1 thread each); the table, {outFile}, is rewritten as each run ends");
-        int code = pending.Count == 0 ? ScgApp.Ok : LocalLauncher.Run(ui, pending, jobs, ended: () => Write(outFile, sweeps, data, binarization, steps, k));
-        string markdown = Write(outFile, sweeps, data, binarization, steps, k);
+        int code = pending.Count == 0 ? ScgApp.Ok : LocalLauncher.Run(ui, pending, jobs, ended: () => Write(outFile, sweeps, data, binarization, igrScale, steps, k));
+        string markdown = Write(outFile, sweeps, data, binarization, igrScale, steps, k);
         ui.Line();
         ui.Line(markdown);
         return code;
@@ -116,7 +120,7 @@ static class IgrReproduction
         return results;
     }
 
-    static string Write(string outFile, List<(Row Row, string Folder, SweepManifest Manifest)> sweeps, string data, Binarization binarization, int steps, int k)
+    static string Write(string outFile, List<(Row Row, string Folder, SweepManifest Manifest)> sweeps, string data, Binarization binarization, string igrScale, int steps, int k)
     {
         var sb = new StringBuilder("# The IGR paper's MNIST results, re-run\n\n");
         var results = sweeps.ToDictionary(s => s.Folder, s => Finished(s.Folder, s.Manifest));   // each run's files read once
@@ -128,6 +132,7 @@ static class IgrReproduction
             Binarization.Threshold => "every image thresholded at intensity 1/2",
             _ => "fixed bits drawn once for every image",
         }}. "));
+        if (igrScale == "unit") sb.Append("IGR's Gaussians have σ held at 1 (only the means are learned). ");
         sb.Append(FormattableString.Invariant($"Budget per run: **{steps} steps** of batch 64 ({steps * 64.0 / 50_000:0.##} epochs; the paper: 100), lr 1e-3, seeds {string.Join(", ", sweeps[0].Manifest.Axes.SelectMany(a => a.Values))}. "));
         sb.Append("mean ± sample standard deviation over the finished seeds (n).\n\n");
         foreach (var table in new[] { Table.Vae, Table.Structured })

@@ -51,10 +51,15 @@ static class ReproduceCommand
         var outFile = new Option<string?>("--out", "-o") { Description = "New markdown file for the table (rewritten after every run, so partial results survive; the runs go in <name>-runs/ beside it) [default: runs/reproduce.md; runs/reproduce-full.md with --protocol full; runs/reproduce-igr.md for igr]" };
         var dataDir = TrainOptions.DataDirOption();
         var binarization = TrainOptions.BinarizationOption();
+        var igrScale = new Option<string>("--igr-scale")
+        {
+            Description = "igr: the scale of the IGR rows' Gaussians: learned (as the paper's text describes) or unit (σ held at 1, as its structured-prediction code does; structured rows only, since the VAE's uniform prior fits σ0)",
+            DefaultValueFactory = _ => "learned",
+        };
         var command = new Command("reproduce",
             "Re-run a paper's tables at a given budget and write a markdown table with our numbers next to the paper's: the Concrete paper's Table 1 (MNIST density estimation: 4 models × m ∈ {1,5,50}, " +
             "Concrete vs VIMCO/NVIL) and structured prediction (Figure 4), or (--paper igr) the IGR paper's discrete VAE (Table 1, Figure 4) and structured prediction (Table 3) over several seeds.");
-        foreach (Option o in (Option[])[paper, protocol, data, dataDir, binarization, steps, rows, evalSamples, spEvalSamples, batch, seed, seeds, jobs, sweepOptions, outFile]) command.Options.Add(o);
+        foreach (Option o in (Option[])[paper, protocol, data, dataDir, binarization, igrScale, steps, rows, evalSamples, spEvalSamples, batch, seed, seeds, jobs, sweepOptions, outFile]) command.Options.Add(o);
         command.SetAction(p => ScgApp.Guard(ui, "scg reproduce", () =>
         {
             string name = p.GetValue(paper)!;
@@ -64,7 +69,7 @@ static class ReproduceCommand
                 "full" => true,
                 var unknown => throw new UsageException($"--protocol must be budget or full, got '{unknown}'."),
             };
-            Option[] other = name == "igr" ? [spEvalSamples, batch, seed, protocol, sweepOptions] : full ? [seeds, jobs, binarization, batch] : [seeds, jobs, sweepOptions];
+            Option[] other = name == "igr" ? [spEvalSamples, batch, seed, protocol, sweepOptions] : full ? [seeds, jobs, binarization, igrScale, batch] : [seeds, jobs, igrScale, sweepOptions];
             if (other.FirstOrDefault(o => TrainOptions.IsExplicit(p, o)) is { } given)
                 throw new UsageException($"{given.Name} does not apply to --paper {name}{(full ? " --protocol full" : "")}{(name == "igr" ? " (its rows fix the batch as the paper does; seeds are --seeds)" : "")}.");
             return full ? Full(p) : Reproduce(p, name);
@@ -93,7 +98,7 @@ static class ReproduceCommand
             "concrete" => Run(ui, p.GetValue(data)!, p.GetValue(binarization)!, p.GetValue(steps) ?? 10_000, p.GetValue(rows),
                 p.GetValue(evalSamples) ?? 1000, p.GetValue(spEvalSamples), p.GetValue(batch), p.GetValue(seed), p.GetValue(outFile) ?? Path.Combine("runs", "reproduce.md"), p.GetValue(dataDir)),
             "igr" => IgrReproduction.Run(ui, p.GetValue(data)!, p.GetValue(dataDir),
-                TrainOptions.IsExplicit(p, binarization) ? p.GetValue(binarization)! : IgrReproduction.PaperBinarization,
+                TrainOptions.IsExplicit(p, binarization) ? p.GetValue(binarization)! : IgrReproduction.PaperBinarization, p.GetValue(igrScale)!,
                 p.GetValue(steps) ?? IgrReproduction.PaperSteps, p.GetValue(rows),
                 p.GetValue(evalSamples) ?? IgrReproduction.DefaultEvalSamples, p.GetValue(seeds)!, p.GetValue(jobs), p.GetValue(outFile) ?? Path.Combine("runs", "reproduce-igr.md")),
             var other => throw new UsageException($"--paper must be concrete or igr, got '{other}'."),

@@ -62,12 +62,17 @@ sealed class TrainOptions
         Description = "What relaxed categorical nodes (concrete, igr; --encoding onehot) pass on: simplex (the point on the simplex, as the Concrete paper) or log (its logarithm, the ExpConcrete draw, as the IGR paper's code feeds its decoder; then the model has no discrete counterpart, and validation and test bounds score the relaxed model)",
         DefaultValueFactory = _ => "simplex",
     };
+    public readonly Option<string> IgrScale = new("--igr-scale")
+    {
+        Description = "The scale of IGR's Gaussians (--estimator igr): learned (a mean and a log-scale per dimension, as the IGR paper's text describes) or unit (σ held at 1, only the means learned, as its structured-prediction code does; not with --prior uniform, whose fit needs σ0)",
+        DefaultValueFactory = _ => "learned",
+    };
     public readonly Option<int> EvalSamples = new("--eval-samples") { Description = "k of the final test bound L_k on the discrete graph (1 to 50000)", DefaultValueFactory = _ => 1000 };
     public readonly Option<int> EvalEvery = new("--eval-every") { Description = "Steps between validation passes (L_10 on up to 2,000 valid rows) and checkpoints; 0 = a tenth of --steps", DefaultValueFactory = _ => 0 };
 
     public void AddTo(Command command)
     {
-        foreach (Option o in (Option[])[Model, Samples, Temperature, PriorTemperature, LearningRate, WeightDecay, Steps, BatchSize, Seed, Data, DataDir, Binarize, Arity, Encoding, Prior, HiddenUnits, Activation, Kl, RelaxedOutput, EvalSamples, EvalEvery])
+        foreach (Option o in (Option[])[Model, Samples, Temperature, PriorTemperature, LearningRate, WeightDecay, Steps, BatchSize, Seed, Data, DataDir, Binarize, Arity, Encoding, Prior, HiddenUnits, Activation, Kl, RelaxedOutput, IgrScale, EvalSamples, EvalEvery])
             command.Options.Add(o);
     }
 
@@ -137,10 +142,19 @@ sealed class TrainOptions
         };
         if (relaxedOutput == Scg.Stochastic.Graph.RelaxedOutput.LogSimplex && encoding != NodeEncoding.OneHot)
             throw new UsageException("--relaxed-output log needs --encoding onehot (categorical nodes); binary and corner nodes pass their point on.");
+        string scaleText = Get(IgrScale, h => h.IgrScale.ToString().ToLowerInvariant());
+        var igrScale = scaleText switch
+        {
+            "learned" => Scg.Stochastic.Graph.IgrScale.Learned,
+            "unit" => Scg.Stochastic.Graph.IgrScale.Unit,
+            _ => throw new UsageException($"--igr-scale must be learned or unit, got '{scaleText}'."),
+        };
+        if (igrScale == Scg.Stochastic.Graph.IgrScale.Unit && uniformPrior)
+            throw new UsageException("--igr-scale unit holds IGR's σ at 1, but --prior uniform fits the prior's σ0 (IGR Eq. 20): use --prior learned, or --igr-scale learned.");
         var nodes = new NodeSettings
         {
             Arity = arity, Encoding = encoding, PosteriorTemperature = posterior, PriorTemperature = prior,
-            IgrDelta = resume?.IgrDelta ?? Scg.Stochastic.Distributions.Igr.PaperDelta, RelaxedOutput = relaxedOutput,
+            IgrDelta = resume?.IgrDelta ?? Scg.Stochastic.Distributions.Igr.PaperDelta, IgrScale = igrScale, RelaxedOutput = relaxedOutput,
         };
         var model = new SbnOptions { UniformPrior = uniformPrior, HiddenUnits = hidden, Activation = activation, AnalyticKl = klText == "analytic" };
         return new Common(dataName, data, spec, model, nodes, settings, steps, Get(Seed, h => h.Seed), k, every == 0 ? Math.Max(1, steps / 10) : every);
@@ -157,6 +171,8 @@ sealed class TrainOptions
         var options = c.Model with { BaselineUnits = choice.NeedsBaseline ? 100 : 0 };
         if (c.Nodes.RelaxedOutput != Scg.Stochastic.Graph.RelaxedOutput.Simplex && choice.Name is not ("concrete" or "igr"))
             throw new UsageException($"--relaxed-output log needs a relaxed estimator (concrete or igr), got --estimator {choice.Name}.");
+        if (c.Nodes.IgrScale != Scg.Stochastic.Graph.IgrScale.Learned && choice.Name != "igr")
+            throw new UsageException($"--igr-scale unit sets the scale of IGR's Gaussians; it needs --estimator igr, got --estimator {choice.Name}.");
         var family = choice.Family(c.Nodes);
         if (options.AnalyticKl && (!family.HasClosedFormKl || samples != 1))
             throw new UsageException($"--kl analytic is the closed-form KL of IGR's Gaussians with one sample per data point; got --estimator {choice.Name} with m = {samples}.");

@@ -48,6 +48,8 @@ public sealed record CheckpointHeader
     public required string PriorTemperature { get; init; }
     /// <summary>δ of IGR's softmax++.</summary>
     public double IgrDelta { get; init; } = new NodeSettings().IgrDelta;
+    /// <summary>Whether IGR nodes learned their scales (Learned in checkpoints written before this was recorded).</summary>
+    public IgrScale IgrScale { get; init; } = IgrScale.Learned;
     /// <summary>What relaxed nodes pass downstream (Simplex in checkpoints written before this was recorded).</summary>
     public RelaxedOutput RelaxedOutput { get; init; } = RelaxedOutput.Simplex;
     /// <summary>Name of the data set the model was trained on (as <see cref="Data.DataSets.Load"/> knows it).</summary>
@@ -69,7 +71,7 @@ public sealed record CheckpointHeader
     [JsonIgnore]
     public NodeSettings Nodes => new()
     {
-        Arity = Arity, Encoding = Encoding, IgrDelta = IgrDelta, RelaxedOutput = RelaxedOutput,
+        Arity = Arity, Encoding = Encoding, IgrDelta = IgrDelta, IgrScale = IgrScale, RelaxedOutput = RelaxedOutput,
         PosteriorTemperature = TemperatureSchedule.Parse(PosteriorTemperature), PriorTemperature = TemperatureSchedule.Parse(PriorTemperature),
     };
 
@@ -80,7 +82,7 @@ public sealed record CheckpointHeader
         Spec = spec.Text, Options = options, Arity = nodes.Arity, Encoding = nodes.Encoding, Estimator = estimator,
         Samples = s.Samples, BatchSize = s.BatchSize, LearningRate = s.LearningRate, WeightDecay = s.WeightDecay,
         PosteriorTemperature = nodes.PosteriorTemperature.ToString()!, PriorTemperature = nodes.PriorTemperature.ToString()!,
-        IgrDelta = nodes.IgrDelta, RelaxedOutput = nodes.RelaxedOutput, Data = data, Binarization = binarization, Seed = seed, Step = step,
+        IgrDelta = nodes.IgrDelta, IgrScale = nodes.IgrScale, RelaxedOutput = nodes.RelaxedOutput, Data = data, Binarization = binarization, Seed = seed, Step = step,
     };
 
     /// <summary>True when the estimator's nodes carry IGR's Gaussian parameters (their width differs from logits').</summary>
@@ -91,7 +93,7 @@ public sealed record CheckpointHeader
     [JsonIgnore]
     public string ModelDescription => $"{Spec} (arity {Arity} {(Encoding == NodeEncoding.OneHot ? "one-hot" : "corners")}, " +
         $"{(Options.UniformPrior ? "uniform" : "learned")} prior, hidden units {Options.HiddenUnits} {Options.Activation.ToString().ToLowerInvariant()}, " +
-        $"{(GaussianParameters ? "Gaussian" : "logit")} node parameters, baseline {Options.BaselineUnits})";
+        $"{(!GaussianParameters ? "logit" : IgrScale == IgrScale.Unit ? "Gaussian unit-scale" : "Gaussian")} node parameters, baseline {Options.BaselineUnits})";
 
     /// <summary>"mnist", "mnist (dynamic binarization)" or "mnist (thresholded)": the training data.</summary>
     [JsonIgnore]
@@ -142,6 +144,12 @@ public sealed record CheckpointHeader
         Require(LearningRate > 0 && double.IsFinite(LearningRate), "the learning rate", LearningRate, "a number > 0");
         Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), "the weight decay", WeightDecay, "a number ≥ 0");
         Require(IgrDelta > 0 && double.IsFinite(IgrDelta), "IGR's δ", IgrDelta, "a number > 0");
+        Require(Enum.IsDefined(IgrScale), "IGR's scale", IgrScale, "Learned or Unit");
+        if (IgrScale == IgrScale.Unit)
+        {
+            Require(GaussianParameters, "IGR's scale", $"Unit for {Estimator}", "Learned unless the estimator is igr");
+            Require(!Options.UniformPrior, "IGR's scale", "Unit with a uniform prior", "Learned, since a uniform prior's σ0 is fitted");
+        }
         foreach (var (field, text) in (ReadOnlySpan<(string, string)>)[("the posterior temperature", PosteriorTemperature), ("the prior temperature", PriorTemperature)])
             Require(IsSchedule(text), field, $"'{text}'", "a number > 0 or exp:λ0,k,λmin");
         Require(Step >= 0, "the step", Step, "≥ 0");
@@ -174,7 +182,7 @@ public sealed record CheckpointHeader
 /// uint32 CRC-32 of every byte before it
 /// </code>
 /// Checkpoints are streamed in both directions, a tensor at a time, so their size is bounded by the disk, not by one
-/// buffer. <see cref="Save"/> writes a temporary file beside <see cref="Save"/> writes &lt;path&gt;.tmp and renames it over &lt;path&gt;lt;path<see cref="Save"/> writes &lt;path&gt;.tmp and renames it over &lt;path&gt;gt; and renames it over <see cref="Save"/> writes &lt;path&gt;.tmp and renames it over &lt;path&gt;lt;path<see cref="Save"/> writes &lt;path&gt;.tmp and renames it over &lt;path&gt;gt;, so a crash never leaves a corrupt
+/// buffer. <see cref="Save"/> writes a temporary file beside &lt;path&gt; and renames it over &lt;path&gt;, so a crash never leaves a corrupt
 /// checkpoint. The random generator is not stored: a run re-seeds from (seed, step).
 /// </summary>
 public sealed class Checkpoint
@@ -434,11 +442,15 @@ public sealed class Checkpoint
     public void RequireSameModel(CheckpointHeader expected)
     {
         static SbnOptions Shape(SbnOptions o) => o with { BaselineUnits = 0 };
+        static string Output(RelaxedOutput o) => o == RelaxedOutput.LogSimplex ? "log-simplex value (--relaxed-output log)" : "simplex point (--relaxed-output simplex)";
         string Mismatch() => Header.ModelDescription != expected.ModelDescription
             ? $"checkpoint '{Path}' holds model {Header.ModelDescription}, not {expected.ModelDescription}."
             : $"checkpoint '{Path}' holds model {Header.Spec} with {Header.Options}, not {expected.Options}.";
-        if (Header.Spec != expected.Spec || Shape(Header.Options) != Shape(expected.Options) || Header.Arity != expected.Arity || Header.Encoding != expected.Encoding)
+        if (Header.Spec != expected.Spec || Shape(Header.Options) != Shape(expected.Options) || Header.Arity != expected.Arity || Header.Encoding != expected.Encoding
+            || Header.IgrScale != expected.IgrScale)
             throw new InvalidDataException(Mismatch());
+        if (Header.RelaxedOutput != expected.RelaxedOutput)
+            throw new InvalidDataException($"checkpoint '{Path}' passes on the relaxed {Output(Header.RelaxedOutput)}, not the {Output(expected.RelaxedOutput)}.");
         if (Header.Estimator != expected.Estimator || Header.Samples != expected.Samples)
             throw new InvalidDataException($"checkpoint '{Path}' was trained with {Header.Estimator} (m = {Header.Samples}), not {expected.Estimator} (m = {expected.Samples}).");
         if (Header.Options != expected.Options)

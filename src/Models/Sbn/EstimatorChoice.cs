@@ -17,6 +17,8 @@ public sealed record NodeSettings
     public TemperatureSchedule PriorTemperature { get; init; } = TemperatureSchedule.Constant(0.5);
     /// <summary>IGR's δ in softmax++.</summary>
     public double IgrDelta { get; init; } = Igr.PaperDelta;
+    /// <summary>Whether IGR nodes learn their Gaussians' scales or hold them at 1.</summary>
+    public IgrScale IgrScale { get; init; } = IgrScale.Learned;
     /// <summary>What relaxed categorical nodes (concrete, igr) pass downstream: the simplex point or its logarithm.</summary>
     public RelaxedOutput RelaxedOutput { get; init; } = RelaxedOutput.Simplex;
 
@@ -58,7 +60,7 @@ public sealed record EstimatorChoice(string Name, bool NeedsBaseline)
         {
             "concrete" => new ConcreteNodes<float>(layout, s.PosteriorTemperature, s.PriorTemperature) { Output = s.RelaxedOutput },
             "st" => new StraightThroughNodes<float>(layout, s.PosteriorTemperature),
-            "igr" => new IgrNodes<float>(layout, s.PosteriorTemperature, s.IgrDelta) { PriorFitTemperature = s.PosteriorTemperature.At(0), Output = s.RelaxedOutput },
+            "igr" => new IgrNodes<float>(layout, s.PosteriorTemperature, s.IgrDelta) { PriorFitTemperature = s.PosteriorTemperature.At(0), Output = s.RelaxedOutput, Scale = s.IgrScale },
             _ when s.RelaxedOutput != RelaxedOutput.Simplex =>
                 throw new ArgumentException($"estimator '{Name}': only relaxed nodes (concrete, igr) can pass their log-simplex value on.", nameof(s)),
             _ => new ScoreFunctionNodes<float>(layout),

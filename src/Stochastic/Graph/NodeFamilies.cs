@@ -166,6 +166,15 @@ public sealed class StraightThroughNodes<T> : NodeFamily<T> where T : unmanaged,
     }
 }
 
+/// <summary>Whether IGR nodes learn the scale of their Gaussians or hold it at 1.</summary>
+public enum IgrScale
+{
+    /// <summary>Each node's Gaussian has a learned mean and log-scale, as the IGR paper's text describes it: 2·(n−1) parameters per node.</summary>
+    Learned,
+    /// <summary>σ = 1 for every node and only the means are learned, as the IGR paper's structured-prediction code does: n−1 parameters per node.</summary>
+    Unit,
+}
+
 /// <summary>
 /// The Invertible Gaussian Reparameterization with softmax++ (Potapczynski et al. 2020, Eq. 21): node parameters are
 /// [μ | log σ] of K−1 Gaussian coordinates per node, y = μ + σε, and the value is softmax++(y/τ) with δ. log p − log q of
@@ -191,6 +200,9 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
     /// <summary>δ &gt; 0 of softmax++.</summary>
     public double Delta { get; }
 
+    /// <summary>Whether the Gaussians' scales are parameters (default) or held at 1; it sets <see cref="ParameterWidth"/>.</summary>
+    public IgrScale Scale { get; init; } = IgrScale.Learned;
+
     /// <summary>What a node passes downstream: softmax++(y/τ) on the simplex (default) or its logarithm (one-hot layouts only).</summary>
     public RelaxedOutput Output { get => _output; init => _output = ConcreteNodes<T>.RelaxedOutputFor(Layout, value); }
 
@@ -210,11 +222,14 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
     /// <summary>
     /// [μ0 | log σ0] per node, fitted to the uniform distribution over n categories by moment matching (IGR Eq. 20,
     /// <see cref="Igr.FitToDiscrete"/>), the same for every node; the same family always gives the same values.
+    /// The fit needs σ0, so nodes of <see cref="IgrScale.Unit"/> scale have no uniform prior.
     /// </summary>
     public override Tensor<T> UniformPriorParameters(int units)
     {
         if (Layout.Encoding != NodeEncoding.OneHot && !Layout.IsBinary)
             throw new ArgumentException($"IGR nodes: a uniform prior needs one-hot nodes or binary units, not {Layout}.");
+        if (Scale == IgrScale.Unit)
+            throw new ArgumentException("IGR nodes: a uniform prior is fitted with its scale σ0 (Eq. 20); nodes whose scale is held at 1 have none to fit.");
         int nodes = Layout.Nodes(units), d = Layout.Arity - 1;
         var uniform = Enumerable.Repeat(1.0 / Layout.Arity, Layout.Arity).ToArray();
         var (location, scale) = Igr.FitToDiscrete(uniform, PriorFitTemperature, new Rng(UniformPriorFitSeed), IgrMap.SoftmaxPlusPlus, Delta);
@@ -230,10 +245,12 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
     }
 
     /// <inheritdoc/>
-    protected override int ParametersPerNode => 2 * (Layout.Arity - 1);
+    protected override int ParametersPerNode => GaussianParametersPerNode;
 
-    /// <summary>2·(n−1) per node: the means and log-scales of its Gaussian.</summary>
-    public override long ParameterWidth(int units) => 2L * Layout.Nodes(units) * (Layout.Arity - 1);
+    internal int GaussianParametersPerNode => (Scale == IgrScale.Learned ? 2 : 1) * (Layout.Arity - 1);
+
+    /// <summary>2·(n−1) per node, the means and log-scales of its Gaussian; n−1, the means, when the scale is held at 1.</summary>
+    public override long ParameterWidth(int units) => (long)ParametersPerNode * Layout.Nodes(units);
 
     /// <inheritdoc/>
     public override Node<T> Sample(Tensor<T> parameters, Rng rng, long step)
@@ -263,13 +280,13 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
 
         protected override Tensor<T> LogPriorOfRows(Tensor<T> priorParameters)
         {
-            var (location, scale) = Gaussian(priorParameters);
+            var (location, scale) = ((IgrNodes<T>)Family).Gaussian(priorParameters);
             return Normal<T>.LogProbOf(location, scale, _y);
         }
 
         protected override Tensor<T> KlToPriorOfRows(Tensor<T> priorParameters)
         {
-            var (location, scale) = Gaussian(priorParameters);
+            var (location, scale) = ((IgrNodes<T>)Family).Gaussian(priorParameters);
             return Kl.GaussianDivergence(_location, _scale, location, scale);
         }
 
@@ -286,18 +303,20 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
         return Ops.Concat(2, scaled, last);
     }
 
-    /// <summary>IGR parameters [rows, 2w] → means and log-scales [rows, w].</summary>
-    public static (Tensor<T> Mean, Tensor<T> LogScale) SplitGaussian(Tensor<T> parameters)
+    /// <summary>
+    /// The diagonal Gaussian N(μ, σ²) of IGR node parameters [rows, ParameterWidth]: [μ | log σ], or μ alone with σ = 1
+    /// (<see cref="IgrScale.Unit"/>); checked as <see cref="Normal{T}"/> checks them.
+    /// </summary>
+    public (Tensor<T> Location, Tensor<T> Scale) Gaussian(Tensor<T> parameters)
     {
-        int w = parameters.Shape[1] / 2;
-        return (parameters.Narrow(1, 0, w), parameters.Narrow(1, w, w));
-    }
-
-    /// <summary>The diagonal Gaussian N(μ, σ²) of IGR node parameters [μ | log σ], checked as <see cref="Normal{T}"/> checks them.</summary>
-    static (Tensor<T> Location, Tensor<T> Scale) Gaussian(Tensor<T> parameters)
-    {
-        var (mean, logScale) = SplitGaussian(parameters);
-        var scale = logScale.Exp();
+        Tensor<T> mean, scale;
+        if (Scale == IgrScale.Unit)
+            (mean, scale) = (parameters, Tensor<T>.Full(parameters.Shape, T.One));
+        else
+        {
+            int w = parameters.Shape[1] / 2;
+            (mean, scale) = (parameters.Narrow(1, 0, w), parameters.Narrow(1, w, w).Exp());
+        }
         Normal<T>.CheckParameters(mean, scale);
         return (mean, scale);
     }
@@ -325,7 +344,7 @@ public sealed class IgrArgMaxNodes<T> : NodeFamily<T> where T : unmanaged, IBina
     /// <inheritdoc/>
     public override long ParameterWidth(int units) => Relaxed.ParameterWidth(units);
     /// <inheritdoc/>
-    protected override int ParametersPerNode => 2 * (Layout.Arity - 1);
+    protected override int ParametersPerNode => Relaxed.GaussianParametersPerNode;
 
     /// <inheritdoc/>
     public override Node<T> Sample(Tensor<T> parameters, Rng rng, long step)
@@ -338,14 +357,14 @@ public sealed class IgrArgMaxNodes<T> : NodeFamily<T> where T : unmanaged, IBina
     }
 
     /// <summary>
-    /// IGR parameters [rows, 2w] → logits [rows, logit width] of the argmax: the exact log-mass of each category, or for a
-    /// binary unit the logit of its first state winning.
+    /// IGR parameters [rows, ParameterWidth] → logits [rows, logit width] of the argmax: the exact log-mass of each
+    /// category, or for a binary unit the logit of its first state winning.
     /// </summary>
     public Tensor<T> Logits(Tensor<T> parameters, double temperature)
     {
-        var (mean, logScale) = IgrNodes<T>.SplitGaussian(parameters);
+        var (mean, scale) = Relaxed.Gaussian(parameters);
         int rows = parameters.Shape[0], d = Layout.Arity - 1;
-        var igr = new Igr<T>(mean.Reshape(rows, -1, d), logScale.Exp().Reshape(rows, -1, d), temperature, IgrMap.SoftmaxPlusPlus, Relaxed.Delta);
+        var igr = new Igr<T>(mean.Reshape(rows, -1, d), scale.Reshape(rows, -1, d), temperature, IgrMap.SoftmaxPlusPlus, Relaxed.Delta);
         var logMass = igr.ToDiscrete().Logits;
         return Layout.IsBinary ? (logMass.Narrow(2, 0, 1) - logMass.Narrow(2, 1, 1)).Reshape(rows, -1) : logMass.Reshape(rows, -1);
     }

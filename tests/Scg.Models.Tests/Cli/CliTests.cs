@@ -40,6 +40,9 @@ public sealed class CliTests : IDisposable
         { ["train", "--relaxed-output", "exp"], "--relaxed-output must be simplex or log, got 'exp'." },
         { ["train", "--relaxed-output", "log"], "--relaxed-output log needs --encoding onehot" },
         { ["train", "--relaxed-output", "log", "--encoding", "onehot", "--arity", "4", "--model", "4H~32V", "--estimator", "nvil"], "--relaxed-output log needs a relaxed estimator (concrete or igr), got --estimator nvil." },
+        { ["train", "--estimator", "igr", "--igr-scale", "fixed"], "--igr-scale must be learned or unit, got 'fixed'." },
+        { ["train", "--igr-scale", "unit"], "--igr-scale unit sets the scale of IGR's Gaussians; it needs --estimator igr, got --estimator concrete." },
+        { ["train", "--estimator", "igr", "--igr-scale", "unit", "--model", "4H~32V", "--arity", "4", "--encoding", "onehot", "--prior", "uniform"], "--igr-scale unit holds IGR's σ at 1, but --prior uniform fits the prior's σ0" },
         { ["train", "--binarization", "random"], "--binarization must be fixed, dynamic or threshold, got 'random'." },
         { ["train", "--binarization", "threshold"], "--binarization threshold expects a grayscale data set (mnist or fashion-mnist), got --data sbn-toy" },
         { ["train", "--binarization", "dynamic"], "--binarization dynamic expects a grayscale data set (mnist or fashion-mnist), got --data sbn-toy, whose rows are already bits" },
@@ -290,6 +293,32 @@ public sealed class CliTests : IDisposable
         var eval = Scg("eval", run, "--samples", "4", "--rows", "50");
         Assert.True(eval.Code == ScgApp.Ok, eval.Err);
         Assert.Contains("| test | 50 | 4 |", eval.Out);
+    }
+
+    [Fact]
+    public void IgrWithItsScaleHeldAtOneHasHalfTheNodeParametersAndKeepsItsScaleOnResume()
+    {
+        string unit = _dir.File("unit"), learned = _dir.File("learned");
+        string[] igr = ["--estimator", "igr", "--model", "3H~32V", "--arity", "4", "--encoding", "onehot"];
+        var trained = Scg(["train", .. igr, "--igr-scale", "unit", .. Tiny("--out", unit)]);
+        Assert.True(trained.Code == ScgApp.Ok, trained.Err);
+        Assert.True(Scg(["train", .. igr, .. Tiny("--out", learned)]).Code == ScgApp.Ok);
+        var header = Sbn.Checkpoint.Read(Path.Combine(unit, "checkpoint.scg")).Header;
+        Assert.Equal(Stochastic.Graph.IgrScale.Unit, header.IgrScale);
+        Assert.Contains("Gaussian unit-scale node parameters", header.ModelDescription);
+        Assert.Equal(Stochastic.Graph.IgrScale.Learned, Sbn.Checkpoint.Read(Path.Combine(learned, "checkpoint.scg")).Header.IgrScale);
+        // 3 nodes × (4 − 1) means, without their log-scales: 9 fewer outputs of the encoder's 32 → 3H layer and of the top prior
+        int Width(string run) => Sbn.Checkpoint.Read(Path.Combine(run, "checkpoint.scg")).CreateModel().Parameters().Sum(p => p.Span.Length);
+        Assert.Equal(9 * (32 + 1) + 9, Width(learned) - Width(unit));
+
+        var resumed = Scg("train", "--resume", unit, "--steps", "20", "--eval-samples", "3");
+        Assert.True(resumed.Code == ScgApp.Ok, resumed.Err);
+        Assert.Equal(Stochastic.Graph.IgrScale.Unit, Sbn.Checkpoint.Read(Path.Combine(unit, "checkpoint.scg")).Header.IgrScale);
+        var before = Snapshot(unit);
+        var refused = Scg("train", "--resume", unit, "--steps", "30", "--igr-scale", "learned");
+        Assert.Equal(ScgApp.BadInput, refused.Code);
+        Assert.Contains("Gaussian unit-scale node parameters", refused.Err);
+        Assert.Equal(before, Snapshot(unit));
     }
 
     const double MinimumDvaeGain = 1.0;

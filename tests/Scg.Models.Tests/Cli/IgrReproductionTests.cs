@@ -53,12 +53,32 @@ public sealed class IgrReproductionTests : IDisposable
         Assert.Contains("every image thresholded at intensity 1/2", File.ReadAllText(table));
     }
 
+    [DataFact("mnist")]
+    public void WithTheScaleHeldAtOneOnlyTheIgrRowsHoldIt()
+    {
+        string table = _dir.File("igr-unit.md");
+        var (code, _, stderr) = CliTests.Scg("reproduce", "--paper", "igr", "--igr-scale", "unit", "--rows", "sp-igr-0.1,sp-gs-0.25", "--steps", "2",
+            "--eval-samples", "2", "--seeds", "1", "--jobs", "1", "-o", table);
+        Assert.True(code == ScgApp.Ok, stderr);
+        string runs = _dir.File("igr-unit-runs");
+        string Scale(string row)
+        {
+            var args = SweepManifest.Read(Path.Combine(runs, row)).Cells[0].Args;   // every train option, defaults written out
+            return args[Array.IndexOf(args, "--igr-scale") + 1];
+        }
+        Assert.Equal("unit", Scale("sp-igr-0.1"));
+        Assert.Equal("learned", Scale("sp-gs-0.25"));
+        Assert.Contains("IGR's Gaussians have σ held at 1", File.ReadAllText(table));
+    }
+
     [Theory]
     [InlineData("--rows", "gs-9", "'gs-9' is not a row of the IGR paper's tables")]
     [InlineData("--seed", "3", "--seed does not apply to --paper igr")]
     [InlineData("--batch-size", "32", "--batch-size does not apply to --paper igr")]
     [InlineData("--data", "sbn-toy", "--paper igr trains on mnist (the paper's) or fashion-mnist; got --data sbn-toy")]
     [InlineData("--jobs", "0", "--jobs must be ≥ 1, got 0")]
+    [InlineData("--igr-scale", "half", "--igr-scale must be learned or unit, got 'half'")]
+    [InlineData("--igr-scale", "unit", "--igr-scale unit holds IGR's σ at 1, but the VAE row igr-0.5 fits its uniform prior's σ0: pass --rows structured")]
     [InlineData("--binarization", "otsu", "--binarization must be fixed, dynamic or threshold, got 'otsu'")]
     public void WhatItRefusesIsNamed(string option, string value, string message)
     {

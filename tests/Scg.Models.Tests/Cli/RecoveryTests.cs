@@ -142,6 +142,8 @@ public sealed class RecoveryTests : IDisposable
         { "data", "the data set is 'imagenet'; expected one of sbn-toy, mnist, fashion-mnist." },
         { "arity", "the arity is 3; expected a power of two ≥ 2 with corners encoding." },
         { "step", "the step is -5; expected ≥ 0." },
+        { "igr-scale", "IGR's scale is Unit for concrete; expected Learned unless the estimator is igr." },
+        { "igr-scale-number", "IGR's scale is 7; expected Learned or Unit." },
         { "header-length", "the header is 2147483647 bytes long; expected 2 to " },
         { "tensor-count", "the tensor count is 2147483647; expected 0 to " },
         { "dimension", "needs 4294967296 bytes; " },
@@ -169,6 +171,8 @@ public sealed class RecoveryTests : IDisposable
             "data" => Crafted(path, h => h["Data"] = "imagenet"),
             "arity" => Crafted(path, h => h["Arity"] = 3),
             "step" => Crafted(path, h => h["Step"] = -5),
+            "igr-scale" => Crafted(path, h => h["IgrScale"] = "Unit"),
+            "igr-scale-number" => Crafted(path, h => h["IgrScale"] = 7),
             "header-length" => Crafted(path, patch: b => BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(12), int.MaxValue)),
             "tensor-count" => Crafted(path, patch: b => BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(16 + headerLength), int.MaxValue)),
             // the first dimension of the first tensor becomes 1 << 30 (after the count, the name's length byte, the name and the rank)

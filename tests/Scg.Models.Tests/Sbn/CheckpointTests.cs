@@ -141,6 +141,10 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(output == Stochastic.Graph.RelaxedOutput.LogSimplex, Checkpoint.Read(path).CreateTrainer(new Rng(0)).Model.Family.EvaluatesRelaxed);
 
         var checkpoint = Checkpoint.Read(path);
+        var otherOutput = nodes with { RelaxedOutput = output == Stochastic.Graph.RelaxedOutput.Simplex ? Stochastic.Graph.RelaxedOutput.LogSimplex : Stochastic.Graph.RelaxedOutput.Simplex };
+        var refused = Assert.Throws<InvalidDataException>(() => checkpoint.RequireSameModel(Header(trainer, ToySbn.Name, 1, nodes: otherOutput)));
+        Assert.Contains($"passes on the relaxed {(output == Stochastic.Graph.RelaxedOutput.Simplex ? "simplex point" : "log-simplex value")}", refused.Message);
+        checkpoint.RequireSameModel(Header(trainer, ToySbn.Name, 1, nodes: nodes));
         Assert.Equal(model.Options, checkpoint.Header.Options);
         Assert.Equal((3, Stochastic.Graph.NodeEncoding.OneHot, true, 6), (checkpoint.Header.Arity, checkpoint.Header.Encoding, checkpoint.Header.Options.UniformPrior, checkpoint.Header.Options.HiddenUnits));
         var restored = checkpoint.CreateTrainer(new Rng(0));
