@@ -31,23 +31,28 @@ public class GemmBench
     [GlobalSetup]
     public void Setup()
     {
-        int[] d = Shape.Split('x').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        _x = new Operands(d[0], d[1], d[2]);
+        var (m, k, n) = ParseShape(Shape)!.Value;
+        _x = new Operands(m, k, n);
     }
 
     [Benchmark]
     public void Multiply() => _x.Multiply();
 
-    /// <summary>Entry point of `quick gemm` (takes no arguments).</summary>
+    /// <summary>Entry point of `quick gemm [MxKxN ...]`: the given shapes, or by default the four of the tables.</summary>
     public static int Quick(string[] args)
     {
-        if (args.Length > 0)
+        var shapes = new List<(int M, int K, int N)>();
+        foreach (string arg in args)
         {
-            Console.Error.WriteLine($"quick gemm takes no arguments, got: {string.Join(' ', args)}");
-            return 2;
+            if (ParseShape(arg) is not { } shape)
+            {
+                Console.Error.WriteLine($"quick gemm: a shape is MxKxN with three positive integers (e.g. 64x784x200), got '{arg}'");
+                return 2;
+            }
+            shapes.Add(shape);
         }
         Console.WriteLine($"fma-peak {FmaPeak.GigaFlops().ToString("F1", CultureInfo.InvariantCulture)} GFLOP/s {SimdInfo.Path}");
-        foreach (var (m, k, n) in Shapes)
+        foreach (var (m, k, n) in shapes.Count > 0 ? shapes : [.. Shapes])
         {
             var x = new Operands(m, k, n);
             double seconds = BestSecondsPerCall(x.Multiply);
@@ -55,6 +60,16 @@ public class GemmBench
             Console.WriteLine($"gemm-{m}x{k}x{n} {gflops.ToString("F1", CultureInfo.InvariantCulture)} GFLOP/s");
         }
         return 0;
+    }
+
+    static (int M, int K, int N)? ParseShape(string text)
+    {
+        string[] parts = text.Split('x');
+        if (parts.Length != 3) return null;
+        var d = new int[3];
+        for (int i = 0; i < 3; i++)
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out d[i]) || d[i] <= 0) return null;
+        return (d[0], d[1], d[2]);
     }
 
     /// <summary>Warm-up, then the best per-call time over several rounds of repeated calls.</summary>

@@ -1,6 +1,6 @@
-"""fp32 GEMM peer: torch.matmul (Debian's PyTorch on OpenBLAS) at the shapes of `Scg.Bench quick gemm`.
+"""fp32 GEMM peer: torch.matmul (Debian's PyTorch on OpenBLAS) at the shapes of `Scg.Bench quick gemm` (its four, or those given).
 
-Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/peers/gemm.py
+Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/peers/gemm.py [MxKxN ...]
 
 Threading (measured on the 2-core Zen 5 box): torch.matmul hands fp32 GEMM to OpenBLAS, whose pthread build
 ignores torch.set_num_threads: OPENBLAS_NUM_THREADS=1 with torch.set_num_threads(2) runs at one core's speed
@@ -48,9 +48,18 @@ def rate(m: int, k: int, n: int) -> float:
     return 2.0 * m * k * n / best / 1e9
 
 
+def parse_shape(text: str) -> tuple[int, int, int]:
+    parts = text.split("x")
+    if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        print(f"gemm.py: a shape is MxKxN with three positive integers (e.g. 64x784x200), got '{text}'", file=sys.stderr)
+        sys.exit(2)
+    m, k, n = (int(p) for p in parts)
+    return m, k, n
+
+
 def main() -> int:
     torch.set_num_threads(1)
-    for m, k, n in SHAPES:
+    for m, k, n in [parse_shape(a) for a in sys.argv[1:]] or SHAPES:
         print(f"gemm-{m}x{k}x{n} {rate(m, k, n):.1f} GFLOP/s", flush=True)
     return 0
 

@@ -74,10 +74,32 @@ public class GemmTests
                     foreach (bool accumulate in new[] { false, true })
                         Check<T>(m, n, k, transA, transB, accumulate, pad: 0, seed++);
 
+        // Few rows, but B's rows a whole L1 way apart: B is packed (see PackedWhenBRowsShareL1Sets).
+        int aliasN = b.NR + b.Lanes + 1, aliasPad = b.L1WayBytes / b.ElementBytes - aliasN;
+        Check<T>(b.MR + 1, aliasN, b.Kc + 1, false, false, accumulate: true, aliasPad, seed++);
+
         // Wider than one B panel and 5 slices deep: two panels of about Nc/2 columns, each holding two of the 0.8·kc
         // slices at a time, so B is packed in three rounds (the reference checks a sample of the rows).
         Check<T>(packedRows, b.Nc + b.Lanes + 1, 4 * b.Kc + 1, false, false, accumulate: true, pad: 0, seed++, rowStep: 37);
         Check<T>(packedRows, b.Nc + b.Lanes + 1, 4 * b.Kc + 1, true, true, accumulate: false, pad: 0, seed++, rowStep: 37);
+    }
+
+    /// <summary>
+    /// A few-row product reads B in place unless B's rows are a multiple of 256 bytes apart (with 4 KiB ways), which
+    /// would put a micro-panel's rows in a few L1 sets; op(B) stored transposed, and many rows, always pack.
+    /// </summary>
+    [Fact]
+    public void PackedWhenBRowsShareL1Sets()
+    {
+        var g = new GemmBlocking(MR: 8, NR: 32, Lanes: 16, Kc: 256, Mc: 512, Nc: 4096, BCapacity: 1 << 20, InPlaceBRows: 256,
+            ElementBytes: 4, L1WayBytes: 4096);
+        foreach (int ldb in new[] { 200, 784, 32, 33, 1000 })
+            Assert.True(g.ReadsBInPlace(64, ldb, transB: false), $"ldb={ldb}");
+        foreach (int ldb in new[] { 64, 512, 1024, 3072 })
+            Assert.False(g.ReadsBInPlace(64, ldb, transB: false), $"ldb={ldb}");
+        Assert.False(g.ReadsBInPlace(64, 200, transB: true));
+        Assert.True(g.ReadsBInPlace(256, 200, transB: false));
+        Assert.False(g.ReadsBInPlace(257, 200, transB: false));
     }
 
     [Theory]

@@ -112,10 +112,28 @@ internal static unsafe class Gemm
 enum GemmKernel { Scalar, Vector128, Vector256, Vector512 }
 
 /// <summary>
-/// Tile and block sizes of one kernel: MR×NR tiles of Lanes-wide vectors, k slices of Kc, A blocks of Mc rows, B
-/// panels of at most Nc columns and BCapacity elements; B is read in place for parts of at most InPlaceBRows rows.
+/// Tile and block sizes of one kernel: MR×NR tiles of Lanes-wide vectors of ElementBytes-byte elements, k slices of
+/// Kc, A blocks of Mc rows, B panels of at most Nc columns and BCapacity elements; B may be read in place for parts of
+/// at most InPlaceBRows rows (see <see cref="ReadsBInPlace"/>). L1WayBytes: one way of the L1 data cache.
 /// </summary>
-readonly record struct GemmBlocking(int MR, int NR, int Lanes, int Kc, int Mc, int Nc, int BCapacity, int InPlaceBRows);
+readonly record struct GemmBlocking(int MR, int NR, int Lanes, int Kc, int Mc, int Nc, int BCapacity, int InPlaceBRows,
+    int ElementBytes, int L1WayBytes)
+{
+    /// <summary>
+    /// Whether a part of `rows` rows reads op(B) stored k×n (row stride ldb) in place: when few row tiles share each
+    /// B micro-panel, so that packing would not repay itself, and the micro-panel's rows spread over all of L1's sets.
+    /// A way spans a power of two of bytes, so rows ldb apart return to the same sets every way / gcd(stride, way)
+    /// rows, the gcd being the stride's lowest set bit. A stride with a large power-of-two factor (2 KiB for a row of
+    /// 512 floats) puts a kc-row micro-panel in a few sets, whose ways cannot hold it: it is then packed.
+    /// </summary>
+    public bool ReadsBInPlace(int rows, int ldb, bool transB)
+    {
+        if (transB || rows > InPlaceBRows) return false;
+        long stride = (long)ldb * ElementBytes;
+        long rowsPerCycle = L1WayBytes / Math.Min(stride & -stride, L1WayBytes);
+        return rowsPerCycle * NR * ElementBytes >= L1WayBytes;
+    }
+}
 
 /// <summary>One product, as pointers and sizes, plus the split chosen for it.</summary>
 unsafe struct GemmProblem
@@ -253,7 +271,8 @@ static unsafe class GemmDriver<TS, TV, T>
     /// <summary>Up to this many row tiles share a B micro-panel, op(B) stored k×n is read in place, not packed
     /// (measured: packing pays from about 32 row tiles on).</summary>
     const int InPlaceBRowTiles = 32;
-    public static GemmBlocking Blocking => new(MR, NR, TS.Lanes, Kc, Mc, Nc, BCapacity, InPlaceBRowTiles * MR);
+    public static readonly GemmBlocking Blocking =
+        new(MR, NR, TS.Lanes, Kc, Mc, Nc, BCapacity, InPlaceBRowTiles * MR, sizeof(T), CacheInfo.L1.WayBytes);
     /// <summary>Cost of sharing or duplicating packed data, in the choice of split (see Run).</summary>
     const double SplitOverhead = 16;
 
@@ -275,7 +294,7 @@ static unsafe class GemmDriver<TS, TV, T>
             // split: split by rows, each part packs all of B (k·n elements for m/parts rows of work) unless it reads
             // B in place; split by columns (at whole vectors), all of A (m·k elements for n/parts columns). Both are
             // modelled as SplitOverhead over the rows or columns per part.
-            bool bInPlace = !p.TransB && CeilDiv(rowTiles, parts) <= InPlaceBRowTiles;
+            bool bInPlace = Blocking.ReadsBInPlace(CeilDiv(rowTiles, parts) * MR, p.Ldb, p.TransB);
             double byRows = CeilDiv(rowTiles, parts) * (vectors / 2.0) * (bInPlace ? 1 : 1 + SplitOverhead * parts / p.M);
             double byColumns = rowTiles * (CeilDiv(vectors, parts) / 2.0) * (1 + SplitOverhead * parts / p.N);
             p.SplitColumns = byColumns < byRows;
@@ -313,7 +332,7 @@ static unsafe class GemmDriver<TS, TV, T>
         if (cols <= 0 || rows <= 0) return;
         // Few rows: op(B) stored k×n is read in place, each B micro-panel being used by too few row tiles to
         // repay packing it; only a ragged right-edge tile (neither NR nor one vector wide) is packed.
-        bool directB = !p.TransB && rows <= InPlaceBRowTiles * MR;
+        bool directB = Blocking.ReadsBInPlace(rows, p.Ldb, p.TransB);
         // Balanced block sizes: equal slices rather than full blocks plus a thin remainder.
         int kc = CeilDiv(k, CeilDiv(k, Kc));
         int nc = RoundUp(CeilDiv(cols, CeilDiv(cols, Nc)), NR);
