@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using Scg.Autodiff.Kernels;
 
 namespace Scg.Autodiff;
 
@@ -108,7 +109,7 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         if (g is null)
         {
             g = x.IsLeaf ? Tensor<T>.Zeros(x.Shape) : Tensor<T>.Uninitialized(x.Shape);
-            if (!x.IsLeaf) g.Span.Clear();
+            if (!x.IsLeaf) Elementwise.Clear(g.Span);
             x.Grad = g;
         }
         else if (g.Shape != x.Shape)

@@ -7,7 +7,7 @@ namespace Scg.Autodiff.Tests;
 /// Maps of at least <see cref="Elementwise.ParallelLength"/> values run in parts on the worker pool. Cut at multiples
 /// of 64, every value takes the vector path it takes in one pass, so a long map must equal, bit for bit, the same map
 /// applied to short slices (each below the threshold, so serial). Checked for the kernels, the broadcasting map, the
-/// unary ops forward and backward, binary cross-entropy, Adam, the Gumbel and logistic sampling transforms, row sums
+/// unary ops forward and backward, binary cross-entropy, the logistic log-density sum, Adam, clears of gradient buffers, the Gumbel and logistic sampling transforms, row sums
 /// and their adjoint, bias rows, the argument scans and uniform fills (each part from the stream jumped to its start). The long runs are forced into
 /// <see cref="ForcedParts"/> parts, also where the pool would run them serially (one core, a busy pool), and each
 /// asserts that they did run in parts.
@@ -216,6 +216,64 @@ public sealed class ParallelSplitTests
         AssertBits(rowSums, sums, "row sums");
         AssertBits(rowGx, gx, "row sums backward");
         for (int r = 0; r < rows; r++) Assert.Equal(x.AsSpan(r * cols, cols).ToArray().Sum(v => (double)v), sums[r], 2e-3);
+    }
+
+    /// <summary>
+    /// The fused logistic log-density sum, forward and backward, run in parts (cut inside rows) equals the unfused
+    /// chain it stands for, bit for bit: on the whole input, and on blocks of rows each below the threshold. The
+    /// location also feeds a second op, so its gradient is added to as well as written.
+    /// </summary>
+    [Fact]
+    public void LogisticLogDensitySumEqualsTheUnfusedChainInPartsAndSliced()
+    {
+        const int rows = 330, cols = 200;   // 66,000 values: above the threshold; 3 parts cut inside rows
+        const double lambda = 0.6;
+        var mu = Random(31, rows * cols); var x = Random(32, rows * cols); var dy = Random(33, rows, 1);
+        (float[] Y, float[] GradMu, float[] GradX) Run(int r0, int n, bool fused, bool forced)
+        {
+            var location = Tensor<float>.FromArray(mu[(r0 * cols)..((r0 + n) * cols)], n, cols).AsParameter("mu");
+            var value = Tensor<float>.FromArray(x[(r0 * cols)..((r0 + n) * cols)], n, cols).AsParameter("x");
+            Tensor<float> y = null!, total = null!;
+            int parts = PartsRunBy(() =>
+            {
+                if (fused) y = Ops.LogisticLogDensitySum(location, lambda, value);
+                else
+                {
+                    var t = location - value * lambda;
+                    y = (t - 2.0 * t.Softplus() + Math.Log(lambda)).Sum(-1);
+                }
+                total = Ops.Add(y * Tensor<float>.FromArray(dy[r0..(r0 + n)], n), location.Sum(-1)).Sum();
+                total.Backward();
+            }, forced);
+            if (forced) AssertRanInParts(parts, fused ? "fused logistic log-density" : "unfused chain");
+            return (y.Span.ToArray(), location.Grad!.Span.ToArray(), value.Grad!.Span.ToArray());
+        }
+        var chain = Run(0, rows, fused: false, forced: false);
+        var whole = Run(0, rows, fused: true, forced: true);
+        AssertBits(chain.Y, whole.Y, "value, in parts");
+        AssertBits(chain.GradMu, whole.GradMu, "location gradient, in parts");
+        AssertBits(chain.GradX, whole.GradX, "value gradient, in parts");
+        const int block = 32;   // 6,400 values: serial
+        var sliced = (Y: new float[rows], GradMu: new float[rows * cols], GradX: new float[rows * cols]);
+        for (int r = 0; r < rows; r += block)
+        {
+            int n = Math.Min(block, rows - r);
+            var part = Run(r, n, fused: true, forced: false);
+            part.Y.CopyTo(sliced.Y, r); part.GradMu.CopyTo(sliced.GradMu, r * cols); part.GradX.CopyTo(sliced.GradX, r * cols);
+        }
+        AssertBits(chain.Y, sliced.Y, "value, sliced");
+        AssertBits(chain.GradMu, sliced.GradMu, "location gradient, sliced");
+        AssertBits(chain.GradX, sliced.GradX, "value gradient, sliced");
+    }
+
+    [Fact]
+    public void LongClearsZeroEveryValueInParts()
+    {
+        var y = Random(34, Long);
+        y[0] = float.NaN;
+        y[^1] = float.NegativeInfinity;
+        AssertSplit(1, () => Elementwise.Clear<float>(y), "clear");
+        AssertBits(new float[Long], y, "clear");
     }
 
     [Fact]

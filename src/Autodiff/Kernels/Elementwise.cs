@@ -67,6 +67,22 @@ internal static unsafe class Elementwise
         return (begin, end - begin);
     }
 
+    /// <summary>y[i] = 0.</summary>
+    public static void Clear<T>(Span<T> y) where T : unmanaged
+    {
+        fixed (T* py = y)
+        {
+            var o = new Operands<T> { Y = py, N = y.Length };
+            if (!TrySplit(&ClearPart<T>, ref o)) y.Clear();
+        }
+    }
+
+    static void ClearPart<T>(void* operands, object? state, int part, int parts) where T : unmanaged
+    {
+        var (i, n) = Range<T>(operands, part, parts);
+        new Span<T>(((Operands<T>*)operands)->Y + i, n).Clear();
+    }
+
     /// <summary>y[i] = op(x[i]).</summary>
     public static void Map<T, TOp>(ReadOnlySpan<T> x, Span<T> y)
         where T : unmanaged, INumberBase<T> where TOp : IUnaryOperator<T>

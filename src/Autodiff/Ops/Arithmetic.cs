@@ -288,28 +288,72 @@ public static partial class Ops
             return r;
         }
 
-        /// <summary>The backward of the unfused chain, step by step: ∂/∂t = g − 2g·σ(t); ∂/∂μ = ∂/∂t; ∂/∂x = −λ·∂/∂t.</summary>
-        public override void Backward()
+        /// <summary>Pinned operands of the backward: the sum's adjoint (one per row of Length values), t = μ − λx
+        /// (overwritten by σ(t)), the inputs' gradients (null when not required) and whether each adds to what it holds.</summary>
+        unsafe struct BackwardOperands
+        {
+            public T* GradOut, LocationMinusScaledValue, GradLocation, GradValue;
+            public int N, Length;
+            public bool AccumulateLocation, AccumulateValue;
+            public T Lambda;
+        }
+
+        /// <summary>
+        /// The backward of the unfused chain, step by step: ∂/∂t = g − 2g·σ(t); ∂/∂μ = ∂/∂t; ∂/∂x = −λ·∂/∂t, each
+        /// gradient added to what it holds or, when it holds none yet, written as 0 + value would be (the same bits,
+        /// without clearing it first). Long inputs run in parts on the worker pool, cut at multiples of 64 so that
+        /// every value takes the same vector path as in one pass.
+        /// </summary>
+        public override unsafe void Backward()
         {
             var location = Location; var value = Value;
-            var shape = location.Shape;
-            int length = shape.Last;
-            var gy = GradOut;
-            var g = Scratch<T>.First(shape.Size);
-            var s = Scratch<T>.Second(shape.Size);
-            for (int o = 0; o < gy.Length; o++) g.Slice(o * length, length).Fill(gy[o]);   // the sum's adjoint
+            var ops = new BackwardOperands { N = location.Shape.Size, Length = location.Shape.Last, Lambda = T.CreateChecked(Lambda) };
+            Span<T> gradLocation = location.RequiresGrad ? Tape<T>.GradSpanToWrite(location, out ops.AccumulateLocation) : default;
+            Span<T> gradValue = value.RequiresGrad ? Tape<T>.GradSpanToWrite(value, out ops.AccumulateValue) : default;
+            fixed (T* gy = GradOut, t = LocationMinusScaledValue.Span, gl = gradLocation, gv = gradValue)
+            {
+                ops.GradOut = gy;
+                ops.LocationMinusScaledValue = t;
+                ops.GradLocation = gl;
+                ops.GradValue = gv;
+                if (ops.N < Elementwise.ParallelLength || !WorkerPool.TryRun(&BackwardPart, &ops, null, WorkerPool.Parts))
+                    BackwardPart(&ops, null, 0, 1);
+            }
+        }
+
+        static unsafe void BackwardPart(void* operands, object? state, int part, int parts)
+        {
+            var o = (BackwardOperands*)operands;
+            var (begin, end) = WorkerPool.Part(o->N, part, parts, 64);
+            int n = end - begin, length = o->Length;
+            if (n <= 0) return;
+            var g = Scratch<T>.First(n);
+            var s = Scratch<T>.Second(n);
+            for (int i = begin; i < end;)   // the sum's adjoint, row by row
+            {
+                int rowEnd = Math.Min((i / length + 1) * length, end);
+                g.Slice(i - begin, rowEnd - i).Fill(o->GradOut[i / length]);
+                i = rowEnd;
+            }
             TensorPrimitives.Negate(g, s);
             Elementwise.MapScalarRight<T, MultiplyOperator<T>>(s, T.CreateChecked(2.0), s);   // ∂/∂softplus = −2g
-            var sigmoid = LocationMinusScaledValue.Span;   // t is read only here, so σ(t) may replace it
+            var sigmoid = new Span<T>(o->LocationMinusScaledValue + begin, n);   // t is read only here, so σ(t) may replace it
             TensorPrimitives.Sigmoid(sigmoid, sigmoid);
             TensorPrimitives.MultiplyAdd(s, sigmoid, g, g);                               // ∂/∂t
-            if (location.RequiresGrad) Tape<T>.Accumulate(location, g, shape, Op);
-            if (value.RequiresGrad)
+            if (o->GradLocation != null) AddTo(new Span<T>(o->GradLocation + begin, n), g, o->AccumulateLocation);
+            if (o->GradValue != null)
             {
                 TensorPrimitives.Negate(g, s);
-                Elementwise.MapScalarRight<T, MultiplyOperator<T>>(s, T.CreateChecked(Lambda), s);
-                Tape<T>.Accumulate(value, s, shape, Op);
+                Elementwise.MapScalarRight<T, MultiplyOperator<T>>(s, o->Lambda, s);
+                AddTo(new Span<T>(o->GradValue + begin, n), s, o->AccumulateValue);
             }
+        }
+
+        /// <summary>grad += value, or grad = value + 0 (the bits of adding to a cleared buffer).</summary>
+        static void AddTo(Span<T> grad, ReadOnlySpan<T> value, bool accumulate)
+        {
+            if (accumulate) TensorPrimitives.Add(grad, value, grad);
+            else TensorPrimitives.Add(value, T.Zero, grad);
         }
 
         public override void CheckInputs(Tape<T> tape)
