@@ -40,7 +40,7 @@ internal interface ITernaryOperator<T> where T : unmanaged
 internal static unsafe class Elementwise
 {
     /// <summary>Maps this long or longer run in parts on the worker pool.</summary>
-    public const int ParallelLength = 1 << 15;
+    public const int ParallelLength = 1 << 13;
 
     /// <summary>Pinned operands of a map split over the pool: inputs a, b, c, output y, length, scalar operand.</summary>
     internal struct Operands<T> where T : unmanaged
