@@ -22,7 +22,7 @@ public class StepAllocationTests
 
     static long BytesPerStep(Trainer<SigmoidBeliefNet> trainer, float[] x)
     {
-        for (int i = 0; i < 5; i++) trainer.Step(x);   // warm-up: buffers, headers, records, nodes, JIT
+        for (int i = 0; i < 40; i++) trainer.Step(x);   // warm-up: buffers, headers, records, nodes, JIT (past tier-up at 30 calls)
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 10; i++) trainer.Step(x);
         return (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
