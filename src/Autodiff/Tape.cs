@@ -135,13 +135,4 @@ public sealed class Tape<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         accumulate = true;
         return GradSpan(x);
     }
-
-    /// <summary>Adds <paramref name="gradient"/> (of shape <paramref name="shape"/>) into x's gradient, checking the shapes match.</summary>
-    internal static void Accumulate(Tensor<T> x, ReadOnlySpan<T> gradient, Shape shape, string op)
-    {
-        if (shape != x.Shape)
-            throw new InvalidOperationException($"{op} backward: gradient of shape {shape} for an input of shape {x.Shape}.");
-        var g = GradSpan(x);
-        TensorPrimitives.Add(g, gradient, g);
-    }
 }
