@@ -7,8 +7,8 @@ namespace Scg.Autodiff.Tests;
 /// Maps of at least <see cref="Elementwise.ParallelLength"/> values run in parts on the worker pool. Cut at multiples
 /// of 64, every value takes the vector path it takes in one pass, so a long map must equal, bit for bit, the same map
 /// applied to short slices (each below the threshold, so serial). Checked for the kernels, the broadcasting map, the
-/// unary ops forward and backward, binary cross-entropy, the logistic log-density sum, Adam, clears of gradient buffers, the Gumbel and logistic sampling transforms, row sums
-/// and their adjoint, bias rows, the argument scans and uniform fills (each part from the stream jumped to its start). The long runs are forced into
+/// unary ops forward and backward, binary cross-entropy, the logistic log-density sum, Adam, clears of gradient
+/// buffers, the Gumbel and logistic sampling transforms, row sums and their adjoint, bias rows, the argument scans and uniform fills (each part from the stream jumped to its start). The long runs are forced into
 /// <see cref="ForcedParts"/> parts, also where the pool would run them serially (one core, a busy pool), and each
 /// asserts that they did run in parts.
 /// </summary>
@@ -220,8 +220,8 @@ public sealed class ParallelSplitTests
 
     /// <summary>
     /// The fused logistic log-density sum, forward and backward, run in parts (cut inside rows) equals the unfused
-    /// chain it stands for, bit for bit: on the whole input, and on blocks of rows each below the threshold. The
-    /// location also feeds a second op, so its gradient is added to as well as written.
+    /// chain it stands for, bit for bit: on the whole input, and on blocks of rows each below the threshold. Both
+    /// inputs are intermediates; the location also feeds a row sum, so one gradient is written new and one added to.
     /// </summary>
     [Fact]
     public void LogisticLogDensitySumEqualsTheUnfusedChainInPartsAndSliced()
@@ -231,11 +231,15 @@ public sealed class ParallelSplitTests
         var mu = Random(31, rows * cols); var x = Random(32, rows * cols); var dy = Random(33, rows, 1);
         (float[] Y, float[] GradMu, float[] GradX) Run(int r0, int n, bool fused, bool forced)
         {
-            var location = Tensor<float>.FromArray(mu[(r0 * cols)..((r0 + n) * cols)], n, cols).AsParameter("mu");
-            var value = Tensor<float>.FromArray(x[(r0 * cols)..((r0 + n) * cols)], n, cols).AsParameter("x");
+            var muParameter = Tensor<float>.FromArray(mu[(r0 * cols)..((r0 + n) * cols)], n, cols).AsParameter("mu");
+            var xParameter = Tensor<float>.FromArray(x[(r0 * cols)..((r0 + n) * cols)], n, cols).AsParameter("x");
             Tensor<float> y = null!, total = null!;
             int parts = PartsRunBy(() =>
             {
+                // Intermediates, as in a model: the value's gradient is new when the op writes it, the location's is
+                // already written by the row sum's backward (which runs first) and is added to.
+                var location = muParameter * 1.0;
+                var value = xParameter * 1.0;
                 if (fused) y = Ops.LogisticLogDensitySum(location, lambda, value);
                 else
                 {
@@ -246,7 +250,7 @@ public sealed class ParallelSplitTests
                 total.Backward();
             }, forced);
             if (forced) AssertRanInParts(parts, fused ? "fused logistic log-density" : "unfused chain");
-            return (y.Span.ToArray(), location.Grad!.Span.ToArray(), value.Grad!.Span.ToArray());
+            return (y.Span.ToArray(), muParameter.Grad!.Span.ToArray(), xParameter.Grad!.Span.ToArray());
         }
         var chain = Run(0, rows, fused: false, forced: false);
         var whole = Run(0, rows, fused: true, forced: true);
