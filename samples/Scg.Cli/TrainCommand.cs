@@ -165,6 +165,8 @@ static class TrainCommand
         if (h.PriorTemperature != wanted.PriorTemperature) differences.Add($"--prior-temperature {h.PriorTemperature}");
         if (h.LearningRate != wanted.LearningRate) differences.Add($"--lr {h.LearningRate.ToString(CultureInfo.InvariantCulture)}");
         if (h.WeightDecay != wanted.WeightDecay) differences.Add($"--weight-decay {h.WeightDecay.ToString(CultureInfo.InvariantCulture)}");
+        if (h.LearningRateDecay != wanted.LearningRateDecay) differences.Add($"--lr-decay {h.LearningRateDecay.ToString(CultureInfo.InvariantCulture)}");
+        if (h.MinimumLearningRate != wanted.MinimumLearningRate) differences.Add($"--lr-min {h.MinimumLearningRate.ToString(CultureInfo.InvariantCulture)}");
         if (h.BatchSize != wanted.BatchSize) differences.Add($"--batch-size {h.BatchSize}");
         if (h.Seed != wanted.Seed) differences.Add($"--seed {h.Seed}");
         if (differences.Count > 0)

@@ -29,6 +29,12 @@ sealed class TrainOptions
     };
     public readonly Option<double> LearningRate = new("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 3e-4 };
     public readonly Option<double> WeightDecay = new("--weight-decay") { Description = "L2 weight decay added to the gradient", DefaultValueFactory = _ => 0.0 };
+    public readonly Option<double> LearningRateDecay = new("--lr-decay")
+    {
+        Description = "k of an inverse-time decay of the learning rate: after t steps it is max(--lr-min, lr / (1 + k·t)), as the IGR paper's code trains (k = 0.001, floor 0.0001); 0 keeps it constant",
+        DefaultValueFactory = _ => 0.0,
+    };
+    public readonly Option<double> MinimumLearningRate = new("--lr-min") { Description = "The floor of the decayed learning rate (--lr-decay), at most --lr", DefaultValueFactory = _ => 0.0 };
     public readonly Option<int> Steps = new("--steps") { Description = "Training steps (total, counting steps of a resumed run, which keeps its checkpoint's total unless this is given)", DefaultValueFactory = _ => 10_000 };
     public readonly Option<int> BatchSize = new("--batch-size") { Description = "Data points per minibatch", DefaultValueFactory = _ => 64 };
     public readonly Option<ulong> Seed = new("--seed") { Description = "Seed of every random choice (initialization, batches, samples)", DefaultValueFactory = _ => 1UL };
@@ -72,7 +78,7 @@ sealed class TrainOptions
 
     public void AddTo(Command command)
     {
-        foreach (Option o in (Option[])[Model, Samples, Temperature, PriorTemperature, LearningRate, WeightDecay, Steps, BatchSize, Seed, Data, DataDir, Binarize, Arity, Encoding, Prior, HiddenUnits, Activation, Kl, RelaxedOutput, IgrScale, EvalSamples, EvalEvery])
+        foreach (Option o in (Option[])[Model, Samples, Temperature, PriorTemperature, LearningRate, WeightDecay, LearningRateDecay, MinimumLearningRate, Steps, BatchSize, Seed, Data, DataDir, Binarize, Arity, Encoding, Prior, HiddenUnits, Activation, Kl, RelaxedOutput, IgrScale, EvalSamples, EvalEvery])
             command.Options.Add(o);
     }
 
@@ -123,6 +129,9 @@ sealed class TrainOptions
         double lr = Get(LearningRate, h => h.LearningRate), wd = Get(WeightDecay, h => h.WeightDecay);
         if (!(lr > 0 && double.IsFinite(lr))) throw new UsageException($"--lr must be a number > 0, got {Inv(lr)}.");
         if (!(wd >= 0 && double.IsFinite(wd))) throw new UsageException($"--weight-decay must be a number ≥ 0, got {Inv(wd)}.");
+        double decay = Get(LearningRateDecay, h => h.LearningRateDecay), floor = Get(MinimumLearningRate, h => h.MinimumLearningRate);
+        if (!(decay >= 0 && double.IsFinite(decay))) throw new UsageException($"--lr-decay must be a number ≥ 0, got {Inv(decay)}.");
+        if (!(floor >= 0 && floor <= lr)) throw new UsageException($"--lr-min must be a number from 0 to --lr ({Inv(lr)}), got {Inv(floor)}.");
         int batch = Get(BatchSize, h => h.BatchSize);
         int steps = GetRun(Steps, s => s.Steps), k = GetRun(EvalSamples, s => s.EvalSamples), every = GetRun(EvalEvery, s => s.EvalEvery);
         if (steps < 1) throw new UsageException($"--steps must be ≥ 1, got {steps}.");
@@ -132,7 +141,7 @@ sealed class TrainOptions
         var data = LoadData(dataName, binarization, p.GetValue(DataDir));
         ValidateSpecFitsData(spec, data);
         if (batch > data.Train.Rows) throw new UsageException($"--batch-size {batch} exceeds the {data.Train.Rows} training rows of {dataName}.");
-        var settings = new TrainSettings { Samples = m, BatchSize = batch, LearningRate = lr, WeightDecay = wd };
+        var settings = new TrainSettings { Samples = m, BatchSize = batch, LearningRate = lr, WeightDecay = wd, LearningRateDecay = decay, MinimumLearningRate = floor };
         string outputText = Get(RelaxedOutput, h => h.RelaxedOutput == Scg.Stochastic.Graph.RelaxedOutput.LogSimplex ? "log" : "simplex");
         var relaxedOutput = outputText switch
         {

@@ -42,6 +42,10 @@ public sealed record CheckpointHeader
     public double LearningRate { get; init; }
     /// <summary>The L2 weight decay λ.</summary>
     public double WeightDecay { get; init; }
+    /// <summary>k of the step size's inverse-time decay (0, constant, in checkpoints written before this was recorded).</summary>
+    public double LearningRateDecay { get; init; }
+    /// <summary>The floor of the decayed step size.</summary>
+    public double MinimumLearningRate { get; init; }
     /// <summary>λ1's schedule, as <see cref="TemperatureSchedule.Parse"/> reads it.</summary>
     public required string PosteriorTemperature { get; init; }
     /// <summary>λ2's schedule, as <see cref="TemperatureSchedule.Parse"/> reads it.</summary>
@@ -65,7 +69,9 @@ public sealed record CheckpointHeader
 
     /// <summary>The trainer's settings these fields hold.</summary>
     [JsonIgnore]
-    public TrainSettings Settings => new() { Samples = Samples, BatchSize = BatchSize, LearningRate = LearningRate, WeightDecay = WeightDecay };
+    public TrainSettings Settings => new() { Samples = Samples, BatchSize = BatchSize, LearningRate = LearningRate, WeightDecay = WeightDecay,
+        LearningRateDecay = LearningRateDecay, MinimumLearningRate = MinimumLearningRate,
+    };
 
     /// <summary>What the run's node family is built from.</summary>
     [JsonIgnore]
@@ -81,6 +87,7 @@ public sealed record CheckpointHeader
     {
         Spec = spec.Text, Options = options, Arity = nodes.Arity, Encoding = nodes.Encoding, Estimator = estimator,
         Samples = s.Samples, BatchSize = s.BatchSize, LearningRate = s.LearningRate, WeightDecay = s.WeightDecay,
+        LearningRateDecay = s.LearningRateDecay, MinimumLearningRate = s.MinimumLearningRate,
         PosteriorTemperature = nodes.PosteriorTemperature.ToString()!, PriorTemperature = nodes.PriorTemperature.ToString()!,
         IgrDelta = nodes.IgrDelta, IgrScale = nodes.IgrScale, RelaxedOutput = nodes.RelaxedOutput, Data = data, Binarization = binarization, Seed = seed, Step = step,
     };
@@ -143,6 +150,8 @@ public sealed record CheckpointHeader
         Require(BatchSize >= 1, "the batch size", BatchSize, "≥ 1");
         Require(LearningRate > 0 && double.IsFinite(LearningRate), "the learning rate", LearningRate, "a number > 0");
         Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), "the weight decay", WeightDecay, "a number ≥ 0");
+        Require(LearningRateDecay >= 0 && double.IsFinite(LearningRateDecay), "the learning-rate decay", LearningRateDecay, "a number ≥ 0");
+        Require(MinimumLearningRate >= 0 && MinimumLearningRate <= LearningRate, "the learning rate's floor", MinimumLearningRate, "a number in [0, the learning rate]");
         Require(IgrDelta > 0 && double.IsFinite(IgrDelta), "IGR's δ", IgrDelta, "a number > 0");
         Require(Enum.IsDefined(IgrScale), "IGR's scale", IgrScale, "Learned or Unit");
         if (IgrScale == IgrScale.Unit)

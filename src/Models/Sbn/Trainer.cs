@@ -17,6 +17,13 @@ public sealed record TrainSettings
     public double LearningRate { get; init; } = 3e-4;
     /// <summary>The L2 weight decay λ (0 by default).</summary>
     public double WeightDecay { get; init; }
+    /// <summary>k of an inverse-time decay of the step size, lr / (1 + k·t) after t steps (0 by default: constant).</summary>
+    public double LearningRateDecay { get; init; }
+    /// <summary>The floor of the decayed step size (0 by default).</summary>
+    public double MinimumLearningRate { get; init; }
+
+    /// <summary>The step size of the step taken after <paramref name="steps"/> steps: max(floor, lr / (1 + k·steps)).</summary>
+    public double LearningRateAt(long steps) => Math.Max(MinimumLearningRate, LearningRate / (1 + LearningRateDecay * steps));
 }
 
 /// <summary>
@@ -53,6 +60,10 @@ public sealed class Trainer<TModel> where TModel : IStochasticModel
         if (estimator.NeedsInputBaseline && !model.BaselineParameters().Any())
             throw new ArgumentException($"estimator '{estimator.Name}' needs a model with an input-dependent baseline (for an SBN, BaselineUnits > 0).", nameof(estimator));
         if (settings.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(settings), $"batch size must be ≥ 1, got {settings.BatchSize}.");
+        if (!(settings.LearningRateDecay >= 0 && double.IsFinite(settings.LearningRateDecay)))
+            throw new ArgumentOutOfRangeException(nameof(settings), $"learning-rate decay must be a number ≥ 0, got {settings.LearningRateDecay}.");
+        if (!(settings.MinimumLearningRate >= 0 && settings.MinimumLearningRate <= settings.LearningRate))
+            throw new ArgumentOutOfRangeException(nameof(settings), $"the learning rate's floor must be in [0, {settings.LearningRate}] (the learning rate), got {settings.MinimumLearningRate}.");
         Model = model; Estimator = estimator; Settings = settings; Rng = rng ?? throw new ArgumentNullException(nameof(rng));
         var parameters = new ParameterCollection<float>(model.Parameters());
         if (estimator.NeedsInputBaseline) parameters.AddRange(model.BaselineParameters());
@@ -72,6 +83,7 @@ public sealed class Trainer<TModel> where TModel : IStochasticModel
         using (_arena.Begin())
         {
             Optimizer.ZeroGrad();
+            Optimizer.LearningRate = Settings.LearningRateAt(StepCount);
             if (_stepGraph is null) _stepGraph = Graph();
             else _stepGraph.Reset(Rng, StepCount);
             var surrogate = BuildSurrogate(_batch, graph: _stepGraph);

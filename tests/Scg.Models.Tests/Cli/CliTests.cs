@@ -29,6 +29,8 @@ public sealed class CliTests : IDisposable
         { ["train", "--prior-temperature", "-0.5"], "--prior-temperature must be a number > 0" },
         { ["train", "--temperature", "exp:1,0.1"], "schedule exp:λ0,k,λmin" },
         { ["train", "-m", "0"], "--samples (m) must be ≥ 1, got 0." },
+        { ["train", "--lr-decay", "-0.001"], "--lr-decay must be a number ≥ 0, got -0.001." },
+        { ["train", "--lr", "0.001", "--lr-min", "0.01"], "--lr-min must be a number from 0 to --lr (0.001), got 0.01." },
         { ["train", "--estimator", "vimco"], "vimco needs m ≥ 2" },
         { ["train", "--arity", "3"], "--arity must be a power of two" },
         { ["train", "--encoding", "onehot", "--arity", "1"], "--arity must be ≥ 2 categories per one-hot node, got 1." },

@@ -106,7 +106,7 @@ public sealed class CheckpointTests : IDisposable
             Arity = 4, PosteriorTemperature = TemperatureSchedule.ExponentialDecay(1.0, 1e-4, 0.5), PriorTemperature = TemperatureSchedule.Constant(2.0 / 3),
         };
         var model = new SigmoidBeliefNet(LayerSpec.Parse("8H-32V"), new SbnOptions { HiddenUnits = 5 }, choice.Family(nodes), new Rng(1));
-        var settings = new TrainSettings { Samples = 5, BatchSize = 8, LearningRate = 1.0 / 3, WeightDecay = 1e-3 };
+        var settings = new TrainSettings { Samples = 5, BatchSize = 8, LearningRate = 1.0 / 3, WeightDecay = 1e-3, LearningRateDecay = 1e-3, MinimumLearningRate = 0.05 };
         var trainer = Trainer.Create(model, choice.Create(settings.Samples), settings, new Rng(2));
         string path = _dir.File("settings.scg");
         Save(path, trainer, "mnist", 7, nodes: nodes);
@@ -115,6 +115,8 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(5, h.Options.HiddenUnits);
         Assert.Equal(settings.LearningRate, h.Settings.LearningRate);
         Assert.Equal(settings.WeightDecay, h.Settings.WeightDecay);
+        Assert.Equal(settings.LearningRateDecay, h.Settings.LearningRateDecay);
+        Assert.Equal(settings.MinimumLearningRate, h.Settings.MinimumLearningRate);
         Assert.Equal(8, h.Settings.BatchSize);
         for (long step = 0; step < 20_000; step += 997)
         {
