@@ -96,10 +96,10 @@ static class IgrReproduction
             .SelectMany(i => sweeps.Where(s => i < s.Manifest.Cells.Length).Select(s => (Sweep: s.Folder, s.Manifest, Index: i)))
             .Where(c => CellFiles.State(CellFiles.Folder(c.Sweep, c.Manifest.Cells[c.Index])).State != CellState.Done)
             .ToList();
-        Write(outFile, sweeps, data, binarization, igrScale, steps, k);
+        Write(outFile, sweeps, data, binarization, igrScale, steps, k, seeds);
         ui.Note($"reproduce --paper igr: {sweeps.Sum(s => s.Manifest.Cells.Length)} runs in {runsDir}/, {pending.Count} to run, {jobs} at a time (1 thread each); the table, {outFile}, is rewritten as each run ends");
-        int code = pending.Count == 0 ? ScgApp.Ok : LocalLauncher.Run(ui, pending, jobs, ended: () => Write(outFile, sweeps, data, binarization, igrScale, steps, k));
-        string markdown = Write(outFile, sweeps, data, binarization, igrScale, steps, k);
+        int code = pending.Count == 0 ? ScgApp.Ok : LocalLauncher.Run(ui, pending, jobs, ended: () => Write(outFile, sweeps, data, binarization, igrScale, steps, k, seeds));
+        string markdown = Write(outFile, sweeps, data, binarization, igrScale, steps, k, seeds);
         ui.Line();
         ui.Line(markdown);
         return code;
@@ -120,7 +120,7 @@ static class IgrReproduction
         return results;
     }
 
-    static string Write(string outFile, List<(Row Row, string Folder, SweepManifest Manifest)> sweeps, string data, Binarization binarization, string igrScale, int steps, int k)
+    static string Write(string outFile, List<(Row Row, string Folder, SweepManifest Manifest)> sweeps, string data, Binarization binarization, string igrScale, int steps, int k, string seeds)
     {
         var sb = new StringBuilder("# The IGR paper's MNIST results, re-run\n\n");
         var results = sweeps.ToDictionary(s => s.Folder, s => Finished(s.Folder, s.Manifest));   // each run's files read once
@@ -133,7 +133,7 @@ static class IgrReproduction
             _ => "fixed bits drawn once for every image",
         }}. "));
         if (igrScale == "unit") sb.Append("IGR's Gaussians have σ held at 1 (only the means are learned). ");
-        sb.Append(FormattableString.Invariant($"Budget per run: **{steps} steps** of batch 64 ({steps * 64.0 / 50_000:0.##} epochs; the paper: 100), lr 1e-3, seeds {string.Join(", ", sweeps[0].Manifest.Axes.SelectMany(a => a.Values))}. "));
+        sb.Append(FormattableString.Invariant($"Budget per run: **{steps} steps** of batch 64 ({steps * 64.0 / 50_000:0.##} epochs; the paper: 100), lr 1e-3, seed{(seeds.Contains(',') ? "s" : "")} {string.Join(", ", seeds.Split(',', StringSplitOptions.TrimEntries))}. "));
         sb.Append("mean ± sample standard deviation over the finished seeds (n).\n\n");
         foreach (var table in new[] { Table.Vae, Table.Structured })
         {

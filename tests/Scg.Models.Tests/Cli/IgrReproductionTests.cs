@@ -28,6 +28,7 @@ public sealed class IgrReproductionTests : IDisposable
         foreach (var cell in manifest.Cells) Assert.True(File.Exists(Path.Combine(sweep, cell.Folder, "done.json")), cell.Folder);
         string markdown = File.ReadAllText(table);
         Assert.Equal(markdown.Trim(), stdout.Trim()[stdout.Trim().IndexOf("# The IGR paper", StringComparison.Ordinal)..]);
+        Assert.Contains("lr 1e-3, seeds 1, 2. ", markdown);
         Assert.Contains("2 of 2 runs finished", markdown);
         Assert.Contains("| GS(0.25) | 2/2 |", markdown);
         Assert.Contains("| 69.28 |", markdown);   // the paper's NLL beside ours
@@ -51,6 +52,7 @@ public sealed class IgrReproductionTests : IDisposable
         var cellArgs = SweepManifest.Read(Path.Combine(_dir.File("igr-threshold-runs"), "sp-igr-0.5")).Cells[0].Args;
         Assert.Equal("threshold", cellArgs[Array.IndexOf(cellArgs, "--binarization") + 1]);
         Assert.Contains("every image thresholded at intensity 1/2", File.ReadAllText(table));
+        Assert.Contains("lr 1e-3, seed 1. ", File.ReadAllText(table));
     }
 
     [DataFact("mnist")]
