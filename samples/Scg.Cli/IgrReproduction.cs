@@ -96,10 +96,10 @@ static class IgrReproduction
             .SelectMany(i => sweeps.Where(s => i < s.Manifest.Cells.Length).Select(s => (Sweep: s.Folder, s.Manifest, Index: i)))
             .Where(c => CellFiles.State(CellFiles.Folder(c.Sweep, c.Manifest.Cells[c.Index])).State != CellState.Done)
             .ToList();
-        Write(outFile, sweeps, data, binarization, igrScale, steps, k, seeds);
+        Write(outFile, sweeps, data, binarization, igrScale, steps, k);
         ui.Note($"reproduce --paper igr: {sweeps.Sum(s => s.Manifest.Cells.Length)} runs in {runsDir}/, {pending.Count} to run, {jobs} at a time (1 thread each); the table, {outFile}, is rewritten as each run ends");
-        int code = pending.Count == 0 ? ScgApp.Ok : LocalLauncher.Run(ui, pending, jobs, ended: () => Write(outFile, sweeps, data, binarization, igrScale, steps, k, seeds));
-        string markdown = Write(outFile, sweeps, data, binarization, igrScale, steps, k, seeds);
+        int code = pending.Count == 0 ? ScgApp.Ok : LocalLauncher.Run(ui, pending, jobs, ended: () => Write(outFile, sweeps, data, binarization, igrScale, steps, k));
+        string markdown = Write(outFile, sweeps, data, binarization, igrScale, steps, k);
         ui.Line();
         ui.Line(markdown);
         return code;
@@ -120,9 +120,10 @@ static class IgrReproduction
         return results;
     }
 
-    static string Write(string outFile, List<(Row Row, string Folder, SweepManifest Manifest)> sweeps, string data, Binarization binarization, string igrScale, int steps, int k, string seeds)
+    static string Write(string outFile, List<(Row Row, string Folder, SweepManifest Manifest)> sweeps, string data, Binarization binarization, string igrScale, int steps, int k)
     {
         var sb = new StringBuilder("# The IGR paper's MNIST results, re-run\n\n");
+        string[] seeds = [.. sweeps[0].Manifest.Cells.Select(c => c.Args[Array.IndexOf(c.Args, "--seed") + 1]).Distinct()];   // every cell's arguments name its seed
         var results = sweeps.ToDictionary(s => s.Folder, s => Finished(s.Folder, s.Manifest));   // each run's files read once
         int cells = sweeps.Sum(s => s.Manifest.Cells.Length), done = results.Values.Sum(r => r.Count);
         sb.Append(FormattableString.Invariant($"Written by `scg reproduce --paper igr` on {DateTime.Now:yyyy-MM-dd HH:mm}: {done} of {cells} runs finished. "));
@@ -133,7 +134,7 @@ static class IgrReproduction
             _ => "fixed bits drawn once for every image",
         }}. "));
         if (igrScale == "unit") sb.Append("IGR's Gaussians have σ held at 1 (only the means are learned). ");
-        sb.Append(FormattableString.Invariant($"Budget per run: **{steps} steps** of batch 64 ({steps * 64.0 / 50_000:0.##} epochs; the paper: 100), lr 1e-3, seed{(seeds.Contains(',') ? "s" : "")} {string.Join(", ", seeds.Split(',', StringSplitOptions.TrimEntries))}. "));
+        sb.Append(FormattableString.Invariant($"Budget per run: **{steps} steps** of batch 64 ({steps * 64.0 / 50_000:0.##} epochs; the paper: 100), lr 1e-3, seed{(seeds.Length > 1 ? "s" : "")} {string.Join(", ", seeds)}. "));
         sb.Append("mean ± sample standard deviation over the finished seeds (n).\n\n");
         foreach (var table in new[] { Table.Vae, Table.Structured })
         {
