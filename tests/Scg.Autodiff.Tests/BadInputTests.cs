@@ -73,6 +73,15 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public void BernoulliLogLikelihoodSumBadInput()
+    {
+        const string op = "bernoulli_log_likelihood_sum";
+        TestUtil.Throws<ShapeMismatchException>(() => Ops.BernoulliLogLikelihoodSum(Z(4, 3), Z(2, 5)), op, "[4, 3]", "[2, 5]", "same features");
+        TestUtil.Throws<ShapeMismatchException>(() => Ops.BernoulliLogLikelihoodSum(Z(5, 3), Z(2, 3)), op, "[5, 3]", "[2, 3]", "whole number of repeats");
+        TestUtil.Throws<ShapeMismatchException>(() => Ops.BernoulliLogLikelihoodSum(Z(6), Z(6)), op, "[rows, features]", "[6]");
+    }
+
+    [Fact]
     public void ReshapeToAnIncompatibleSize()
     {
         TestUtil.Throws<ShapeMismatchException>(() => Z(2, 3).Reshape(4, 2), "reshape", "[2, 3]", "[4, 2]");

@@ -130,6 +130,7 @@ public sealed class GradCheckTests
             ["Concat"] = "concat", ["Stack"] = "stack", ["IndexSelect"] = "index_select", ["Gather"] = "gather", ["Expand"] = "expand",
             ["Sum"] = "sum", ["Mean"] = "mean", ["Max"] = "max", ["LogSumExp"] = "logsumexp", ["Softmax"] = "softmax",
             ["LogSoftmax"] = "log_softmax", ["LogisticLogDensitySum"] = "logistic_log_density_sum",
+            ["BernoulliLogLikelihoodSum"] = "bernoulli_log_likelihood_sum",
         };
         string[] notDifferentiable = ["OneHot", "StopGradient"]; // a constant, and the gradient cut (TapeTests)
         var covered = OpCatalog.All.Select(c => c.Op).ToHashSet();

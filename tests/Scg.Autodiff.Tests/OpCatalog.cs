@@ -85,6 +85,7 @@ public sealed record OpCase(string Name, string Op, CaseInput[] Inputs)
         "expand" => x[0].Expand(new Shape(Dims)),
         "bce" => Ops.BinaryCrossEntropyWithLogits(x[0], x[1]),
         "logistic_log_density_sum" => Ops.LogisticLogDensitySum(x[0], P, x[1]),
+        "bernoulli_log_likelihood_sum" => Ops.BernoulliLogLikelihoodSum(x[0], x[1]),
         _ => throw new InvalidOperationException($"unknown op {Op}"),
     };
 
@@ -183,6 +184,11 @@ public static class OpCatalog
         foreach (var (dims, lambda) in new (int[], double)[] { ([7], 0.5), ([3, 5], 2.0 / 3), ([2, 35, 3], 0.1), ([4, 6], 3.0) })
             cases.Add(new($"logistic_log_density_sum {Dims(dims)} lambda {lambda:G3}", "logistic_log_density_sum", [In(Domain.Wide, dims), In(Domain.Wide, dims)])
             { P = lambda, Conditioning = Conditioning.Cancellation });
+
+        // one target row per logit row, two samples of three target rows (37 features: every vector width and tail), one target row for all
+        foreach (var (logits, targets) in new (int[], int[])[] { ([3, 4], [3, 4]), ([6, 37], [3, 37]), ([4, 5], [1, 5]) })
+            cases.Add(new($"bernoulli_log_likelihood_sum {Dims(logits)} {Dims(targets)}", "bernoulli_log_likelihood_sum", [In(Domain.Wide, logits), In(Domain.Unit, targets)])
+            { Conditioning = Conditioning.Cancellation });
 
         // reductions over every axis of a rank-3 tensor, keepDim both ways, and over all
         int[] r3 = [2, 3, 4];

@@ -7,7 +7,7 @@ namespace Scg.Autodiff.Tests;
 /// Maps of at least <see cref="Elementwise.ParallelLength"/> values run in parts on the worker pool. Cut at multiples
 /// of 64, every value takes the vector path it takes in one pass, so a long map must equal, bit for bit, the same map
 /// applied to short slices (each below the threshold, so serial). Checked for the kernels, the broadcasting map, the
-/// unary ops forward and backward, binary cross-entropy, the logistic log-density sum, Adam, clears of gradient
+/// unary ops forward and backward, binary cross-entropy, the logistic log-density sum, the Bernoulli log-likelihood sum, Adam, clears of gradient
 /// buffers, the Gumbel and logistic sampling transforms, row sums and their adjoint, bias rows, the argument scans and uniform fills (each part from the stream jumped to its start). The long runs are forced into
 /// <see cref="ForcedParts"/> parts, also where the pool would run them serially (one core, a busy pool), and each
 /// asserts that they did run in parts.
@@ -268,6 +268,50 @@ public sealed class ParallelSplitTests
         AssertBits(chain.Y, sliced.Y, "value, sliced");
         AssertBits(chain.GradMu, sliced.GradMu, "location gradient, sliced");
         AssertBits(chain.GradX, sliced.GradX, "value gradient, sliced");
+    }
+
+    /// <summary>
+    /// The Bernoulli log-likelihood row sums equal, bit for bit, the chain they replace (binary cross-entropy against
+    /// targets repeated sample-major, negated, summed over rows): forward, and the logits' gradient both written new and
+    /// added to. Rows of 784 values, a multiple of every vector width, so each value takes the same vector path in both.
+    /// Run whole in parts (cut between rows) and serially.
+    /// </summary>
+    [Fact]
+    public void BernoulliLogLikelihoodSumEqualsTheChainInParts()
+    {
+        const int samples = 2, targetRows = 48, cols = 784;   // 75,264 logits: above the threshold
+        const int rows = samples * targetRows;
+        var logits = Random(41, rows * cols); var targets = Random(42, targetRows * cols, 0.3); var dy = Random(43, rows, 1);
+        for (int i = 0; i < targets.Length; i++) targets[i] = targets[i] > 0 ? 1 : 0;
+        (float[] Y, float[] GradNew, float[] GradAdded) Run(bool fused, bool forced)
+        {
+            var parameter = Tensor<float>.FromArray(logits, rows, cols).AsParameter("logits");
+            var t = Tensor<float>.FromArray(targets, targetRows, cols);
+            Tensor<float> y = null!;
+            float[] gradNew = null!;
+            int parts = PartsRunBy(() =>
+            {
+                for (int pass = 0; pass < 2; pass++)
+                {
+                    // pass 0: an intermediate whose gradient the op writes new; pass 1: the leaf, whose gradient it adds to
+                    var x = pass == 0 ? parameter * 1.0 : parameter;
+                    y = fused ? Ops.BernoulliLogLikelihoodSum(x, t)
+                        : (-Ops.BinaryCrossEntropyWithLogits(x, t.Reshape(1, targetRows, cols).Expand(new Shape(samples, targetRows, cols)).Reshape(rows, cols))).Sum(-1);
+                    (y * Tensor<float>.FromArray(dy, rows)).Sum().Backward();
+                    if (pass == 0) gradNew = parameter.Grad!.Span.ToArray();
+                }
+            }, forced);
+            if (forced) AssertRanInParts(parts, fused ? "Bernoulli log-likelihood sum" : "chain");
+            return (y.Span.ToArray(), gradNew, parameter.Grad!.Span.ToArray());
+        }
+        var chain = Run(fused: false, forced: false);
+        foreach (bool forced in new[] { true, false })
+        {
+            var fused = Run(fused: true, forced);
+            AssertBits(chain.Y, fused.Y, $"value, forced {forced}");
+            AssertBits(chain.GradNew, fused.GradNew, $"gradient written new, forced {forced}");
+            AssertBits(chain.GradAdded, fused.GradAdded, $"gradient added to, forced {forced}");
+        }
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Scg.Autodiff.Kernels;
@@ -42,6 +43,20 @@ internal static class Special
     /// <summary>y = softplus(x), vectorized.</summary>
     public static void Softplus<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> =>
         Elementwise.Map<T, SoftplusOperator<T>>(x, y);
+
+    /// <summary>y = σ(x): float spans by <see cref="FloatMath.Sigmoid"/>, double spans by TensorPrimitives.</summary>
+    public static void Sigmoid<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float)) Elementwise.Map<float, FloatSigmoidOperator>(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
+        else TensorPrimitives.Sigmoid(x, y);
+    }
+
+    /// <summary>y = tanh x: float spans by <see cref="FloatMath.Tanh"/>, double spans by TensorPrimitives.</summary>
+    public static void Tanh<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float)) Elementwise.Map<float, FloatTanhOperator>(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
+        else TensorPrimitives.Tanh(x, y);
+    }
 
     /// <summary>Turns uniform draws in (0,1) into standard Gumbel draws, in place: -log(-log U); in parts on the pool
     /// when long (<see cref="Elementwise.ParallelLength"/>).</summary>
@@ -131,11 +146,46 @@ internal readonly struct Log1pOperator<T> : IUnaryOperator<T> where T : unmanage
     }
 }
 
-/// <summary>softplus(x) = max(x, 0) + log1p(e^-|x|); NaN propagates through the IEEE maximum.</summary>
+/// <summary>
+/// softplus(x) = max(x, 0) + log1p(e^-|x|); NaN propagates through the IEEE maximum. Float vectors take
+/// <see cref="FloatMath.Softplus"/>, computed in float lanes.
+/// </summary>
 internal readonly struct SoftplusOperator<T> : IUnaryOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static T Invoke(T x) => Special.Softplus(x);
-    public static Vector128<T> Invoke(Vector128<T> x) => Vector128.Max(x, Vector128<T>.Zero) + Log1pOperator<T>.Invoke(VectorMath.Exp(-Vector128.Abs(x)));
-    public static Vector256<T> Invoke(Vector256<T> x) => Vector256.Max(x, Vector256<T>.Zero) + Log1pOperator<T>.Invoke(VectorMath.Exp(-Vector256.Abs(x)));
-    public static Vector512<T> Invoke(Vector512<T> x) => Vector512.Max(x, Vector512<T>.Zero) + Log1pOperator<T>.Invoke(VectorMath.Exp(-Vector512.Abs(x)));
+
+    public static Vector128<T> Invoke(Vector128<T> x) => typeof(T) == typeof(float)
+        ? FloatMath.Softplus<FloatVector128, Vector128<float>>(x.AsSingle()).As<float, T>()
+        : Vector128.Max(x, Vector128<T>.Zero) + Log1pOperator<T>.Invoke(VectorMath.Exp(-Vector128.Abs(x)));
+
+    public static Vector256<T> Invoke(Vector256<T> x) => typeof(T) == typeof(float)
+        ? FloatMath.Softplus<FloatVector256, Vector256<float>>(x.AsSingle()).As<float, T>()
+        : Vector256.Max(x, Vector256<T>.Zero) + Log1pOperator<T>.Invoke(VectorMath.Exp(-Vector256.Abs(x)));
+
+    public static Vector512<T> Invoke(Vector512<T> x) => typeof(T) == typeof(float)
+        ? FloatMath.Softplus<FloatVector512, Vector512<float>>(x.AsSingle()).As<float, T>()
+        : Vector512.Max(x, Vector512<T>.Zero) + Log1pOperator<T>.Invoke(VectorMath.Exp(-Vector512.Abs(x)));
+}
+
+/// <summary>σ(x) of floats: the scalar tail by MathF, vectors by <see cref="FloatMath.Sigmoid"/>.</summary>
+internal readonly struct FloatSigmoidOperator : IUnaryOperator<float>
+{
+    public static float Invoke(float x)
+    {
+        float e = MathF.Exp(-MathF.Abs(x));
+        return (x >= 0 ? 1 : e) / (1 + e);
+    }
+
+    public static Vector128<float> Invoke(Vector128<float> x) => FloatMath.Sigmoid<FloatVector128, Vector128<float>>(x);
+    public static Vector256<float> Invoke(Vector256<float> x) => FloatMath.Sigmoid<FloatVector256, Vector256<float>>(x);
+    public static Vector512<float> Invoke(Vector512<float> x) => FloatMath.Sigmoid<FloatVector512, Vector512<float>>(x);
+}
+
+/// <summary>tanh of floats: the scalar tail by MathF, vectors by <see cref="FloatMath.Tanh"/>.</summary>
+internal readonly struct FloatTanhOperator : IUnaryOperator<float>
+{
+    public static float Invoke(float x) => MathF.Tanh(x);
+    public static Vector128<float> Invoke(Vector128<float> x) => FloatMath.Tanh<FloatVector128, Vector128<float>>(x);
+    public static Vector256<float> Invoke(Vector256<float> x) => FloatMath.Tanh<FloatVector256, Vector256<float>>(x);
+    public static Vector512<float> Invoke(Vector512<float> x) => FloatMath.Tanh<FloatVector512, Vector512<float>>(x);
 }

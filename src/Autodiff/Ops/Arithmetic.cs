@@ -216,7 +216,7 @@ public static partial class Ops
                 InParts(static (g, x, t, dy, p) =>
                 {
                     var s = Scratch<T>.First(g.Length);
-                    TensorPrimitives.Sigmoid(x, s);
+                    Special.Sigmoid(x, s);
                     for (int i = 0; i < g.Length; i++) g[i] += dy[i] * (s[i] - t[i]);
                 }, Tape<T>.GradSpan(Logits), x, t, dy, T.Zero);
             if (Targets.RequiresGrad)
@@ -338,7 +338,7 @@ public static partial class Ops
             TensorPrimitives.Negate(g, s);
             Elementwise.MapScalarRight<T, MultiplyOperator<T>>(s, T.CreateChecked(2.0), s);   // ∂/∂softplus = −2g
             var sigmoid = new Span<T>(o->LocationMinusScaledValue + begin, n);   // t is read only here, so σ(t) may replace it
-            TensorPrimitives.Sigmoid(sigmoid, sigmoid);
+            Special.Sigmoid(sigmoid, sigmoid);
             TensorPrimitives.MultiplyAdd(s, sigmoid, g, g);                               // ∂/∂t
             if (o->GradLocation != null) AddTo(new Span<T>(o->GradLocation + begin, n), g, o->AccumulateLocation);
             if (o->GradValue != null)

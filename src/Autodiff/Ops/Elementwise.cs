@@ -79,11 +79,11 @@ public static partial class Ops
 
     /// <summary>tanh x</summary>
     public static Tensor<T> Tanh<T>(this Tensor<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        Unary(x, "tanh", TensorPrimitives.Tanh, static (g, x, y, dy, p) => Elementwise.Map<T, TanhGradAccumulate<T>>(g, y, dy, g));
+        Unary(x, "tanh", Special.Tanh, static (g, x, y, dy, p) => Elementwise.Map<T, TanhGradAccumulate<T>>(g, y, dy, g));
 
     /// <summary>σ(x) = 1/(1+e^-x)</summary>
     public static Tensor<T> Sigmoid<T>(this Tensor<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        Unary(x, "sigmoid", TensorPrimitives.Sigmoid, static (g, x, y, dy, p) => Elementwise.Map<T, SigmoidGradAccumulate<T>>(g, y, dy, g));
+        Unary(x, "sigmoid", Special.Sigmoid, static (g, x, y, dy, p) => Elementwise.Map<T, SigmoidGradAccumulate<T>>(g, y, dy, g));
 
     /// <summary>log σ(x) = -softplus(-x)</summary>
     public static Tensor<T> LogSigmoid<T>(this Tensor<T> x) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
@@ -106,7 +106,7 @@ public static partial class Ops
         Unary(x, "softplus", Special.Softplus, static (g, x, y, dy, p) =>
         {
             var t = Scratch<T>.Second(g.Length);
-            TensorPrimitives.Sigmoid(x, t);
+            Special.Sigmoid(x, t);
             TensorPrimitives.MultiplyAdd(dy, t, g, g);
         });
 

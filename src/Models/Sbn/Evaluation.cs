@@ -134,8 +134,8 @@ public static class Evaluation
         var joint = new double[states];
         for (int r = 0; r < n; r++)
         {
-            var x = Tensor<float>.FromArray(data.Slice(r * features, features), 1, features).Expand(new Shape(states, features));
-            var logLik = (-Ops.BinaryCrossEntropyWithLogits(outputLogits, x)).Sum(-1).Span;
+            var x = Tensor<float>.FromArray(data.Slice(r * features, features), 1, features);
+            var logLik = Ops.BernoulliLogLikelihoodSum(outputLogits, x).Span;
             double max = double.NegativeInfinity;
             for (int st = 0; st < states; st++) { joint[st] = logPrior[st] + logLik[st]; max = Math.Max(max, joint[st]); }
             double sum = 0;

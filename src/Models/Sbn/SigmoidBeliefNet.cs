@@ -201,7 +201,7 @@ public sealed class SigmoidBeliefNet : IModule<float>, IStochasticModel
         var logP = nodes[0].LogPrior(TopPrior!);
         for (int k = 1; k < hidden; k++)
             logP = logP + nodes[k].LogPrior(_generative[k - 1].Forward(nodes[k - 1].Value));
-        logP = logP - Ops.BinaryCrossEntropyWithLogits(_generative[^1].Forward(nodes[^1].Value), SampleMajor.Repeat(x, samples)).Sum(-1);
+        logP = logP + Ops.BernoulliLogLikelihoodSum(_generative[^1].Forward(nodes[^1].Value), x);
         return logP - logQ!;
     }
 
@@ -212,7 +212,7 @@ public sealed class SigmoidBeliefNet : IModule<float>, IStochasticModel
             throw new ArgumentOutOfRangeException(nameof(samples), $"SBN '{Spec}': with a closed-form KL the bound takes one sample per data point, got {samples}.");
         var kl = nodes[0].KlToPrior(TopPrior!)!;
         for (int k = 1; k < nodes.Length; k++) kl = kl + nodes[k].KlToPrior(_generative[k - 1].Forward(nodes[k - 1].Value))!;
-        return -Ops.BinaryCrossEntropyWithLogits(_generative[^1].Forward(nodes[^1].Value), x).Sum(-1) - kl;
+        return Ops.BernoulliLogLikelihoodSum(_generative[^1].Forward(nodes[^1].Value), x) - kl;
     }
 
     Tensor<float> ConditionalLogWeights(StochasticGraph<float> graph, Tensor<float> data, int samples)
@@ -230,7 +230,7 @@ public sealed class SigmoidBeliefNet : IModule<float>, IStochasticModel
             value = graph.Sample(Family, parameters).Value;
         }
         if (Layers == 2) value = SampleMajor.Repeat(value, samples);
-        return -Ops.BinaryCrossEntropyWithLogits(_generative[^1].Forward(value), SampleMajor.Repeat(target, samples)).Sum(-1);
+        return Ops.BernoulliLogLikelihoodSum(_generative[^1].Forward(value), target);
     }
 
     /// <summary>
