@@ -80,7 +80,7 @@ internal readonly struct FloatVector512 : IFloatVector<Vector512<float>>
 }
 
 /// <summary>
-/// Vector float functions computed in float lanes (the runtime's float exp works in double lanes): e^t and e^t − 1 for
+/// Vector float functions with short float polynomials, cheaper than the runtime's exp and log: e^t and e^t − 1 for
 /// t ≤ 0, softplus, the logistic sigmoid and tanh, each within 2.5 ulp; one kernel for every width.
 /// </summary>
 internal static class FloatMath
