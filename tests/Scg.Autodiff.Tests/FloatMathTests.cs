@@ -65,6 +65,57 @@ public sealed class FloatMathTests
         }
     }
 
+    /// <summary>log over positive normal floats: every uniform draw's grid point near 0 and 1, and a sweep of every binade.</summary>
+    [Fact]
+    public void LogIsWithinThreeUlpsOverPositiveNormalsAtEveryWidth()
+    {
+        var grid = new List<float>();
+        for (int k = 0; k < 1 << 16; k++) grid.AddRange([(k + 0.5f) / (1 << 23), 1 - (k + 0.5f) / (1 << 23)]);
+        for (float v = 1.2e-38f; v < 3e38f; v *= 1.0001f) grid.Add(v);
+        while (grid.Count % 16 != 0) grid.Add(1);
+        var x = grid.ToArray();
+        var y = new float[x.Length];
+        for (int i = 0; i < x.Length; i += 4)
+            FloatMath.LogPositiveNormal<FloatVector128, Vector128<float>>(Vector128.Create(x.AsSpan(i, 4))).CopyTo(y.AsSpan(i, 4));
+        AssertWithinThreeUlps("log on Vector128", x, y, Math.Log);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (int i = 0; i < x.Length; i += 8)
+                FloatMath.LogPositiveNormal<FloatVector256, Vector256<float>>(Vector256.Create(x.AsSpan(i, 8))).CopyTo(y.AsSpan(i, 8));
+            AssertWithinThreeUlps("log on Vector256", x, y, Math.Log);
+        }
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (int i = 0; i < x.Length; i += 16)
+                FloatMath.LogPositiveNormal<FloatVector512, Vector512<float>>(Vector512.Create(x.AsSpan(i, 16))).CopyTo(y.AsSpan(i, 16));
+            AssertWithinThreeUlps("log on Vector512", x, y, Math.Log);
+        }
+    }
+
+    /// <summary>
+    /// The float logistic and Gumbel transforms of every kind of uniform draw (odd multiples of 2^-24: the smallest and
+    /// largest 2^16, and a stride through the rest) against double references, within 3 float ulps of their terms' size.
+    /// </summary>
+    [Fact]
+    public void NoiseTransformsOfUniformDrawsMatchDoubleReferences()
+    {
+        var u = new List<float>();
+        for (int k = 0; k < 1 << 16; k++) u.AddRange([(k + 0.5f) / (1 << 23), 1 - (k + 0.5f) / (1 << 23)]);
+        for (int k = 1 << 16; k < (1 << 23) - (1 << 16); k += 97) u.Add((k + 0.5f) / (1 << 23));
+        var logistic = u.ToArray();
+        var gumbel = u.ToArray();
+        Special.LogisticFromUniform<float>(logistic);
+        Special.GumbelFromUniform<float>(gumbel);
+        const double eps = 1.0 / (1 << 24);
+        for (int i = 0; i < u.Count; i++)
+        {
+            double x = u[i], logU = Math.Log(x), log1mU = TestUtil.RefLog1p(-x);
+            double l = logU - log1mU, g = -Math.Log(-logU);
+            Assert.True(Math.Abs(logistic[i] - l) <= 3 * eps * (Math.Abs(logU) + Math.Abs(log1mU)) + 1e-30, $"logistic of u = {x:R}: {logistic[i]:R}, expected {l:R}");
+            Assert.True(Math.Abs(gumbel[i] - g) <= 3 * eps * (Math.Abs(g) + 1), $"Gumbel of u = {x:R}: {gumbel[i]:R}, expected {g:R}");
+        }
+    }
+
     [Fact]
     public void KeepTheSpecialValues()
     {

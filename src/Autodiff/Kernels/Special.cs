@@ -93,6 +93,12 @@ internal static class Special
     {
         public static void Apply(Span<T> g)
         {
+            if (typeof(T) == typeof(float))
+            {
+                var f = MemoryMarshal.Cast<T, float>(g);
+                Elementwise.Map<float, FloatGumbelOperator>(f, f);
+                return;
+            }
             TensorPrimitives.Log(g, g);
             TensorPrimitives.Negate(g, g);
             TensorPrimitives.Log(g, g);
@@ -104,6 +110,12 @@ internal static class Special
     {
         public static void Apply(Span<T> l)
         {
+            if (typeof(T) == typeof(float))
+            {
+                var f = MemoryMarshal.Cast<T, float>(l);
+                Elementwise.Map<float, FloatLogisticOperator>(f, f);
+                return;
+            }
             var log1m = Scratch<T>.First(l.Length);   // per thread: each part has its own
             TensorPrimitives.Negate(l, log1m);
             Log1p<T>(log1m, log1m);
@@ -188,4 +200,31 @@ internal readonly struct FloatTanhOperator : IUnaryOperator<float>
     public static Vector128<float> Invoke(Vector128<float> x) => FloatMath.Tanh<FloatVector128, Vector128<float>>(x);
     public static Vector256<float> Invoke(Vector256<float> x) => FloatMath.Tanh<FloatVector256, Vector256<float>>(x);
     public static Vector512<float> Invoke(Vector512<float> x) => FloatMath.Tanh<FloatVector512, Vector512<float>>(x);
+}
+
+/// <summary>
+/// −log(−log u) of float uniform draws u in [2^-24, 1 − 2^-24] (both logs of positive normal floats): the scalar tail
+/// by MathF, vectors by <see cref="FloatMath.LogPositiveNormal"/>.
+/// </summary>
+internal readonly struct FloatGumbelOperator : IUnaryOperator<float>
+{
+    public static float Invoke(float u) => -MathF.Log(-MathF.Log(u));
+    public static Vector128<float> Invoke(Vector128<float> u) => -FloatMath.LogPositiveNormal<FloatVector128, Vector128<float>>(-FloatMath.LogPositiveNormal<FloatVector128, Vector128<float>>(u));
+    public static Vector256<float> Invoke(Vector256<float> u) => -FloatMath.LogPositiveNormal<FloatVector256, Vector256<float>>(-FloatMath.LogPositiveNormal<FloatVector256, Vector256<float>>(u));
+    public static Vector512<float> Invoke(Vector512<float> u) => -FloatMath.LogPositiveNormal<FloatVector512, Vector512<float>>(-FloatMath.LogPositiveNormal<FloatVector512, Vector512<float>>(u));
+}
+
+/// <summary>
+/// log u − log(1 − u) of float uniform draws u, odd multiples of 2^-24, for which 1 − u is exact: the scalar tail by
+/// MathF, vectors by <see cref="FloatMath.LogPositiveNormal"/>.
+/// </summary>
+internal readonly struct FloatLogisticOperator : IUnaryOperator<float>
+{
+    public static float Invoke(float u) => MathF.Log(u) - MathF.Log(1 - u);
+    public static Vector128<float> Invoke(Vector128<float> u) =>
+        FloatMath.LogPositiveNormal<FloatVector128, Vector128<float>>(u) - FloatMath.LogPositiveNormal<FloatVector128, Vector128<float>>(Vector128<float>.One - u);
+    public static Vector256<float> Invoke(Vector256<float> u) =>
+        FloatMath.LogPositiveNormal<FloatVector256, Vector256<float>>(u) - FloatMath.LogPositiveNormal<FloatVector256, Vector256<float>>(Vector256<float>.One - u);
+    public static Vector512<float> Invoke(Vector512<float> u) =>
+        FloatMath.LogPositiveNormal<FloatVector512, Vector512<float>>(u) - FloatMath.LogPositiveNormal<FloatVector512, Vector512<float>>(Vector512<float>.One - u);
 }
