@@ -3,7 +3,9 @@
 # interleaved: for each round and workload, Scg then PyTorch, so that drift in the machine's speed (it is shared)
 # hits both sides alike. Prints one table: workload, the median over rounds of Scg and of PyTorch, the ratio of
 # the medians (Scg / PyTorch in steps/s; for eval-L5000 the columns are seconds and the ratio is PyTorch s / Scg s,
-# so >1 always means Scg is faster), and the peak RSS of each. Every run is its own process, so peak RSS is per workload.
+# so >1 always means Scg is faster), the peak RSS of each, the median share of this machine's FMA peak that Scg's
+# products reach (the bench measures the peak at its start), and every round's value on each side (lowest-highest).
+# Every run is its own process, so peak RSS is per workload.
 #
 # Usage: bench/peers/side-by-side.sh [--long] [--rounds N]     (from the repository root or anywhere; N defaults to 3)
 #   SCG_STEP_CMD   overrides the Scg command (default: the Release build of bench/Scg.Bench, built first)
@@ -45,25 +47,29 @@ for ((r = 0; r < rounds; r++)); do
 done
 
 awk '
-  function median(list,    a, n, i, j, t) {
+  function sorted(list, a,    n, i, j, t) {
     n = split(list, a, " ")
     for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    return n
   }
+  function median(list,    a, n) { n = sorted(list, a); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  function spread(list,    a, n) { n = sorted(list, a); return n == 0 ? "-" : sprintf("%g-%g", a[1], a[n]) }
   FNR == 1 { side = (FILENAME ~ /scg\.out$/) ? "scg" : "pt" }
   $2 == "peak-rss" { if ($3 + 0 > rss[side, $1] + 0) rss[side, $1] = $3; next }
+  $2 == "gemm" && $8 == "%" { peak[$1] = peak[$1] " " $7; next }
   $3 == "steps/s" || ($3 == "s" && $1 ~ /^eval/) {
     vals[side, $1] = vals[side, $1] " " $2; unit[$1] = $3
     if (!($1 in seen)) { seen[$1] = 1; order[n++] = $1 }
   }
   END {
-    printf "%-12s %14s %14s %8s %14s %14s\n", "workload", "Scg", "PyTorch", "ratio", "Scg peak RSS", "PyTorch RSS"
+    printf "%-12s %14s %14s %8s %14s %14s %10s   %s\n", "workload", "Scg", "PyTorch", "ratio", "Scg peak RSS", "PyTorch RSS", "% of peak", "rounds: Scg | PyTorch"
     for (i = 0; i < n; i++) {
       w = order[i]; s = vals["scg", w] == "" ? "" : median(vals["scg", w]); p = vals["pt", w] == "" ? "" : median(vals["pt", w]); r = "-"
       if (s != "" && p != "" && s + 0 > 0 && p + 0 > 0) r = sprintf("%.2fx", unit[w] == "s" ? p / s : s / p)
       u = unit[w] == "s" ? " s" : "/s"
-      printf "%-12s %14s %14s %8s %14s %14s\n", w, (s == "" ? "-" : sprintf("%.2f", s) u), (p == "" ? "-" : sprintf("%.2f", p) u), r,
-        (rss["scg", w] == "" ? "-" : rss["scg", w] " MiB"), (rss["pt", w] == "" ? "-" : rss["pt", w] " MiB")
+      printf "%-12s %14s %14s %8s %14s %14s %10s   %s | %s\n", w, (s == "" ? "-" : sprintf("%.2f", s) u), (p == "" ? "-" : sprintf("%.2f", p) u), r,
+        (rss["scg", w] == "" ? "-" : rss["scg", w] " MiB"), (rss["pt", w] == "" ? "-" : rss["pt", w] " MiB"),
+        (peak[w] == "" ? "-" : sprintf("%.1f %%", median(peak[w]))), spread(vals["scg", w]), spread(vals["pt", w])
     }
   }' "$dir/scg.out" "$dir/torch.out"
 echo "# Scg allocations (managed bytes on the stepping thread after warm-up), per run:" >&2
