@@ -73,6 +73,24 @@ public sealed class IgrReproductionTests : IDisposable
         Assert.Contains("IGR's Gaussians have σ held at 1", File.ReadAllText(table));
     }
 
+    [DataFact("mnist")]
+    public void WithThePaperCodesOptimizerOnlyTheStructuredRowsTakeIt()
+    {
+        string table = _dir.File("igr-code.md");
+        var (code, _, stderr) = CliTests.Scg("reproduce", "--paper", "igr", "--sp-optimizer", "code", "--rows", "sp-gs-0.25,gs-0.25", "--steps", "2",
+            "--eval-samples", "2", "--seeds", "1", "--jobs", "1", "-o", table);
+        Assert.True(code == ScgApp.Ok, stderr);
+        string runs = _dir.File("igr-code-runs");
+        string[] Optimizer(string row)
+        {
+            var args = SweepManifest.Read(Path.Combine(runs, row)).Cells[0].Args;   // every train option, defaults written out
+            return [.. new[] { "--batch-size", "--lr", "--lr-decay", "--lr-min" }.Select(o => args[Array.IndexOf(args, o) + 1])];
+        }
+        Assert.Equal(["100", "0.001", "0.001", "0.0001"], Optimizer("sp-gs-0.25"));
+        Assert.Equal(["64", "0.001", "0", "0"], Optimizer("gs-0.25"));
+        Assert.Contains("the structured-prediction rows as the paper's code trains them, 2 steps of batch 100", File.ReadAllText(table));
+    }
+
     [Theory]
     [InlineData("--rows", "gs-9", "'gs-9' is not a row of the IGR paper's tables")]
     [InlineData("--seed", "3", "--seed does not apply to --paper igr")]
@@ -82,6 +100,7 @@ public sealed class IgrReproductionTests : IDisposable
     [InlineData("--igr-scale", "half", "--igr-scale must be learned or unit, got 'half'")]
     [InlineData("--igr-scale", "unit", "--igr-scale unit holds IGR's σ at 1, but the VAE row igr-0.5 fits its uniform prior's σ0: pass --rows structured")]
     [InlineData("--binarization", "otsu", "--binarization must be fixed, dynamic or threshold, got 'otsu'")]
+    [InlineData("--sp-optimizer", "sgd", "--sp-optimizer must be paper or code, got 'sgd'")]
     public void WhatItRefusesIsNamed(string option, string value, string message)
     {
         var (code, _, stderr) = CliTests.Scg("reproduce", "--paper", "igr", option, value, "-o", _dir.File("t.md"));
@@ -96,5 +115,8 @@ public sealed class IgrReproductionTests : IDisposable
         var (code, _, stderr) = CliTests.Scg("reproduce", "--seeds", "1,2", "-o", _dir.File("t.md"));
         Assert.Equal(ScgApp.BadInput, code);
         Assert.Contains("--seeds does not apply to --paper concrete", stderr);
+        var optimizer = CliTests.Scg("reproduce", "--sp-optimizer", "code", "-o", _dir.File("t.md"));
+        Assert.Equal(ScgApp.BadInput, optimizer.Code);
+        Assert.Contains("--sp-optimizer does not apply to --paper concrete", optimizer.Err);
     }
 }
