@@ -192,23 +192,40 @@ public static partial class Ops
         Special.Softplus(logits.Span, ys);
         Elementwise.Map<T, SubtractProductOperator<T>>(ys, logits.Span, targets.Span, ys);
         if (Tape<T>.ShouldRecord(logits, targets))
-            Tape<T>.Current.Record(BceRecord<T>.Rent(y, logits, targets));
+            Tape<T>.Current.Record(BceRecord<T>.Rent("bce_with_logits", y, logits, targets));
         return y;
     }
 
-    /// <summary>bce_with_logits: the logits and the targets.</summary>
-    sealed class BceRecord<T> : PooledRecord<T, BceRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>A pooled record of an op of logits and targets (the Bernoulli cross-entropy and likelihood).</summary>
+    abstract class LogitsTargetsRecord<T, TSelf> : PooledRecord<T, TSelf>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T> where TSelf : LogitsTargetsRecord<T, TSelf>, new()
     {
         public Tensor<T> Logits = null!, Targets = null!;
 
-        public static BceRecord<T> Rent(Tensor<T> output, Tensor<T> logits, Tensor<T> targets)
+        public static TSelf Rent(string op, Tensor<T> output, Tensor<T> logits, Tensor<T> targets)
         {
-            var r = FromPool("bce_with_logits", output);
+            var r = FromPool(op, output);
             r.Logits = logits;
             r.Targets = targets;
             return r;
         }
 
+        public override void CheckInputs(Tape<T> tape)
+        {
+            tape.CheckSameTape(Logits, Op);
+            tape.CheckSameTape(Targets, Op);
+        }
+
+        protected override void ClearReferences()
+        {
+            Logits = null!;
+            Targets = null!;
+        }
+    }
+
+    /// <summary>bce_with_logits: the logits and the targets.</summary>
+    sealed class BceRecord<T> : LogitsTargetsRecord<T, BceRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
         public override void Backward()
         {
             var dy = GradOut; var x = Logits.Span; var t = Targets.Span;
@@ -224,18 +241,6 @@ public static partial class Ops
                 var g = Tape<T>.GradSpan(Targets);
                 Elementwise.Map<T, SubtractProductOperator<T>>(g, dy, x, g);
             }
-        }
-
-        public override void CheckInputs(Tape<T> tape)
-        {
-            tape.CheckSameTape(Logits, Op);
-            tape.CheckSameTape(Targets, Op);
-        }
-
-        protected override void ClearReferences()
-        {
-            Logits = null!;
-            Targets = null!;
         }
     }
 

@@ -22,7 +22,7 @@ public static partial class Ops
         var y = Tensor<T>.Uninitialized(logits.Shape.RemoveAxis(1));
         LikelihoodRows<T>.Run(&LikelihoodRows<T>.ForwardPart, logits, targets, y, default, false);
         if (Tape<T>.ShouldRecord(logits, targets))
-            Tape<T>.Current.Record(BernoulliLogLikelihoodSumRecord<T>.Rent(y, logits, targets));
+            Tape<T>.Current.Record(BernoulliLogLikelihoodSumRecord<T>.Rent(op, y, logits, targets));
         return y;
     }
 
@@ -86,18 +86,8 @@ public static partial class Ops
     }
 
     /// <summary>bernoulli_log_likelihood_sum: the logits and the (repeated) targets.</summary>
-    sealed class BernoulliLogLikelihoodSumRecord<T> : PooledRecord<T, BernoulliLogLikelihoodSumRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    sealed class BernoulliLogLikelihoodSumRecord<T> : LogitsTargetsRecord<T, BernoulliLogLikelihoodSumRecord<T>> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        public Tensor<T> Logits = null!, Targets = null!;
-
-        public static BernoulliLogLikelihoodSumRecord<T> Rent(Tensor<T> output, Tensor<T> logits, Tensor<T> targets)
-        {
-            var r = FromPool("bernoulli_log_likelihood_sum", output);
-            r.Logits = logits;
-            r.Targets = targets;
-            return r;
-        }
-
         public override unsafe void Backward()
         {
             if (Logits.RequiresGrad)
@@ -117,18 +107,6 @@ public static partial class Ops
                     TensorPrimitives.MultiplyAdd(x.Slice(i * f, f), dy[i], row, row);
                 }
             }
-        }
-
-        public override void CheckInputs(Tape<T> tape)
-        {
-            tape.CheckSameTape(Logits, Op);
-            tape.CheckSameTape(Targets, Op);
-        }
-
-        protected override void ClearReferences()
-        {
-            Logits = null!;
-            Targets = null!;
         }
     }
 }
