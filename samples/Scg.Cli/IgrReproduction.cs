@@ -166,7 +166,7 @@ static class IgrReproduction
             {
                 Caption = vae
                     ? $"test ELBO: the relaxed bound each run trained, over the test split at its τ (IGR with its KL in closed form), as the paper reports it (its ×100 scale written out in nats). test L_{k}: the importance-weighted bound on the likelihood of the model trained, over k relaxed draws; the decoder reads log-simplex values, which have no discrete counterpart, so there is no discrete model to score. vanishing gradients: the share of the gradient with respect to the encoder's outputs, through the drawn values, that is exactly 0, averaged over training (Figure 4). Higher ELBO and L_k are better."
-                    : $"test relaxed NLL: minus the relaxed bound at the run's τ, one relaxed draw per test row, as the paper's code measures its NLL; test NLL −L_{k}: on the discrete graph (binary nodes), the one that bounds the discrete model's NLL. Lower is better.",
+                    : $"test relaxed NLL: minus the relaxed bound at the run's τ, one relaxed draw per test row, as the paper's code of December 2019 measures its NLL; test NLL −L_{k}: on the discrete graph (binary nodes), the one that bounds the discrete model's NLL, as its last version measures it. Lower is better.",
             };
             foreach (var (row, folder, manifest) in rows)
             {
