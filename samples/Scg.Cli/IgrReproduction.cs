@@ -146,9 +146,10 @@ static class IgrReproduction
         }}. "));
         if (igrScale == "unit") sb.Append("IGR's Gaussians have σ held at 1 (only the means are learned). ");
         bool codeOptimizer = spOptimizer == "code" && sweeps.Any(s => s.Row.Table == Table.Structured);
-        sb.Append(FormattableString.Invariant($"Budget per run: **{steps} steps** of batch 64 ({steps * 64.0 / 50_000:0.##} epochs; the paper: 100), lr 1e-3"));
-        if (codeOptimizer)
-            sb.Append(FormattableString.Invariant($"; the structured-prediction rows as the paper's code trains them, {steps} steps of batch 100 ({steps * 100.0 / 50_000:0.##} epochs), lr 1e-3 / (1 + 1e-3·t) down to 1e-4"));
+        string paperOptimizer = FormattableString.Invariant($"**{steps} steps** of batch 64 ({steps * 64.0 / 50_000:0.##} epochs; the paper: 100), lr 1e-3");
+        string codeOptimizerText = FormattableString.Invariant($"**{steps} steps** of batch 100 ({steps * 100.0 / 50_000:0.##} epochs), lr 1e-3 / (1 + 1e-3·t) down to 1e-4, as the paper's structured-prediction code trains");
+        sb.Append("Budget per run: ").Append(!codeOptimizer ? paperOptimizer
+            : sweeps.Any(s => s.Row.Table == Table.Vae) ? $"{paperOptimizer}; the structured-prediction rows {codeOptimizerText}" : codeOptimizerText);
         sb.Append(FormattableString.Invariant($", seed{(seeds.Length > 1 ? "s" : "")} {string.Join(", ", seeds)}. "));
         sb.Append("mean ± sample standard deviation over the finished seeds (n).\n\n");
         foreach (var table in new[] { Table.Vae, Table.Structured })

@@ -88,7 +88,7 @@ public sealed class IgrReproductionTests : IDisposable
         }
         Assert.Equal(["100", "0.001", "0.001", "0.0001"], Optimizer("sp-gs-0.25"));
         Assert.Equal(["64", "0.001", "0", "0"], Optimizer("gs-0.25"));
-        Assert.Contains("the structured-prediction rows as the paper's code trains them, 2 steps of batch 100", File.ReadAllText(table));
+        Assert.Contains("lr 1e-3; the structured-prediction rows **2 steps** of batch 100 (0 epochs), lr 1e-3 / (1 + 1e-3·t) down to 1e-4, as the paper's structured-prediction code trains, seed 1.", File.ReadAllText(table));
     }
 
     [Theory]
