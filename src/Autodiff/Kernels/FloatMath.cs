@@ -101,7 +101,8 @@ internal readonly struct FloatVector512 : IFloatVector<Vector512<float>>
 
 /// <summary>
 /// Vector float functions with short float polynomials, cheaper than the runtime's exp and log: e^t and e^t − 1 for
-/// t ≤ 0, softplus, the logistic sigmoid and tanh, each within 2.5 ulp; one kernel for every width.
+/// t ≤ 0, log of positive normal floats, softplus, the logistic sigmoid and tanh, each within 2.5 ulp; one kernel for
+/// every width.
 /// </summary>
 internal static class FloatMath
 {
