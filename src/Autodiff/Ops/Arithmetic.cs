@@ -196,31 +196,12 @@ public static partial class Ops
         return y;
     }
 
-    /// <summary>A pooled record of an op of logits and targets (the Bernoulli cross-entropy and likelihood).</summary>
-    abstract class LogitsTargetsRecord<T, TSelf> : PooledRecord<T, TSelf>
+    /// <summary>A record of an op of logits (the left operand) and targets (the right), as the Bernoulli cross-entropy and likelihood take them.</summary>
+    abstract class LogitsTargetsRecord<T, TSelf> : BinaryRecord<T, TSelf>
         where T : unmanaged, IBinaryFloatingPointIeee754<T> where TSelf : LogitsTargetsRecord<T, TSelf>, new()
     {
-        public Tensor<T> Logits = null!, Targets = null!;
-
-        public static TSelf Rent(string op, Tensor<T> output, Tensor<T> logits, Tensor<T> targets)
-        {
-            var r = FromPool(op, output);
-            r.Logits = logits;
-            r.Targets = targets;
-            return r;
-        }
-
-        public override void CheckInputs(Tape<T> tape)
-        {
-            tape.CheckSameTape(Logits, Op);
-            tape.CheckSameTape(Targets, Op);
-        }
-
-        protected override void ClearReferences()
-        {
-            Logits = null!;
-            Targets = null!;
-        }
+        public Tensor<T> Logits => Left;
+        public Tensor<T> Targets => Right;
     }
 
     /// <summary>bce_with_logits: the logits and the targets.</summary>
