@@ -152,18 +152,22 @@ internal static class FloatMath
     }
 
     /// <summary>
-    /// log(1 + e) for e in [0, 1]: 2 atanh(s) with s = e / (2 + e) ≤ 1/3, by its series to s^15 (error below 2^-29),
-    /// so small e keep their relative accuracy.
+    /// log(1 + f) = 2 atanh(s), s = f / (2 + f), by the series 2s(1 + s²/3 + s⁴/5 + …): to s^15 for |s| ≤ 1/3, to s^9
+    /// for |s| ≤ 0.172 (each error below 2^-28); small f keep their relative accuracy.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TV Log1pUnit<TL, TV>(TV e) where TL : IFloatVector<TV> where TV : struct
+    static TV Log1pByAtanh<TL, TV>(TV f, bool seriesToS15) where TL : IFloatVector<TV> where TV : struct
     {
-        var s = TL.Divide(e, TL.Add(TL.Splat(2f), e));
+        var s = TL.Divide(f, TL.Add(TL.Splat(2f), f));
         var z = TL.Multiply(s, s);
-        var q = TL.Splat(1f / 15);
-        q = TL.MultiplyAdd(q, z, TL.Splat(1f / 13));
-        q = TL.MultiplyAdd(q, z, TL.Splat(1f / 11));
-        q = TL.MultiplyAdd(q, z, TL.Splat(1f / 9));
+        var q = TL.Splat(1f / 9);
+        if (seriesToS15)
+        {
+            q = TL.Splat(1f / 15);
+            q = TL.MultiplyAdd(q, z, TL.Splat(1f / 13));
+            q = TL.MultiplyAdd(q, z, TL.Splat(1f / 11));
+            q = TL.MultiplyAdd(q, z, TL.Splat(1f / 9));
+        }
         q = TL.MultiplyAdd(q, z, TL.Splat(1f / 7));
         q = TL.MultiplyAdd(q, z, TL.Splat(1f / 5));
         q = TL.MultiplyAdd(q, z, TL.Splat(1f / 3));
@@ -171,24 +175,19 @@ internal static class FloatMath
         return TL.MultiplyAdd(TL.Multiply(twoS, z), q, twoS);
     }
 
+    /// <summary>log(1 + e) for e in [0, 1] (s ≤ 1/3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Log1pUnit<TL, TV>(TV e) where TL : IFloatVector<TV> where TV : struct => Log1pByAtanh<TL, TV>(e, seriesToS15: true);
+
     /// <summary>
-    /// log x for positive normal x (not 0, subnormal, ∞ or NaN: for uniform draws and their transforms): k ln 2 + log m
-    /// with x = 2^k m, m in [√½, √2), log m = 2 atanh(s), s = (m − 1)/(m + 1), |s| ≤ 0.172, by its series to s^9
-    /// (error below 2^-28).
+    /// log x for positive normal x (not 0, subnormal, ∞ or NaN: for uniform draws and their transforms): k ln 2 +
+    /// log1p(m − 1) with x = 2^k m, m in [√½, √2), so |s| ≤ 0.172.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV LogPositiveNormal<TL, TV>(TV x) where TL : IFloatVector<TV> where TV : struct
     {
         var k = TL.Decompose(x, out var m);
-        var f = TL.Subtract(m, TL.Splat(1f));
-        var s = TL.Divide(f, TL.Add(TL.Splat(2f), f));
-        var z = TL.Multiply(s, s);
-        var q = TL.Splat(1f / 9);
-        q = TL.MultiplyAdd(q, z, TL.Splat(1f / 7));
-        q = TL.MultiplyAdd(q, z, TL.Splat(1f / 5));
-        q = TL.MultiplyAdd(q, z, TL.Splat(1f / 3));
-        var twoS = TL.Add(s, s);
-        var logM = TL.MultiplyAdd(TL.Multiply(twoS, z), q, twoS);
+        var logM = Log1pByAtanh<TL, TV>(TL.Subtract(m, TL.Splat(1f)), seriesToS15: false);
         return TL.MultiplyAdd(k, TL.Splat(Ln2High), TL.MultiplyAdd(k, TL.Splat(Ln2Low), logM));
     }
 
