@@ -11,6 +11,13 @@ public sealed class IgrReproductionTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
+    /// <summary>The values of <paramref name="options"/> in the first cell of a row's sweep (its arguments write out every train option, defaults included).</summary>
+    static string[] FirstCellValues(string runs, string row, params string[] options)
+    {
+        var args = SweepManifest.Read(Path.Combine(runs, row)).Cells[0].Args;
+        return [.. options.Select(o => args[Array.IndexOf(args, o) + 1])];
+    }
+
     [DataFact("mnist")]
     public void ARowIsASweepOverSeedsItsTableSitsBesideThePapersAndARerunContinues()
     {
@@ -22,9 +29,8 @@ public sealed class IgrReproductionTests : IDisposable
         var manifest = SweepManifest.Read(sweep);
         Assert.Equal(2, manifest.Cells.Length);
         Assert.Equal(["--model", "392V-240H-240H-392V"], manifest.Cells[0].Args.SkipWhile(a => a != "--model").Take(2));
-        var cellArgs = manifest.Cells[0].Args;
         Assert.Equal(["concrete", "0.25", "0.25", "dynamic"],
-            new[] { "--estimator", "--temperature", "--prior-temperature", "--binarization" }.Select(o => cellArgs[Array.IndexOf(cellArgs, o) + 1]));
+            FirstCellValues(_dir.File("igr-runs"), "sp-gs-0.25", "--estimator", "--temperature", "--prior-temperature", "--binarization"));
         foreach (var cell in manifest.Cells) Assert.True(File.Exists(Path.Combine(sweep, cell.Folder, "done.json")), cell.Folder);
         string markdown = File.ReadAllText(table);
         Assert.Equal(markdown.Trim(), stdout.Trim()[stdout.Trim().IndexOf("# The IGR paper", StringComparison.Ordinal)..]);
@@ -49,8 +55,7 @@ public sealed class IgrReproductionTests : IDisposable
         var (code, _, stderr) = CliTests.Scg("reproduce", "--paper", "igr", "--binarization", "threshold", "--rows", "sp-igr-0.5", "--steps", "2",
             "--eval-samples", "2", "--seeds", "1", "--jobs", "1", "-o", table);
         Assert.True(code == ScgApp.Ok, stderr);
-        var cellArgs = SweepManifest.Read(Path.Combine(_dir.File("igr-threshold-runs"), "sp-igr-0.5")).Cells[0].Args;
-        Assert.Equal("threshold", cellArgs[Array.IndexOf(cellArgs, "--binarization") + 1]);
+        Assert.Equal(["threshold"], FirstCellValues(_dir.File("igr-threshold-runs"), "sp-igr-0.5", "--binarization"));
         Assert.Contains("every image thresholded at intensity 1/2", File.ReadAllText(table));
         Assert.Contains("lr 1e-3, seed 1. ", File.ReadAllText(table));
     }
@@ -63,13 +68,8 @@ public sealed class IgrReproductionTests : IDisposable
             "--eval-samples", "2", "--seeds", "1", "--jobs", "1", "-o", table);
         Assert.True(code == ScgApp.Ok, stderr);
         string runs = _dir.File("igr-unit-runs");
-        string Scale(string row)
-        {
-            var args = SweepManifest.Read(Path.Combine(runs, row)).Cells[0].Args;   // every train option, defaults written out
-            return args[Array.IndexOf(args, "--igr-scale") + 1];
-        }
-        Assert.Equal("unit", Scale("sp-igr-0.1"));
-        Assert.Equal("learned", Scale("sp-gs-0.25"));
+        Assert.Equal(["unit"], FirstCellValues(runs, "sp-igr-0.1", "--igr-scale"));
+        Assert.Equal(["learned"], FirstCellValues(runs, "sp-gs-0.25", "--igr-scale"));
         Assert.Contains("IGR's Gaussians have σ held at 1", File.ReadAllText(table));
     }
 
@@ -81,13 +81,9 @@ public sealed class IgrReproductionTests : IDisposable
             "--eval-samples", "2", "--seeds", "1", "--jobs", "1", "-o", table);
         Assert.True(code == ScgApp.Ok, stderr);
         string runs = _dir.File("igr-code-runs");
-        string[] Optimizer(string row)
-        {
-            var args = SweepManifest.Read(Path.Combine(runs, row)).Cells[0].Args;   // every train option, defaults written out
-            return [.. new[] { "--batch-size", "--lr", "--lr-decay", "--lr-min" }.Select(o => args[Array.IndexOf(args, o) + 1])];
-        }
-        Assert.Equal(["100", "0.001", "0.001", "0.0001"], Optimizer("sp-gs-0.25"));
-        Assert.Equal(["64", "0.001", "0", "0"], Optimizer("gs-0.25"));
+        string[] optimizer = ["--batch-size", "--lr", "--lr-decay", "--lr-min"];
+        Assert.Equal(["100", "0.001", "0.001", "0.0001"], FirstCellValues(runs, "sp-gs-0.25", optimizer));
+        Assert.Equal(["64", "0.001", "0", "0"], FirstCellValues(runs, "gs-0.25", optimizer));
         Assert.Contains("lr 1e-3; the structured-prediction rows **2 steps** of batch 100 (0 epochs), lr 1e-3 / (1 + 1e-3·t) down to 1e-4, as the paper's structured-prediction code trains, seed 1.", File.ReadAllText(table));
     }
 
