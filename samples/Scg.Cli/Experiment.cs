@@ -467,7 +467,8 @@ static class Experiment
         var notes = new List<string>();
         if (layout.Encoding == NodeEncoding.OneHot) notes.Add($"{layout.Arity}-way one-hot nodes");
         else if (layout.Arity != 2) notes.Add($"{layout.Arity}-ary nodes");
-        if (o.UniformPrior) notes.Add("uniform prior");
+        if (o.UniformPrior)
+            notes.Add(plan.Nodes.IgrPrior is { } g ? string.Create(CultureInfo.InvariantCulture, $"uniform prior, IGR's Gaussian given as μ0 = {g.Location:G5}, σ0 = {g.Scale:G5}") : "uniform prior");
         if (o.Activation != Scg.Autodiff.Layers.Activation.Tanh && plan.Spec.Connections.Contains(Connection.Nonlinear)) notes.Add($"{o.Activation.ToString().ToLowerInvariant()} hidden layers");
         if (o.AnalyticKl) notes.Add("closed-form KL");
         return $"{plan.Spec}{(notes.Count > 0 ? $" ({string.Join(", ", notes)})" : "")} on {plan.Header.DataDescription}";

@@ -61,10 +61,15 @@ static class ReproduceCommand
             Description = "igr: how the structured-prediction rows train: paper (batch 64, constant lr 1e-3, as the VAE) or code (as the paper's structured-prediction code: batch 100, lr 1e-3 / (1 + 1e-3·t) down to 1e-4)",
             DefaultValueFactory = _ => "paper",
         };
+        var igrPrior = new Option<string>("--igr-prior")
+        {
+            Description = "igr: the Gaussian of the VAE's IGR rows' uniform prior: fit (by Eq. 20 at each row's τ, as the paper's text describes), code (μ0 = log(1/8), σ0 = e − 1 at both τ, as the paper's VAE code has it) or MU,SIGMA",
+            DefaultValueFactory = _ => "fit",
+        };
         var command = new Command("reproduce",
             "Re-run a paper's tables at a given budget and write a markdown table with our numbers next to the paper's: the Concrete paper's Table 1 (MNIST density estimation: 4 models × m ∈ {1,5,50}, " +
             "Concrete vs VIMCO/NVIL) and structured prediction (Figure 4), or (--paper igr) the IGR paper's discrete VAE (Table 1, Figure 4) and structured prediction (Table 3) over several seeds.");
-        foreach (Option o in (Option[])[paper, protocol, data, dataDir, binarization, igrScale, spOptimizer, steps, rows, evalSamples, spEvalSamples, batch, seed, seeds, jobs, sweepOptions, outFile]) command.Options.Add(o);
+        foreach (Option o in (Option[])[paper, protocol, data, dataDir, binarization, igrScale, igrPrior, spOptimizer, steps, rows, evalSamples, spEvalSamples, batch, seed, seeds, jobs, sweepOptions, outFile]) command.Options.Add(o);
         command.SetAction(p => ScgApp.Guard(ui, "scg reproduce", () =>
         {
             string name = p.GetValue(paper)!;
@@ -74,7 +79,7 @@ static class ReproduceCommand
                 "full" => true,
                 var unknown => throw new UsageException($"--protocol must be budget or full, got '{unknown}'."),
             };
-            Option[] other = name == "igr" ? [spEvalSamples, batch, seed, protocol, sweepOptions] : full ? [seeds, jobs, binarization, igrScale, spOptimizer, batch] : [seeds, jobs, igrScale, spOptimizer, sweepOptions];
+            Option[] other = name == "igr" ? [spEvalSamples, batch, seed, protocol, sweepOptions] : full ? [seeds, jobs, binarization, igrScale, igrPrior, spOptimizer, batch] : [seeds, jobs, igrScale, igrPrior, spOptimizer, sweepOptions];
             if (other.FirstOrDefault(o => TrainOptions.IsExplicit(p, o)) is { } given)
                 throw new UsageException($"{given.Name} does not apply to --paper {name}{(full ? " --protocol full" : "")}{(name == "igr" ? " (its rows fix the batch as the paper does; seeds are --seeds)" : "")}.");
             return full ? Full(p) : Reproduce(p, name);
@@ -103,7 +108,7 @@ static class ReproduceCommand
             "concrete" => Run(ui, p.GetValue(data)!, p.GetValue(binarization)!, p.GetValue(steps) ?? 10_000, p.GetValue(rows),
                 p.GetValue(evalSamples) ?? 1000, p.GetValue(spEvalSamples), p.GetValue(batch), p.GetValue(seed), p.GetValue(outFile) ?? Path.Combine("runs", "reproduce.md"), p.GetValue(dataDir)),
             "igr" => IgrReproduction.Run(ui, p.GetValue(data)!, p.GetValue(dataDir),
-                TrainOptions.IsExplicit(p, binarization) ? p.GetValue(binarization)! : IgrReproduction.PaperBinarization, p.GetValue(igrScale)!, p.GetValue(spOptimizer)!,
+                TrainOptions.IsExplicit(p, binarization) ? p.GetValue(binarization)! : IgrReproduction.PaperBinarization, p.GetValue(igrScale)!, p.GetValue(igrPrior)!, p.GetValue(spOptimizer)!,
                 p.GetValue(steps) ?? IgrReproduction.PaperSteps, p.GetValue(rows),
                 p.GetValue(evalSamples) ?? IgrReproduction.DefaultEvalSamples, p.GetValue(seeds)!, p.GetValue(jobs), p.GetValue(outFile) ?? Path.Combine("runs", "reproduce-igr.md")),
             var other => throw new UsageException($"--paper must be concrete or igr, got '{other}'."),

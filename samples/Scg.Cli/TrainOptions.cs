@@ -73,12 +73,17 @@ sealed class TrainOptions
         Description = "The scale of IGR's Gaussians (--estimator igr): learned (a mean and a log-scale per dimension, as the IGR paper's text describes) or unit (σ held at 1, only the means learned, as its structured-prediction code does; not with --prior uniform, whose fit needs σ0)",
         DefaultValueFactory = _ => "learned",
     };
+    public readonly Option<string> IgrPrior = new("--igr-prior")
+    {
+        Description = "The Gaussian N(μ0, σ0²) of every coordinate of IGR's uniform prior (--estimator igr --prior uniform): fit (fitted to the uniform distribution by IGR Eq. 20 at the training τ, as the paper's text describes), code (μ0 = log(1/8), σ0 = e − 1 at every τ, as the paper's VAE code has it) or MU,SIGMA (e.g. -2.08,1.72)",
+        DefaultValueFactory = _ => "fit",
+    };
     public readonly Option<int> EvalSamples = new("--eval-samples") { Description = "k of the final test bound L_k on the discrete graph (1 to 50000)", DefaultValueFactory = _ => 1000 };
     public readonly Option<int> EvalEvery = new("--eval-every") { Description = "Steps between validation passes (L_10 on up to 2,000 valid rows) and checkpoints; 0 = a tenth of --steps", DefaultValueFactory = _ => 0 };
 
     public void AddTo(Command command)
     {
-        foreach (Option o in (Option[])[Model, Samples, Temperature, PriorTemperature, LearningRate, WeightDecay, LearningRateDecay, MinimumLearningRate, Steps, BatchSize, Seed, Data, DataDir, Binarize, Arity, Encoding, Prior, HiddenUnits, Activation, Kl, RelaxedOutput, IgrScale, EvalSamples, EvalEvery])
+        foreach (Option o in (Option[])[Model, Samples, Temperature, PriorTemperature, LearningRate, WeightDecay, LearningRateDecay, MinimumLearningRate, Steps, BatchSize, Seed, Data, DataDir, Binarize, Arity, Encoding, Prior, HiddenUnits, Activation, Kl, RelaxedOutput, IgrScale, IgrPrior, EvalSamples, EvalEvery])
             command.Options.Add(o);
     }
 
@@ -160,10 +165,13 @@ sealed class TrainOptions
         };
         if (igrScale == Scg.Stochastic.Graph.IgrScale.Unit && uniformPrior)
             throw new UsageException("--igr-scale unit holds IGR's σ at 1, but --prior uniform fits the prior's σ0 (IGR Eq. 20): use --prior learned, or --igr-scale learned.");
+        var igrPrior = ParseIgrPrior("--igr-prior", Get(IgrPrior, h => IgrPriorText(h.IgrPrior)));
+        if (igrPrior is not null && !uniformPrior)
+            throw new UsageException("--igr-prior sets the Gaussian of IGR's uniform prior; it needs --prior uniform (a learned prior has its own parameters).");
         var nodes = new NodeSettings
         {
             Arity = arity, Encoding = encoding, PosteriorTemperature = posterior, PriorTemperature = prior,
-            IgrDelta = resume?.IgrDelta ?? Scg.Stochastic.Distributions.Igr.PaperDelta, IgrScale = igrScale, RelaxedOutput = relaxedOutput,
+            IgrDelta = resume?.IgrDelta ?? Scg.Stochastic.Distributions.Igr.PaperDelta, IgrScale = igrScale, RelaxedOutput = relaxedOutput, IgrPrior = igrPrior,
         };
         var model = new SbnOptions { UniformPrior = uniformPrior, HiddenUnits = hidden, Activation = activation, AnalyticKl = klText == "analytic" };
         return new Common(dataName, data, spec, model, nodes, settings, steps, Get(Seed, h => h.Seed), k, every == 0 ? Math.Max(1, steps / 10) : every);
@@ -182,6 +190,8 @@ sealed class TrainOptions
             throw new UsageException($"--relaxed-output log needs a relaxed estimator (concrete or igr), got --estimator {choice.Name}.");
         if (c.Nodes.IgrScale != Scg.Stochastic.Graph.IgrScale.Learned && choice.Name != "igr")
             throw new UsageException($"--igr-scale unit sets the scale of IGR's Gaussians; it needs --estimator igr, got --estimator {choice.Name}.");
+        if (c.Nodes.IgrPrior is not null && choice.Name != "igr")
+            throw new UsageException($"--igr-prior sets the Gaussian of IGR's uniform prior; it needs --estimator igr, got --estimator {choice.Name}.");
         var family = choice.Family(c.Nodes);
         if (options.AnalyticKl && (!family.HasClosedFormKl || samples != 1))
             throw new UsageException($"--kl analytic is the closed-form KL of IGR's Gaussians with one sample per data point; got --estimator {choice.Name} with m = {samples}.");
@@ -196,6 +206,26 @@ sealed class TrainOptions
     }
 
     // ---- validation helpers, shared by every command --------------------------------------------
+
+    /// <summary>
+    /// The value of an --igr-prior option: null for "fit", the paper's code's Gaussian for "code", else "MU,SIGMA" with
+    /// MU finite and SIGMA finite and &gt; 0.
+    /// </summary>
+    public static IgrPriorGaussian? ParseIgrPrior(string option, string text)
+    {
+        if (text == "fit") return null;
+        if (text == "code") return IgrPriorGaussian.PaperCode;
+        string[] parts = text.Split(',');
+        if (parts.Length == 2
+            && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double mu) && double.IsFinite(mu)
+            && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double sigma) && sigma > 0 && double.IsFinite(sigma))
+            return new IgrPriorGaussian(mu, sigma);
+        throw new UsageException($"{option} must be fit, code or MU,SIGMA (a finite mean and a finite scale > 0, e.g. -2.08,1.72), got '{text}'.");
+    }
+
+    /// <summary>The --igr-prior text that gives <paramref name="prior"/> back: fit, or MU,SIGMA to the last bit.</summary>
+    public static string IgrPriorText(IgrPriorGaussian? prior) =>
+        prior is { } g ? string.Create(CultureInfo.InvariantCulture, $"{g.Location:R},{g.Scale:R}") : "fit";
 
     public static LayerSpec ParseSpec(string text)
     {

@@ -56,6 +56,8 @@ public sealed record CheckpointHeader
     public IgrScale IgrScale { get; init; } = IgrScale.Learned;
     /// <summary>What relaxed nodes pass downstream (Simplex in checkpoints written before this was recorded).</summary>
     public RelaxedOutput RelaxedOutput { get; init; } = RelaxedOutput.Simplex;
+    /// <summary>The Gaussian of IGR's uniform prior when given rather than fitted (null: fitted by Eq. 20, as in checkpoints written before this was recorded).</summary>
+    public IgrPriorGaussian? IgrPrior { get; init; }
     /// <summary>Name of the data set the model was trained on (as <see cref="Data.DataSets.Load"/> knows it).</summary>
     public required string Data { get; init; }
     /// <summary>How the training split was binarized (Fixed in checkpoints written before this was recorded); valid and test use the fixed bits.</summary>
@@ -77,7 +79,7 @@ public sealed record CheckpointHeader
     [JsonIgnore]
     public NodeSettings Nodes => new()
     {
-        Arity = Arity, Encoding = Encoding, IgrDelta = IgrDelta, IgrScale = IgrScale, RelaxedOutput = RelaxedOutput,
+        Arity = Arity, Encoding = Encoding, IgrDelta = IgrDelta, IgrScale = IgrScale, RelaxedOutput = RelaxedOutput, IgrPrior = IgrPrior,
         PosteriorTemperature = TemperatureSchedule.Parse(PosteriorTemperature), PriorTemperature = TemperatureSchedule.Parse(PriorTemperature),
     };
 
@@ -89,7 +91,7 @@ public sealed record CheckpointHeader
         Samples = s.Samples, BatchSize = s.BatchSize, LearningRate = s.LearningRate, WeightDecay = s.WeightDecay,
         LearningRateDecay = s.LearningRateDecay, MinimumLearningRate = s.MinimumLearningRate,
         PosteriorTemperature = nodes.PosteriorTemperature.ToString()!, PriorTemperature = nodes.PriorTemperature.ToString()!,
-        IgrDelta = nodes.IgrDelta, IgrScale = nodes.IgrScale, RelaxedOutput = nodes.RelaxedOutput, Data = data, Binarization = binarization, Seed = seed, Step = step,
+        IgrDelta = nodes.IgrDelta, IgrScale = nodes.IgrScale, RelaxedOutput = nodes.RelaxedOutput, IgrPrior = nodes.IgrPrior, Data = data, Binarization = binarization, Seed = seed, Step = step,
     };
 
     /// <summary>True when the estimator's nodes carry IGR's Gaussian parameters (their width differs from logits').</summary>
@@ -158,6 +160,11 @@ public sealed record CheckpointHeader
         {
             Require(GaussianParameters, "IGR's scale", $"Unit for {Estimator}", "Learned unless the estimator is igr");
             Require(!Options.UniformPrior, "IGR's scale", "Unit with a uniform prior", "Learned, since a uniform prior's σ0 is fitted");
+        }
+        if (IgrPrior is { } g)
+        {
+            Require(GaussianParameters && Options.UniformPrior, "IGR's prior", $"given for {Estimator} with a {(Options.UniformPrior ? "uniform" : "learned")} prior", "none unless igr has a uniform prior");
+            Require(double.IsFinite(g.Location) && g.Scale > 0 && double.IsFinite(g.Scale), "IGR's prior", $"μ0 = {g.Location}, σ0 = {g.Scale}", "a finite μ0 and a finite σ0 > 0");
         }
         foreach (var (field, text) in (ReadOnlySpan<(string, string)>)[("the posterior temperature", PosteriorTemperature), ("the prior temperature", PriorTemperature)])
             Require(IsSchedule(text), field, $"'{text}'", "a number > 0 or exp:λ0,k,λmin");
@@ -460,6 +467,8 @@ public sealed class Checkpoint
             throw new InvalidDataException(Mismatch());
         if (Header.RelaxedOutput != expected.RelaxedOutput)
             throw new InvalidDataException($"checkpoint '{Path}' passes on the relaxed {Output(Header.RelaxedOutput)}, not the {Output(expected.RelaxedOutput)}.");
+        if (Header.IgrPrior != expected.IgrPrior)
+            throw new InvalidDataException($"checkpoint '{Path}' has IGR's uniform prior {IgrPriorText(Header.IgrPrior)}, not {IgrPriorText(expected.IgrPrior)}.");
         if (Header.Estimator != expected.Estimator || Header.Samples != expected.Samples)
             throw new InvalidDataException($"checkpoint '{Path}' was trained with {Header.Estimator} (m = {Header.Samples}), not {expected.Estimator} (m = {expected.Samples}).");
         if (Header.Options != expected.Options)
@@ -467,6 +476,10 @@ public sealed class Checkpoint
         if (Header.DataDescription != expected.DataDescription)
             throw new InvalidDataException($"checkpoint '{Path}' was trained on {Header.DataDescription}, not {expected.DataDescription}.");
     }
+
+    /// <summary>"fitted by Eq. 20", or "N(μ0 = …, σ0 = …)" for a given one.</summary>
+    static string IgrPriorText(IgrPriorGaussian? prior) => prior is { } g
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"N(μ0 = {g.Location:R}, σ0 = {g.Scale:R})") : "fitted by Eq. 20";
 
     /// <summary>Passes writes through to a stream while keeping the CRC-32 of every byte written.</summary>
     sealed class CrcStream(Stream inner) : Stream

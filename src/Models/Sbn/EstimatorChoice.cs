@@ -21,6 +21,8 @@ public sealed record NodeSettings
     public IgrScale IgrScale { get; init; } = IgrScale.Learned;
     /// <summary>What relaxed categorical nodes (concrete, igr) pass downstream: the simplex point or its logarithm.</summary>
     public RelaxedOutput RelaxedOutput { get; init; } = RelaxedOutput.Simplex;
+    /// <summary>The Gaussian of IGR's uniform prior in every coordinate; null (the default) fits it by Eq. 20 at the posterior's first τ.</summary>
+    public IgrPriorGaussian? IgrPrior { get; init; }
 
     /// <summary>The layout of <see cref="Arity"/> and <see cref="Encoding"/>.</summary>
     public NodeLayout Layout => new(Arity, Encoding);
@@ -60,7 +62,7 @@ public sealed record EstimatorChoice(string Name, bool NeedsBaseline)
         {
             "concrete" => new ConcreteNodes<float>(layout, s.PosteriorTemperature, s.PriorTemperature) { Output = s.RelaxedOutput },
             "st" => new StraightThroughNodes<float>(layout, s.PosteriorTemperature),
-            "igr" => new IgrNodes<float>(layout, s.PosteriorTemperature, s.IgrDelta) { PriorFitTemperature = s.PosteriorTemperature.At(0), Output = s.RelaxedOutput, Scale = s.IgrScale },
+            "igr" => new IgrNodes<float>(layout, s.PosteriorTemperature, s.IgrDelta) { PriorFitTemperature = s.PosteriorTemperature.At(0), UniformPriorGaussian = s.IgrPrior, Output = s.RelaxedOutput, Scale = s.IgrScale },
             _ when s.RelaxedOutput != RelaxedOutput.Simplex =>
                 throw new ArgumentException($"estimator '{Name}': only relaxed nodes (concrete, igr) can pass their log-simplex value on.", nameof(s)),
             _ => new ScoreFunctionNodes<float>(layout),

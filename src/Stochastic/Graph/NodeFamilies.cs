@@ -176,6 +176,23 @@ public enum IgrScale
 }
 
 /// <summary>
+/// The Gaussian N(μ0, σ0²) of every coordinate of an IGR uniform prior, given instead of fitted (IGR Eq. 20). The IGR
+/// paper's VAE code has μ0 = log(1/8) and σ0 = e − 1 at every temperature (<see cref="PaperCode"/>).
+/// </summary>
+/// <param name="Location">μ0, finite</param>
+/// <param name="Scale">σ0 &gt; 0, finite</param>
+public readonly record struct IgrPriorGaussian(double Location, double Scale)
+{
+    /// <summary>μ0 = log(a / (1 − a)) with a = 1/9, σ0 = exp(log(e − 1)) = e − 1: the prior of the IGR paper's VAE code for ten categories.</summary>
+    public static IgrPriorGaussian PaperCode => new(Math.Log(1.0 / 8), Math.E - 1);
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> unless μ0 is finite and σ0 finite and &gt; 0.</summary>
+    public IgrPriorGaussian Validated() =>
+        double.IsFinite(Location) && Scale > 0 && double.IsFinite(Scale) ? this
+        : throw new ArgumentOutOfRangeException(nameof(Scale), $"IGR prior: expected a finite μ0 and a finite σ0 > 0, got μ0 = {Location}, σ0 = {Scale}.");
+}
+
+/// <summary>
 /// The Invertible Gaussian Reparameterization with softmax++ (Potapczynski et al. 2020, Eq. 21): node parameters are
 /// [μ | log σ] of K−1 Gaussian coordinates per node, y = μ + σε, and the value is softmax++(y/τ) with δ. log p − log q of
 /// y equals that of the relaxed value (both go through the same invertible map), so the node's log-density is the
@@ -216,13 +233,18 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
     /// <summary>τ at which <see cref="UniformPriorParameters"/> fits the Gaussian of a uniform prior (IGR Eq. 20).</summary>
     public double PriorFitTemperature { get; init; } = 2.0 / 3;
 
+    readonly IgrPriorGaussian? _uniformPriorGaussian;
+    /// <summary>The Gaussian a uniform prior takes in place of the fit (null, the default: fitted by Eq. 20).</summary>
+    public IgrPriorGaussian? UniformPriorGaussian { get => _uniformPriorGaussian; init => _uniformPriorGaussian = value?.Validated(); }
+
     /// <summary>Seed of the Monte Carlo fit of a uniform prior, so that the prior depends on the family alone.</summary>
     const ulong UniformPriorFitSeed = 20;
 
     /// <summary>
     /// [μ0 | log σ0] per node, fitted to the uniform distribution over n categories by moment matching (IGR Eq. 20,
-    /// <see cref="Igr.FitToDiscrete"/>), the same for every node; the same family always gives the same values.
-    /// The fit needs σ0, so nodes of <see cref="IgrScale.Unit"/> scale have no uniform prior.
+    /// <see cref="Igr.FitToDiscrete"/>), or <see cref="UniformPriorGaussian"/>'s in every coordinate when it is set;
+    /// the same for every node, and the same family always gives the same values. The prior has a σ0, so nodes of
+    /// <see cref="IgrScale.Unit"/> scale have no uniform prior.
     /// </summary>
     public override Tensor<T> UniformPriorParameters(int units)
     {
@@ -232,7 +254,9 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
             throw new ArgumentException("IGR nodes: a uniform prior is fitted with its scale σ0 (Eq. 20); nodes whose scale is held at 1 have none to fit.");
         int nodes = Layout.Nodes(units), d = Layout.Arity - 1;
         var uniform = Enumerable.Repeat(1.0 / Layout.Arity, Layout.Arity).ToArray();
-        var (location, scale) = Igr.FitToDiscrete(uniform, PriorFitTemperature, new Rng(UniformPriorFitSeed), IgrMap.SoftmaxPlusPlus, Delta);
+        var (location, scale) = _uniformPriorGaussian is { } given
+            ? (Enumerable.Repeat(given.Location, d).ToArray(), Enumerable.Repeat(given.Scale, d).ToArray())
+            : Igr.FitToDiscrete(uniform, PriorFitTemperature, new Rng(UniformPriorFitSeed), IgrMap.SoftmaxPlusPlus, Delta);
         var p = Tensor<T>.Zeros(2 * nodes * d);
         var s = p.Span;
         for (int i = 0; i < nodes; i++)

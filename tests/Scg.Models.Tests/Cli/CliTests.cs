@@ -45,6 +45,12 @@ public sealed class CliTests : IDisposable
         { ["train", "--estimator", "igr", "--igr-scale", "fixed"], "--igr-scale must be learned or unit, got 'fixed'." },
         { ["train", "--igr-scale", "unit"], "--igr-scale unit sets the scale of IGR's Gaussians; it needs --estimator igr, got --estimator concrete." },
         { ["train", "--estimator", "igr", "--igr-scale", "unit", "--model", "4H~32V", "--arity", "4", "--encoding", "onehot", "--prior", "uniform"], "--igr-scale unit holds IGR's σ at 1, but --prior uniform fits the prior's σ0" },
+        { ["train", "--estimator", "igr", "--prior", "uniform", "--igr-prior", "wide"], "--igr-prior must be fit, code or MU,SIGMA (a finite mean and a finite scale > 0, e.g. -2.08,1.72), got 'wide'." },
+        { ["train", "--estimator", "igr", "--prior", "uniform", "--igr-prior", "-2,0"], "--igr-prior must be fit, code or MU,SIGMA (a finite mean and a finite scale > 0, e.g. -2.08,1.72), got '-2,0'." },
+        { ["train", "--estimator", "igr", "--prior", "uniform", "--igr-prior", "NaN,1"], "--igr-prior must be fit, code or MU,SIGMA" },
+        { ["train", "--estimator", "igr", "--prior", "uniform", "--igr-prior", "1,2,3"], "--igr-prior must be fit, code or MU,SIGMA" },
+        { ["train", "--estimator", "igr", "--igr-prior", "code"], "--igr-prior sets the Gaussian of IGR's uniform prior; it needs --prior uniform (a learned prior has its own parameters)." },
+        { ["train", "--prior", "uniform", "--igr-prior", "code"], "--igr-prior sets the Gaussian of IGR's uniform prior; it needs --estimator igr, got --estimator concrete." },
         { ["train", "--binarization", "random"], "--binarization must be fixed, dynamic or threshold, got 'random'." },
         { ["train", "--binarization", "threshold"], "--binarization threshold expects a grayscale data set (mnist or fashion-mnist), got --data sbn-toy" },
         { ["train", "--binarization", "dynamic"], "--binarization dynamic expects a grayscale data set (mnist or fashion-mnist), got --data sbn-toy, whose rows are already bits" },
@@ -321,6 +327,34 @@ public sealed class CliTests : IDisposable
         Assert.Equal(ScgApp.BadInput, refused.Code);
         Assert.Contains("Gaussian unit-scale node parameters", refused.Err);
         Assert.Equal(before, Snapshot(unit));
+    }
+
+    [Fact]
+    public void AGivenIgrPriorIsRecordedKeptOnResumeAndAnotherIsRefused()
+    {
+        string given = _dir.File("given"), fitted = _dir.File("fitted");
+        string[] igr = ["--estimator", "igr", "--model", "3H~32V", "--arity", "4", "--encoding", "onehot", "--prior", "uniform", "--kl", "analytic"];
+        var trained = Scg(["train", .. igr, "--igr-prior", "-1.5,0.75", .. Tiny("--out", given)]);
+        Assert.True(trained.Code == ScgApp.Ok, trained.Err);
+        Assert.Contains("IGR's Gaussian given as μ0 = -1.5, σ0 = 0.75", trained.Err);
+        Assert.True(Scg(["train", .. igr, .. Tiny("--out", fitted)]).Code == ScgApp.Ok);
+        Assert.Equal(new Stochastic.Graph.IgrPriorGaussian(-1.5, 0.75), Sbn.Checkpoint.Read(Path.Combine(given, "checkpoint.scg")).Header.IgrPrior);
+        Assert.Null(Sbn.Checkpoint.Read(Path.Combine(fitted, "checkpoint.scg")).Header.IgrPrior);
+        // the prior is the model's constant: the given one, not the fit, in every coordinate
+        var model = Sbn.Checkpoint.Read(Path.Combine(given, "checkpoint.scg")).CreateModel();
+        var prior = model.TopPrior!.ToDoubles();
+        Assert.All(prior[..(prior.Length / 2)], v => Assert.Equal(-1.5f, (float)v));
+        Assert.All(prior[(prior.Length / 2)..], v => Assert.Equal((float)Math.Log(0.75), (float)v));
+        Assert.NotEqual(prior, Sbn.Checkpoint.Read(Path.Combine(fitted, "checkpoint.scg")).CreateModel().TopPrior!.ToDoubles());
+
+        var resumed = Scg("train", "--resume", given, "--steps", "20", "--eval-samples", "3");
+        Assert.True(resumed.Code == ScgApp.Ok, resumed.Err);
+        Assert.Equal(new Stochastic.Graph.IgrPriorGaussian(-1.5, 0.75), Sbn.Checkpoint.Read(Path.Combine(given, "checkpoint.scg")).Header.IgrPrior);
+        var before = Snapshot(given);
+        var refused = Scg("train", "--resume", given, "--steps", "30", "--igr-prior", "code");
+        Assert.Equal(ScgApp.BadInput, refused.Code);
+        Assert.Contains("has IGR's uniform prior N(μ0 = -1.5, σ0 = 0.75), not N(μ0 = -2.0794415416798357, σ0 = 1.718281828459045)", refused.Err);
+        Assert.Equal(before, Snapshot(given));
     }
 
     const double MinimumDvaeGain = 1.0;

@@ -74,6 +74,20 @@ public sealed class IgrReproductionTests : IDisposable
     }
 
     [DataFact("mnist")]
+    public void WithTheCodesPriorOnlyTheVaesIgrRowsTakeIt()
+    {
+        string table = _dir.File("igr-prior.md");
+        var (code, _, stderr) = CliTests.Scg("reproduce", "--paper", "igr", "--igr-prior", "code", "--rows", "igr-0.1,gs-0.25,sp-igr-0.5", "--steps", "2",
+            "--eval-samples", "2", "--seeds", "1", "--jobs", "1", "-o", table);
+        Assert.True(code == ScgApp.Ok, stderr);
+        string runs = _dir.File("igr-prior-runs");
+        Assert.Equal(["code"], FirstCellValues(runs, "igr-0.1", "--igr-prior"));
+        Assert.Equal(["fit"], FirstCellValues(runs, "gs-0.25", "--igr-prior"));
+        Assert.Equal(["fit"], FirstCellValues(runs, "sp-igr-0.5", "--igr-prior"));
+        Assert.Contains("The VAE's IGR rows have the uniform prior's Gaussian given, μ0 = -2.0794 and σ0 = 1.7183 in every coordinate (the paper's VAE code's), instead of fitted by Eq. 20.", File.ReadAllText(table));
+    }
+
+    [DataFact("mnist")]
     public void WithThePaperCodesOptimizerOnlyTheStructuredRowsTakeIt()
     {
         string table = _dir.File("igr-code.md");
@@ -95,6 +109,8 @@ public sealed class IgrReproductionTests : IDisposable
     [InlineData("--jobs", "0", "--jobs must be ≥ 1, got 0")]
     [InlineData("--igr-scale", "half", "--igr-scale must be learned or unit, got 'half'")]
     [InlineData("--igr-scale", "unit", "--igr-scale unit holds IGR's σ at 1, but the VAE row igr-0.5 fits its uniform prior's σ0: pass --rows structured")]
+    [InlineData("--igr-prior", "wide", "--igr-prior must be fit, code or MU,SIGMA (a finite mean and a finite scale > 0, e.g. -2.08,1.72), got 'wide'")]
+    [InlineData("--igr-prior", "1,-1", "--igr-prior must be fit, code or MU,SIGMA")]
     [InlineData("--binarization", "otsu", "--binarization must be fixed, dynamic or threshold, got 'otsu'")]
     [InlineData("--sp-optimizer", "sgd", "--sp-optimizer must be paper or code, got 'sgd'")]
     public void WhatItRefusesIsNamed(string option, string value, string message)
@@ -114,5 +130,17 @@ public sealed class IgrReproductionTests : IDisposable
         var optimizer = CliTests.Scg("reproduce", "--sp-optimizer", "code", "-o", _dir.File("t.md"));
         Assert.Equal(ScgApp.BadInput, optimizer.Code);
         Assert.Contains("--sp-optimizer does not apply to --paper concrete", optimizer.Err);
+        var prior = CliTests.Scg("reproduce", "--igr-prior", "code", "-o", _dir.File("t.md"));
+        Assert.Equal(ScgApp.BadInput, prior.Code);
+        Assert.Contains("--igr-prior does not apply to --paper concrete", prior.Err);
+    }
+
+    [Fact]
+    public void AGivenPriorWithoutTheVaesIgrRowsIsRefused()
+    {
+        var (code, _, stderr) = CliTests.Scg("reproduce", "--paper", "igr", "--igr-prior", "code", "--rows", "structured,gs-0.67", "-o", _dir.File("t.md"));
+        Assert.Equal(ScgApp.BadInput, code);
+        Assert.Contains("--igr-prior sets the uniform prior of the VAE's IGR rows (igr-0.5, igr-0.1), and --rows 'structured,gs-0.67' selects none.", stderr);
+        Assert.False(File.Exists(_dir.File("t.md")));
     }
 }

@@ -144,6 +144,7 @@ public sealed class RecoveryTests : IDisposable
         { "step", "the step is -5; expected ≥ 0." },
         { "igr-scale", "IGR's scale is Unit for concrete; expected Learned unless the estimator is igr." },
         { "igr-scale-number", "IGR's scale is 7; expected Learned or Unit." },
+        { "igr-prior", "IGR's prior is given for concrete with a learned prior; expected none unless igr has a uniform prior." },
         { "header-length", "the header is 2147483647 bytes long; expected 2 to " },
         { "tensor-count", "the tensor count is 2147483647; expected 0 to " },
         { "dimension", "needs 4294967296 bytes; " },
@@ -173,6 +174,7 @@ public sealed class RecoveryTests : IDisposable
             "step" => Crafted(path, h => h["Step"] = -5),
             "igr-scale" => Crafted(path, h => h["IgrScale"] = "Unit"),
             "igr-scale-number" => Crafted(path, h => h["IgrScale"] = 7),
+            "igr-prior" => Crafted(path, h => h["IgrPrior"] = new System.Text.Json.Nodes.JsonObject { ["Location"] = -2.0, ["Scale"] = 1.5 }),
             "header-length" => Crafted(path, patch: b => BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(12), int.MaxValue)),
             "tensor-count" => Crafted(path, patch: b => BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(16 + headerLength), int.MaxValue)),
             // the first dimension of the first tensor becomes 1 << 30 (after the count, the name's length byte, the name and the rank)
