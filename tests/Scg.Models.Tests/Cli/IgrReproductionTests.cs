@@ -18,6 +18,15 @@ public sealed class IgrReproductionTests : IDisposable
         return [.. options.Select(o => args[Array.IndexOf(args, o) + 1])];
     }
 
+    /// <summary>A 2-step, 1-seed reproduction of <paramref name="rows"/> with <paramref name="options"/> into table <paramref name="name"/>.md: its runs folder and the table's text.</summary>
+    (string Runs, string Table) Reproduce(string name, string rows, params string[] options)
+    {
+        string table = _dir.File(name + ".md");
+        var (code, _, stderr) = CliTests.Scg(["reproduce", "--paper", "igr", .. options, "--rows", rows, "--steps", "2", "--eval-samples", "2", "--seeds", "1", "--jobs", "1", "-o", table]);
+        Assert.True(code == ScgApp.Ok, stderr);
+        return (_dir.File(name + "-runs"), File.ReadAllText(table));
+    }
+
     [DataFact("mnist")]
     public void ARowIsASweepOverSeedsItsTableSitsBesideThePapersAndARerunContinues()
     {
@@ -51,54 +60,39 @@ public sealed class IgrReproductionTests : IDisposable
     [DataFact("mnist")]
     public void ThresholdedRowsTrainOnThresholdedImagesAndTheTableSaysSo()
     {
-        string table = _dir.File("igr-threshold.md");
-        var (code, _, stderr) = CliTests.Scg("reproduce", "--paper", "igr", "--binarization", "threshold", "--rows", "sp-igr-0.5", "--steps", "2",
-            "--eval-samples", "2", "--seeds", "1", "--jobs", "1", "-o", table);
-        Assert.True(code == ScgApp.Ok, stderr);
-        Assert.Equal(["threshold"], FirstCellValues(_dir.File("igr-threshold-runs"), "sp-igr-0.5", "--binarization"));
-        Assert.Contains("every image thresholded at intensity 1/2", File.ReadAllText(table));
-        Assert.Contains("lr 1e-3, seed 1. ", File.ReadAllText(table));
+        var (runs, table) = Reproduce("igr-threshold", "sp-igr-0.5", "--binarization", "threshold");
+        Assert.Equal(["threshold"], FirstCellValues(runs, "sp-igr-0.5", "--binarization"));
+        Assert.Contains("every image thresholded at intensity 1/2", table);
+        Assert.Contains("lr 1e-3, seed 1. ", table);
     }
 
     [DataFact("mnist")]
     public void WithTheScaleHeldAtOneOnlyTheIgrRowsHoldIt()
     {
-        string table = _dir.File("igr-unit.md");
-        var (code, _, stderr) = CliTests.Scg("reproduce", "--paper", "igr", "--igr-scale", "unit", "--rows", "sp-igr-0.1,sp-gs-0.25", "--steps", "2",
-            "--eval-samples", "2", "--seeds", "1", "--jobs", "1", "-o", table);
-        Assert.True(code == ScgApp.Ok, stderr);
-        string runs = _dir.File("igr-unit-runs");
+        var (runs, table) = Reproduce("igr-unit", "sp-igr-0.1,sp-gs-0.25", "--igr-scale", "unit");
         Assert.Equal(["unit"], FirstCellValues(runs, "sp-igr-0.1", "--igr-scale"));
         Assert.Equal(["learned"], FirstCellValues(runs, "sp-gs-0.25", "--igr-scale"));
-        Assert.Contains("IGR's Gaussians have σ held at 1", File.ReadAllText(table));
+        Assert.Contains("IGR's Gaussians have σ held at 1", table);
     }
 
     [DataFact("mnist")]
     public void WithTheCodesPriorOnlyTheVaesIgrRowsTakeIt()
     {
-        string table = _dir.File("igr-prior.md");
-        var (code, _, stderr) = CliTests.Scg("reproduce", "--paper", "igr", "--igr-prior", "code", "--rows", "igr-0.1,gs-0.25,sp-igr-0.5", "--steps", "2",
-            "--eval-samples", "2", "--seeds", "1", "--jobs", "1", "-o", table);
-        Assert.True(code == ScgApp.Ok, stderr);
-        string runs = _dir.File("igr-prior-runs");
+        var (runs, table) = Reproduce("igr-prior", "igr-0.1,gs-0.25,sp-igr-0.5", "--igr-prior", "code");
         Assert.Equal(["code"], FirstCellValues(runs, "igr-0.1", "--igr-prior"));
         Assert.Equal(["fit"], FirstCellValues(runs, "gs-0.25", "--igr-prior"));
         Assert.Equal(["fit"], FirstCellValues(runs, "sp-igr-0.5", "--igr-prior"));
-        Assert.Contains("The VAE's IGR rows have the uniform prior's Gaussian given, μ0 = -2.0794 and σ0 = 1.7183 in every coordinate (the paper's VAE code's), instead of fitted by Eq. 20.", File.ReadAllText(table));
+        Assert.Contains("The VAE's IGR rows have the uniform prior's Gaussian given, μ0 = -2.0794 and σ0 = 1.7183 in every coordinate (the paper's VAE code's), instead of fitted by Eq. 20.", table);
     }
 
     [DataFact("mnist")]
     public void WithThePaperCodesOptimizerOnlyTheStructuredRowsTakeIt()
     {
-        string table = _dir.File("igr-code.md");
-        var (code, _, stderr) = CliTests.Scg("reproduce", "--paper", "igr", "--sp-optimizer", "code", "--rows", "sp-gs-0.25,gs-0.25", "--steps", "2",
-            "--eval-samples", "2", "--seeds", "1", "--jobs", "1", "-o", table);
-        Assert.True(code == ScgApp.Ok, stderr);
-        string runs = _dir.File("igr-code-runs");
+        var (runs, table) = Reproduce("igr-code", "sp-gs-0.25,gs-0.25", "--sp-optimizer", "code");
         string[] optimizer = ["--batch-size", "--lr", "--lr-decay", "--lr-min"];
         Assert.Equal(["100", "0.001", "0.001", "0.0001"], FirstCellValues(runs, "sp-gs-0.25", optimizer));
         Assert.Equal(["64", "0.001", "0", "0"], FirstCellValues(runs, "gs-0.25", optimizer));
-        Assert.Contains("lr 1e-3; the structured-prediction rows **2 steps** of batch 100 (0 epochs), lr 1e-3 / (1 + 1e-3·t) down to 1e-4, as the paper's structured-prediction code trains, seed 1.", File.ReadAllText(table));
+        Assert.Contains("lr 1e-3; the structured-prediction rows **2 steps** of batch 100 (0 epochs), lr 1e-3 / (1 + 1e-3·t) down to 1e-4, as the paper's structured-prediction code trains, seed 1.", table);
     }
 
     [Theory]
