@@ -581,4 +581,35 @@ public sealed class KernelTests
 
     [Fact] public void ScanFloat() => ScanAll<float>();
     [Fact] public void ScanDouble() => ScanAll<double>();
+
+    // ---- AdamUpdate ------------------------------------------------------------------------------------
+
+    static void AdamAll<T>() where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(11);
+        T beta1 = T.CreateTruncating(0.9), beta2 = T.CreateTruncating(0.999), wd = T.CreateTruncating(1e-3), step = T.CreateTruncating(3e-3),
+            invSqrtC2 = T.CreateTruncating(1 / Math.Sqrt(1 - 0.999 * 0.999)), eps = T.CreateTruncating(1e-8), c1 = T.One - beta1, c2 = T.One - beta2;
+        foreach (int n in Lengths<T>())
+        {
+            var theta = Fenced<T>(n); var m = Fenced<T>(n); var v = Fenced<T>(n);
+            Random<T>(rng, n).CopyTo(theta, 1);
+            Random<T>(rng, n, 0.1).CopyTo(m, 1);
+            Random<T>(rng, n, 0.1).Select(T.Abs).ToArray().CopyTo(v, 1);
+            var g = Random<T>(rng, n + 1);
+            T[] th0 = theta[1..^1], m0 = m[1..^1], v0 = v[1..^1];
+            AdamUpdate.Apply<T>(theta.AsSpan(1, n), g.AsSpan(1), m.AsSpan(1, n), v.AsSpan(1, n), beta1, beta2, wd, step, invSqrtC2, eps);
+            foreach (var (a, what) in new[] { (theta, "theta"), (m, "m"), (v, "v") }) AssertFence(a, $"adam {what} n={n}");
+            for (int i = 0; i < n; i++)
+            {
+                T gi = g[i + 1] + wd * th0[i];
+                T mi = beta1 * m0[i] + c1 * gi, vi = beta2 * v0[i] + c2 * gi * gi;
+                Assert.True(m[i + 1] == mi && v[i + 1] == vi, $"adam n={n}, element {i}: m {m[i + 1]} v {v[i + 1]}, expected {mi} {vi}");
+                T expected = th0[i] - step * mi / (T.Sqrt(vi) * invSqrtC2 + eps);
+                Assert.True(theta[i + 1] == expected, $"adam n={n}, element {i}: theta {theta[i + 1]}, expected {expected}");
+            }
+        }
+    }
+
+    [Fact] public void AdamFloat() => AdamAll<float>();
+    [Fact] public void AdamDouble() => AdamAll<double>();
 }

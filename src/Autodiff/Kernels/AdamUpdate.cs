@@ -38,19 +38,20 @@ internal static class AdamUpdate
                 (th - s * mj / (Vector512.Sqrt(vj) * c + eps)).StoreUnsafe(ref tr, (nuint)i);
             }
         }
-        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+        else if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
         {
-            Vector256<T> b1 = Vector256.Create(beta1), b2 = Vector256.Create(beta2), a1 = Vector256.Create(c1), a2 = Vector256.Create(c2),
-                wd = Vector256.Create(weightDecay), s = Vector256.Create(stepSize), c = Vector256.Create(invSqrtC2), eps = Vector256.Create(epsilon);
-            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
+            // Vector<T> is the 256-bit vector on AVX2 hosts (and AVX-512 ones held to 256 bits) and the 128-bit one
+            // with SSE or AdvSimd only
+            Vector<T> b1 = new(beta1), b2 = new(beta2), a1 = new(c1), a2 = new(c2), wd = new(weightDecay), s = new(stepSize), c = new(invSqrtC2), eps = new(epsilon);
+            for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
             {
-                var th = Vector256.LoadUnsafe(ref tr, (nuint)i);
-                var gj = Vector256.LoadUnsafe(ref gr, (nuint)i) + wd * th;
-                var mj = b1 * Vector256.LoadUnsafe(ref mr, (nuint)i) + a1 * gj;
-                var vj = b2 * Vector256.LoadUnsafe(ref vr, (nuint)i) + a2 * gj * gj;
+                var th = Vector.LoadUnsafe(ref tr, (nuint)i);
+                var gj = Vector.LoadUnsafe(ref gr, (nuint)i) + wd * th;
+                var mj = b1 * Vector.LoadUnsafe(ref mr, (nuint)i) + a1 * gj;
+                var vj = b2 * Vector.LoadUnsafe(ref vr, (nuint)i) + a2 * gj * gj;
                 mj.StoreUnsafe(ref mr, (nuint)i);
                 vj.StoreUnsafe(ref vr, (nuint)i);
-                (th - s * mj / (Vector256.Sqrt(vj) * c + eps)).StoreUnsafe(ref tr, (nuint)i);
+                (th - s * mj / (Vector.SquareRoot(vj) * c + eps)).StoreUnsafe(ref tr, (nuint)i);
             }
         }
         for (; i < n; i++)

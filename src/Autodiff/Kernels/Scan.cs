@@ -9,7 +9,7 @@ namespace Scg.Autodiff.Kernels;
 internal interface IValueTest<T> where T : unmanaged
 {
     static abstract bool Passes(T x);
-    static abstract Vector256<T> Passes(Vector256<T> x);
+    static abstract Vector<T> Passes(Vector<T> x);
     static abstract Vector512<T> Passes(Vector512<T> x);
 }
 
@@ -17,7 +17,7 @@ internal interface IValueTest<T> where T : unmanaged
 internal readonly struct FiniteTest<T> : IValueTest<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static bool Passes(T x) => T.IsFinite(x);
-    public static Vector256<T> Passes(Vector256<T> x) => Vector256.Equals(x - x, Vector256<T>.Zero);
+    public static Vector<T> Passes(Vector<T> x) => Vector.Equals(x - x, Vector<T>.Zero);
     public static Vector512<T> Passes(Vector512<T> x) => Vector512.Equals(x - x, Vector512<T>.Zero);
 }
 
@@ -25,7 +25,7 @@ internal readonly struct FiniteTest<T> : IValueTest<T> where T : unmanaged, IFlo
 internal readonly struct BinaryTest<T> : IValueTest<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static bool Passes(T x) => x == T.Zero || x == T.One;
-    public static Vector256<T> Passes(Vector256<T> x) => Vector256.Equals(x, Vector256<T>.Zero) | Vector256.Equals(x, Vector256<T>.One);
+    public static Vector<T> Passes(Vector<T> x) => Vector.Equals(x, Vector<T>.Zero) | Vector.Equals(x, Vector<T>.One);
     public static Vector512<T> Passes(Vector512<T> x) => Vector512.Equals(x, Vector512<T>.Zero) | Vector512.Equals(x, Vector512<T>.One);
 }
 
@@ -71,10 +71,10 @@ internal static unsafe class Scan
             for (; i <= n - Vector512<T>.Count; i += Vector512<T>.Count)
                 if (!Vector512.EqualsAll(TTest.Passes(Vector512.LoadUnsafe(ref r, (nuint)i)).AsByte(), Vector512<byte>.AllBitsSet)) break;
         }
-        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+        else if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
         {
-            for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
-                if (!Vector256.EqualsAll(TTest.Passes(Vector256.LoadUnsafe(ref r, (nuint)i)).AsByte(), Vector256<byte>.AllBitsSet)) break;
+            for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
+                if (!Vector.EqualsAll(Vector.AsVectorByte(TTest.Passes(Vector.LoadUnsafe(ref r, (nuint)i))), Vector<byte>.AllBitsSet)) break;
         }
         for (; i < n; i++)
             if (!TTest.Passes(Unsafe.Add(ref r, i))) return i;
