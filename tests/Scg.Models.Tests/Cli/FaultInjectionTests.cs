@@ -109,7 +109,7 @@ public sealed class FaultInjectionTests(UninterruptedRun reference) : IClassFixt
         AssertFinishedAsTheReference(run, ScgProcess.Run("train", "--resume", run));
     }
 
-    [UnixFact]
+    [UnixFact(SendsSigint = true)]
     public void ASecondWriterIsRefusedAndSigtermAndSigintStopWithACheckpointAndTheCommandThatResumes()
     {
         var random = new Random(7);

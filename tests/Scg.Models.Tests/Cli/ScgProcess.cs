@@ -11,6 +11,32 @@ public sealed class UnixFactAttribute : FactAttribute
     {
         if (OperatingSystem.IsWindows()) Skip = "needs POSIX signals (SIGKILL, SIGTERM, SIGINT) and flock";
     }
+
+    bool _sendsSigint;
+
+    /// <summary>
+    /// True for a test that sends SIGINT to the program: it is skipped where this process ignores SIGINT (a background
+    /// job of a non-interactive shell, or nohup), since a child inherits that and rightly goes on ignoring it.
+    /// </summary>
+    public bool SendsSigint
+    {
+        get => _sendsSigint;
+        set
+        {
+            _sendsSigint = value;
+            if (value && Skip is null && IgnoresSigint())
+                Skip = "SIGINT is ignored by the test process (started as a background job of a non-interactive shell, or under nohup), so the program it starts ignores it too; run the tests in the foreground";
+        }
+    }
+
+    /// <summary>Whether this process ignores SIGINT: bit 1 of the SigIgn mask in /proc/self/status (false where there is none).</summary>
+    static bool IgnoresSigint()
+    {
+        const string path = "/proc/self/status";
+        if (!File.Exists(path)) return false;
+        string? line = File.ReadLines(path).FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << (ScgProcess.Sigint - 1))) != 0;
+    }
 }
 
 /// <summary>
