@@ -376,8 +376,14 @@ public sealed class TapeTests
         BytesPerStep(reused, reusing, 10, ref a);
         BytesPerStep(fresh, renting, 10, ref b);
         Assert.Equal(b, a);
-        long reusedBytes = BareBytesPerStep(reused, reusing, 200, ref a);
-        long freshBytes = BareBytesPerStep(fresh, renting, 200, ref b);
+        // the least of three windows of 200 steps: an allocation in every step shows in each window, a one-off one
+        // by the runtime (seen once in the full suite under DOTNET_EnableHWIntrinsic=0, about 2 KB) in one at most
+        long reusedBytes = long.MaxValue, freshBytes = long.MaxValue;
+        for (int window = 0; window < 3; window++)
+        {
+            reusedBytes = Math.Min(reusedBytes, BareBytesPerStep(reused, reusing, 200, ref a));
+            freshBytes = Math.Min(freshBytes, BareBytesPerStep(fresh, renting, 200, ref b));
+        }
         Assert.Equal(b, a);
         Assert.Equal(0, reusedBytes);
         Assert.True(freshBytes > 0, "the measure sees the headers of an arena that does not reuse them");
