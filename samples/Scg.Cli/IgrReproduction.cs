@@ -48,13 +48,14 @@ static class IgrReproduction
     /// sample (the ExpConcrete draw; IGR's log-softmax++), as the paper's code does: fed the point on the simplex, GS
     /// at τ = 0.67 ends 18 nats lower (−148.8 against −130.4), since the saturated coordinates hide what its KL pays for.
     /// <paramref name="igrScale"/> "unit" holds the IGR rows' σ at 1, as the paper's structured-prediction code does;
-    /// <paramref name="spOptimizer"/> "code" trains the structured rows as that code does (<see cref="Optimizer"/>).
+    /// <paramref name="spOptimizer"/> "code" trains the structured rows as that code does (<see cref="Optimizer"/>);
+    /// <paramref name="igrOutput"/> "gaussian-log" feeds the VAE's IGR decoders as the paper's VAE code does.
     /// </summary>
-    public static string[] SweepArgs(Row row, string data, string binarization, string igrScale, string igrPrior, string spOptimizer, int steps, int k, string seeds, string? dataDir)
+    public static string[] SweepArgs(Row row, string data, string binarization, string igrScale, string igrPrior, string igrOutput, string spOptimizer, int steps, int k, string seeds, string? dataDir)
     {
         string Inv(int v) => v.ToString(CultureInfo.InvariantCulture);
         string[] model = row.Table == Table.Vae
-            ? ["--model", "30H~256~512~784V", "--activation", "relu", "--arity", "10", "--encoding", "onehot", "--prior", "uniform", "--relaxed-output", "log"]
+            ? ["--model", "30H~256~512~784V", "--activation", "relu", "--arity", "10", "--encoding", "onehot", "--prior", "uniform", "--relaxed-output", row.Estimator == "igr" ? igrOutput : "log"]
             : ["--model", "392V-240H-240H-392V"];
         string[] relaxation = row.Estimator == "igr"
             ? ["--temperature", row.Temperature, .. row.Table == Table.Vae ? (string[])["--kl", "analytic"] : [], .. igrScale == "unit" ? (string[])["--igr-scale", "unit"] : [],
@@ -74,12 +75,13 @@ static class IgrReproduction
         ? ["--lr", "0.001", "--batch-size", "100", "--lr-decay", "0.001", "--lr-min", "0.0001"]
         : ["--lr", "0.001", "--batch-size", "64"];
 
-    public static int Run(Ui ui, string data, string? dataDir, string binarizationText, string igrScale, string igrPrior, string spOptimizer, int steps, string? filter, int k, string seeds, int jobs, string outFile)
+    public static int Run(Ui ui, string data, string? dataDir, string binarizationText, string igrScale, string igrPrior, string igrOutput, string spOptimizer, int steps, string? filter, int k, string seeds, int jobs, string outFile)
     {
         if (data is not ("mnist" or "fashion-mnist"))
             throw new UsageException($"--paper igr trains on mnist (the paper's) or fashion-mnist; got --data {data}.");
         var binarization = TrainOptions.ParseBinarization(binarizationText, data);
         if (igrScale is not ("learned" or "unit")) throw new UsageException($"--igr-scale must be learned or unit, got '{igrScale}'.");
+        if (igrOutput is not ("log" or "gaussian-log")) throw new UsageException($"--igr-output must be log or gaussian-log, got '{igrOutput}'.");
         if (spOptimizer is not ("paper" or "code")) throw new UsageException($"--sp-optimizer must be paper or code, got '{spOptimizer}'.");
         if (steps < 1) throw new UsageException($"--steps must be ≥ 1, got {steps}.");
         if (jobs < 1) throw new UsageException($"--jobs must be ≥ 1, got {jobs}.");
@@ -94,6 +96,8 @@ static class IgrReproduction
             throw new UsageException($"--igr-scale unit holds IGR's σ at 1, but the VAE row {vaeRow.Name} fits its uniform prior's σ0: pass --rows structured (or structured rows by name).");
         if (TrainOptions.ParseIgrPrior("--igr-prior", igrPrior) is not null && !rows.Any(r => r.Table == Table.Vae && r.Estimator == "igr"))
             throw new UsageException($"--igr-prior sets the uniform prior of the VAE's IGR rows (igr-0.5, igr-0.1), and --rows '{filter}' selects none.");
+        if (igrOutput != "log" && !rows.Any(r => r.Table == Table.Vae && r.Estimator == "igr"))
+            throw new UsageException($"--igr-output sets what the decoders of the VAE's IGR rows (igr-0.5, igr-0.1) read, and --rows '{filter}' selects none.");
         OutputLocation.RequireFile("--out", outFile);
         string runsDir = Path.Combine(Path.GetDirectoryName(outFile) ?? "", Path.GetFileNameWithoutExtension(outFile) + "-runs");
         if (File.Exists(outFile) && !Directory.Exists(runsDir))
@@ -104,17 +108,17 @@ static class IgrReproduction
         foreach (var row in rows)
         {
             string folder = Path.Combine(runsDir, row.Name);
-            sweeps.Add((row, folder, ReproductionSweeps.Ensure(ui, row.Name, folder, SweepArgs(row, data, binarizationText, igrScale, igrPrior, spOptimizer, steps, k, seeds, dataDir))));
+            sweeps.Add((row, folder, ReproductionSweeps.Ensure(ui, row.Name, folder, SweepArgs(row, data, binarizationText, igrScale, igrPrior, igrOutput, spOptimizer, steps, k, seeds, dataDir))));
         }
         int cellsPerRow = sweeps.Max(s => s.Manifest.Cells.Length);
         var pending = Enumerable.Range(0, cellsPerRow)   // seed-major: every row gets its first seed first
             .SelectMany(i => sweeps.Where(s => i < s.Manifest.Cells.Length).Select(s => (Sweep: s.Folder, s.Manifest, Index: i)))
             .Where(c => CellFiles.State(CellFiles.Folder(c.Sweep, c.Manifest.Cells[c.Index])).State != CellState.Done)
             .ToList();
-        Write(outFile, sweeps, data, binarization, igrScale, igrPrior, spOptimizer, steps, k);
+        Write(outFile, sweeps, data, binarization, igrScale, igrPrior, igrOutput, spOptimizer, steps, k);
         ui.Note($"reproduce --paper igr: {sweeps.Sum(s => s.Manifest.Cells.Length)} runs in {runsDir}/, {pending.Count} to run, {jobs} at a time (1 thread each); the table, {outFile}, is rewritten as each run ends");
-        int code = pending.Count == 0 ? ScgApp.Ok : LocalLauncher.Run(ui, pending, jobs, ended: () => Write(outFile, sweeps, data, binarization, igrScale, igrPrior, spOptimizer, steps, k));
-        string markdown = Write(outFile, sweeps, data, binarization, igrScale, igrPrior, spOptimizer, steps, k);
+        int code = pending.Count == 0 ? ScgApp.Ok : LocalLauncher.Run(ui, pending, jobs, ended: () => Write(outFile, sweeps, data, binarization, igrScale, igrPrior, igrOutput, spOptimizer, steps, k));
+        string markdown = Write(outFile, sweeps, data, binarization, igrScale, igrPrior, igrOutput, spOptimizer, steps, k);
         ui.Line();
         ui.Line(markdown);
         return code;
@@ -135,7 +139,7 @@ static class IgrReproduction
         return results;
     }
 
-    static string Write(string outFile, List<(Row Row, string Folder, SweepManifest Manifest)> sweeps, string data, Binarization binarization, string igrScale, string igrPrior, string spOptimizer, int steps, int k)
+    static string Write(string outFile, List<(Row Row, string Folder, SweepManifest Manifest)> sweeps, string data, Binarization binarization, string igrScale, string igrPrior, string igrOutput, string spOptimizer, int steps, int k)
     {
         var sb = new StringBuilder("# The IGR paper's MNIST results, re-run\n\n");
         string[] seeds = [.. sweeps[0].Manifest.Cells.Select(c => c.Args[Array.IndexOf(c.Args, "--seed") + 1]).Distinct()];   // every cell's arguments name its seed
@@ -151,6 +155,8 @@ static class IgrReproduction
         if (igrScale == "unit") sb.Append("IGR's Gaussians have σ held at 1 (only the means are learned). ");
         if (TrainOptions.ParseIgrPrior("--igr-prior", igrPrior) is { } prior)
             sb.Append(FormattableString.Invariant($"The VAE's IGR rows have the uniform prior's Gaussian given, μ0 = {prior.Location:G5} and σ0 = {prior.Scale:G5} in every coordinate{(prior == IgrPriorGaussian.PaperCode ? " (the paper's VAE code's)" : "")}, instead of fitted by Eq. 20. "));
+        if (igrOutput == "gaussian-log")
+            sb.Append("The VAE's IGR decoders read log softmax(y/τ) over each latent's nine Gaussian coordinates and 0 for the tenth, as the paper's VAE code feeds them, instead of the log of softmax++. ");
         bool codeOptimizer = spOptimizer == "code" && sweeps.Any(s => s.Row.Table == Table.Structured);
         string paperOptimizer = FormattableString.Invariant($"**{steps} steps** of batch 64 ({steps * 64.0 / 50_000:0.##} epochs; the paper: 100), lr 1e-3");
         string codeOptimizerText = FormattableString.Invariant($"**{steps} steps** of batch 100 ({steps * 100.0 / 50_000:0.##} epochs), lr 1e-3 / (1 + 1e-3·t) down to 1e-4, as the paper's structured-prediction code trains");

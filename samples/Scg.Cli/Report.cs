@@ -44,7 +44,7 @@ static class Report
         {
             $"train bound: the training objective's mean over the last logging interval (the relaxed bound for concrete and igr, the discrete L_m for the others); test L_{k}: the bound on the discrete graph over the whole test split (higher is better, -L_k ≥ NLL)" +
             (results.Any(r => r.Plan.Family.EvaluatesRelaxed)
-                ? $"; with --relaxed-output log the nodes pass log-simplex values on, which have no discrete counterpart, so there the validation bound and test L_{k} score the relaxed model over relaxed draws."
+                ? $"; with a log --relaxed-output the nodes pass log-scale values on, which have no discrete counterpart, so there the validation bound and test L_{k} score the relaxed model over relaxed draws."
                 : "."),
         };
         if (relaxed) captions.Add("test relaxed bound: the relaxed bound the run trained (one relaxed draw per test row, at the final temperature; the test ELBO of the IGR paper), not a bound on the discrete model.");

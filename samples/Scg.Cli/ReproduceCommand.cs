@@ -66,10 +66,15 @@ static class ReproduceCommand
             Description = "igr: the Gaussian of the VAE's IGR rows' uniform prior: fit (by Eq. 20 at each row's τ, as the paper's text describes), code (μ0 = log(1/8), σ0 = e − 1 at both τ, as the paper's VAE code has it) or MU,SIGMA",
             DefaultValueFactory = _ => "fit",
         };
+        var igrOutput = new Option<string>("--igr-output")
+        {
+            Description = "igr: what the decoders of the VAE's IGR rows read: log (the log of softmax++, as the paper's text describes IGR) or gaussian-log (log softmax(y/τ) over the nine Gaussian coordinates and 0 for the tenth, as the paper's VAE code feeds them)",
+            DefaultValueFactory = _ => "log",
+        };
         var command = new Command("reproduce",
             "Re-run a paper's tables at a given budget and write a markdown table with our numbers next to the paper's: the Concrete paper's Table 1 (MNIST density estimation: 4 models × m ∈ {1,5,50}, " +
             "Concrete vs VIMCO/NVIL) and structured prediction (Figure 4), or (--paper igr) the IGR paper's discrete VAE (Table 1, Figure 4) and structured prediction (Table 3) over several seeds.");
-        foreach (Option o in (Option[])[paper, protocol, data, dataDir, binarization, igrScale, igrPrior, spOptimizer, steps, rows, evalSamples, spEvalSamples, batch, seed, seeds, jobs, sweepOptions, outFile]) command.Options.Add(o);
+        foreach (Option o in (Option[])[paper, protocol, data, dataDir, binarization, igrScale, igrPrior, igrOutput, spOptimizer, steps, rows, evalSamples, spEvalSamples, batch, seed, seeds, jobs, sweepOptions, outFile]) command.Options.Add(o);
         command.SetAction(p => ScgApp.Guard(ui, "scg reproduce", () =>
         {
             string name = p.GetValue(paper)!;
@@ -79,7 +84,7 @@ static class ReproduceCommand
                 "full" => true,
                 var unknown => throw new UsageException($"--protocol must be budget or full, got '{unknown}'."),
             };
-            Option[] other = name == "igr" ? [spEvalSamples, batch, seed, protocol, sweepOptions] : full ? [seeds, jobs, binarization, igrScale, igrPrior, spOptimizer, batch] : [seeds, jobs, igrScale, igrPrior, spOptimizer, sweepOptions];
+            Option[] other = name == "igr" ? [spEvalSamples, batch, seed, protocol, sweepOptions] : full ? [seeds, jobs, binarization, igrScale, igrPrior, igrOutput, spOptimizer, batch] : [seeds, jobs, igrScale, igrPrior, igrOutput, spOptimizer, sweepOptions];
             if (other.FirstOrDefault(o => TrainOptions.IsExplicit(p, o)) is { } given)
                 throw new UsageException($"{given.Name} does not apply to --paper {name}{(full ? " --protocol full" : "")}{(name == "igr" ? " (its rows fix the batch as the paper does; seeds are --seeds)" : "")}.");
             return full ? Full(p) : Reproduce(p, name);
@@ -108,7 +113,7 @@ static class ReproduceCommand
             "concrete" => Run(ui, p.GetValue(data)!, p.GetValue(binarization)!, p.GetValue(steps) ?? 10_000, p.GetValue(rows),
                 p.GetValue(evalSamples) ?? 1000, p.GetValue(spEvalSamples), p.GetValue(batch), p.GetValue(seed), p.GetValue(outFile) ?? Path.Combine("runs", "reproduce.md"), p.GetValue(dataDir)),
             "igr" => IgrReproduction.Run(ui, p.GetValue(data)!, p.GetValue(dataDir),
-                TrainOptions.IsExplicit(p, binarization) ? p.GetValue(binarization)! : IgrReproduction.PaperBinarization, p.GetValue(igrScale)!, p.GetValue(igrPrior)!, p.GetValue(spOptimizer)!,
+                TrainOptions.IsExplicit(p, binarization) ? p.GetValue(binarization)! : IgrReproduction.PaperBinarization, p.GetValue(igrScale)!, p.GetValue(igrPrior)!, p.GetValue(igrOutput)!, p.GetValue(spOptimizer)!,
                 p.GetValue(steps) ?? IgrReproduction.PaperSteps, p.GetValue(rows),
                 p.GetValue(evalSamples) ?? IgrReproduction.DefaultEvalSamples, p.GetValue(seeds)!, p.GetValue(jobs), p.GetValue(outFile) ?? Path.Combine("runs", "reproduce-igr.md")),
             var other => throw new UsageException($"--paper must be concrete or igr, got '{other}'."),

@@ -65,7 +65,7 @@ sealed class TrainOptions
     };
     public readonly Option<string> RelaxedOutput = new("--relaxed-output")
     {
-        Description = "What relaxed categorical nodes (concrete, igr; --encoding onehot) pass on: simplex (the point on the simplex, as the Concrete paper) or log (its logarithm, the ExpConcrete draw, as the IGR paper's code feeds its decoder; then the model has no discrete counterpart, and validation and test bounds score the relaxed model)",
+        Description = "What relaxed categorical nodes (concrete, igr; --encoding onehot) pass on: simplex (the point on the simplex, as the Concrete paper) or log (its logarithm, the ExpConcrete draw, as the IGR paper's code feeds its decoder) or gaussian-log (igr only: log softmax(y/τ) over a node's n − 1 Gaussian coordinates and 0 for the n-th, as the IGR paper's VAE code feeds its decoder, without softmax++'s δ); with either log output the model has no discrete counterpart, and validation and test bounds score the relaxed model",
         DefaultValueFactory = _ => "simplex",
     };
     public readonly Option<string> IgrScale = new("--igr-scale")
@@ -147,15 +147,16 @@ sealed class TrainOptions
         ValidateSpecFitsData(spec, data);
         if (batch > data.Train.Rows) throw new UsageException($"--batch-size {batch} exceeds the {data.Train.Rows} training rows of {dataName}.");
         var settings = new TrainSettings { Samples = m, BatchSize = batch, LearningRate = lr, WeightDecay = wd, LearningRateDecay = decay, MinimumLearningRate = floor };
-        string outputText = Get(RelaxedOutput, h => h.RelaxedOutput == Scg.Stochastic.Graph.RelaxedOutput.LogSimplex ? "log" : "simplex");
+        string outputText = Get(RelaxedOutput, h => RelaxedOutputText(h.RelaxedOutput));
         var relaxedOutput = outputText switch
         {
             "simplex" => Scg.Stochastic.Graph.RelaxedOutput.Simplex,
             "log" => Scg.Stochastic.Graph.RelaxedOutput.LogSimplex,
-            _ => throw new UsageException($"--relaxed-output must be simplex or log, got '{outputText}'."),
+            "gaussian-log" => Scg.Stochastic.Graph.RelaxedOutput.GaussianLogSoftmax,
+            _ => throw new UsageException($"--relaxed-output must be simplex, log or gaussian-log, got '{outputText}'."),
         };
-        if (relaxedOutput == Scg.Stochastic.Graph.RelaxedOutput.LogSimplex && encoding != NodeEncoding.OneHot)
-            throw new UsageException("--relaxed-output log needs --encoding onehot (categorical nodes); binary and corner nodes pass their point on.");
+        if (relaxedOutput != Scg.Stochastic.Graph.RelaxedOutput.Simplex && encoding != NodeEncoding.OneHot)
+            throw new UsageException($"--relaxed-output {outputText} needs --encoding onehot (categorical nodes); binary and corner nodes pass their point on.");
         string scaleText = Get(IgrScale, h => h.IgrScale.ToString().ToLowerInvariant());
         var igrScale = scaleText switch
         {
@@ -177,6 +178,14 @@ sealed class TrainOptions
         return new Common(dataName, data, spec, model, nodes, settings, steps, Get(Seed, h => h.Seed), k, every == 0 ? Math.Max(1, steps / 10) : every);
     }
 
+    /// <summary>The --relaxed-output text of <paramref name="output"/>.</summary>
+    public static string RelaxedOutputText(Scg.Stochastic.Graph.RelaxedOutput output) => output switch
+    {
+        Scg.Stochastic.Graph.RelaxedOutput.LogSimplex => "log",
+        Scg.Stochastic.Graph.RelaxedOutput.GaussianLogSoftmax => "gaussian-log",
+        _ => "simplex",
+    };
+
     /// <summary>True when the option was given on the command line (not just defaulted).</summary>
     public static bool IsExplicit(ParseResult p, Option o) => p.GetResult(o) is { Implicit: false };
 
@@ -186,6 +195,8 @@ sealed class TrainOptions
         if (samples < choice.MinimumSamples)
             throw new UsageException($"{choice.Name} needs m ≥ {choice.MinimumSamples} samples per data point, got m = {samples}; pass -m 5 (or vimco:5 in --estimators), or use nvil for m = 1.");
         var options = c.Model with { BaselineUnits = choice.NeedsBaseline ? 100 : 0 };
+        if (c.Nodes.RelaxedOutput == Scg.Stochastic.Graph.RelaxedOutput.GaussianLogSoftmax && choice.Name != "igr")
+            throw new UsageException($"--relaxed-output gaussian-log reads IGR's Gaussian coordinates; it needs --estimator igr, got --estimator {choice.Name}.");
         if (c.Nodes.RelaxedOutput != Scg.Stochastic.Graph.RelaxedOutput.Simplex && choice.Name is not ("concrete" or "igr"))
             throw new UsageException($"--relaxed-output log needs a relaxed estimator (concrete or igr), got --estimator {choice.Name}.");
         if (c.Nodes.IgrScale != Scg.Stochastic.Graph.IgrScale.Learned && choice.Name != "igr")

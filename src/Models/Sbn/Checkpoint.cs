@@ -458,7 +458,12 @@ public sealed class Checkpoint
     public void RequireSameModel(CheckpointHeader expected)
     {
         static SbnOptions Shape(SbnOptions o) => o with { BaselineUnits = 0 };
-        static string Output(RelaxedOutput o) => o == RelaxedOutput.LogSimplex ? "log-simplex value (--relaxed-output log)" : "simplex point (--relaxed-output simplex)";
+        static string Output(RelaxedOutput o) => o switch
+        {
+            RelaxedOutput.LogSimplex => "log-simplex value (--relaxed-output log)",
+            RelaxedOutput.GaussianLogSoftmax => "log-softmax of IGR's Gaussian coordinates (--relaxed-output gaussian-log)",
+            _ => "simplex point (--relaxed-output simplex)",
+        };
         string Mismatch() => Header.ModelDescription != expected.ModelDescription
             ? $"checkpoint '{Path}' holds model {Header.ModelDescription}, not {expected.ModelDescription}."
             : $"checkpoint '{Path}' holds model {Header.Spec} with {Header.Options}, not {expected.Options}.";

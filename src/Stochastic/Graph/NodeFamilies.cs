@@ -79,10 +79,15 @@ public sealed class ConcreteNodes<T> : NodeFamily<T> where T : unmanaged, IBinar
     /// <summary>Discrete nodes of the same logits; with <see cref="RelaxedOutput.LogSimplex"/>, this family itself.</summary>
     public override NodeFamily<T> Discrete => _output == RelaxedOutput.LogSimplex ? this : _discrete;
 
-    /// <summary><paramref name="output"/>, checked against the layout: the log-simplex output needs categorical (one-hot) nodes.</summary>
-    internal static RelaxedOutput RelaxedOutputFor(NodeLayout layout, RelaxedOutput output) =>
-        output == RelaxedOutput.LogSimplex && layout.Encoding != NodeEncoding.OneHot
-            ? throw new ArgumentException($"relaxed nodes: the log-simplex output needs one-hot nodes, not {layout}.", nameof(output))
+    /// <summary>
+    /// <paramref name="output"/>, checked against the layout: a log output needs categorical (one-hot) nodes. Concrete
+    /// nodes have no Gaussian coordinates, so <see cref="RelaxedOutput.GaussianLogSoftmax"/> is IGR's alone.
+    /// </summary>
+    internal static RelaxedOutput RelaxedOutputFor(NodeLayout layout, RelaxedOutput output, bool igr = false) =>
+        output == RelaxedOutput.GaussianLogSoftmax && !igr
+            ? throw new ArgumentException("Concrete nodes: the Gaussian log-softmax output is IGR's (it reads IGR's Gaussian coordinates).", nameof(output))
+        : output != RelaxedOutput.Simplex && layout.Encoding != NodeEncoding.OneHot
+            ? throw new ArgumentException($"relaxed nodes: the {(output == RelaxedOutput.LogSimplex ? "log-simplex" : "Gaussian log-softmax")} output needs one-hot nodes, not {layout}.", nameof(output))
             : output;
 
     /// <inheritdoc/>
@@ -220,15 +225,16 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
     /// <summary>Whether the Gaussians' scales are parameters (default) or held at 1; it sets <see cref="ParameterWidth"/>.</summary>
     public IgrScale Scale { get; init; } = IgrScale.Learned;
 
-    /// <summary>What a node passes downstream: softmax++(y/τ) on the simplex (default) or its logarithm (one-hot layouts only).</summary>
-    public RelaxedOutput Output { get => _output; init => _output = ConcreteNodes<T>.RelaxedOutputFor(Layout, value); }
+    /// <summary>What a node passes downstream: softmax++(y/τ) on the simplex (default), its logarithm, or log softmax(y/τ)
+    /// with 0 for the last category (the last two for one-hot layouts only).</summary>
+    public RelaxedOutput Output { get => _output; init => _output = ConcreteNodes<T>.RelaxedOutputFor(Layout, value, igr: true); }
 
     /// <inheritdoc/>
     public override string Name => "igr";
     /// <inheritdoc/>
     public override NodeGradient Gradient => NodeGradient.Pathwise;
-    /// <summary>The argmax nodes of the same Gaussians; with <see cref="RelaxedOutput.LogSimplex"/>, this family itself.</summary>
-    public override NodeFamily<T> Discrete => _output == RelaxedOutput.LogSimplex ? this : _argMax;
+    /// <summary>The argmax nodes of the same Gaussians; with a log output, this family itself.</summary>
+    public override NodeFamily<T> Discrete => _output == RelaxedOutput.Simplex ? _argMax : this;
 
     /// <summary>τ at which <see cref="UniformPriorParameters"/> fits the Gaussian of a uniform prior (IGR Eq. 20).</summary>
     public double PriorFitTemperature { get; init; } = 2.0 / 3;
@@ -282,9 +288,15 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
         CheckParameters(parameters);
         var (location, scale) = Gaussian(parameters);
         var y = Normal<T>.RSampleOf(location, scale, rng);
-        var logits = SoftmaxPlusPlusLogits(y, Temperature.At(step));
-        var value = Layout.IsBinary ? Layout.EncodeBits(logits.Sigmoid())
-            : Layout.Encode(_output == RelaxedOutput.LogSimplex ? logits.LogSoftmax() : logits.Softmax());
+        double temperature = Temperature.At(step);
+        Tensor<T> value;
+        if (_output == RelaxedOutput.GaussianLogSoftmax) value = Layout.Encode(GaussianLogSoftmax(y, temperature));
+        else
+        {
+            var logits = SoftmaxPlusPlusLogits(y, temperature);
+            value = Layout.IsBinary ? Layout.EncodeBits(logits.Sigmoid())
+                : Layout.Encode(_output == RelaxedOutput.LogSimplex ? logits.LogSoftmax() : logits.Softmax());
+        }
         return GaussianNode.Draw(this, location, scale, y, value, Normal<T>.LogProbOf(location, scale, y));
     }
 
@@ -325,6 +337,14 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
         var scaled = (y / temperature).Reshape(rows, nodes, Layout.Arity - 1);
         var last = Tensor<T>.Full(new Shape(rows, nodes, 1), T.CreateChecked(Math.Log(Delta)));
         return Ops.Concat(2, scaled, last);
+    }
+
+    /// <summary>[rows, nodes, n]: log softmax(y/τ) over each node's n − 1 coordinates, then 0 (<see cref="RelaxedOutput.GaussianLogSoftmax"/>).</summary>
+    Tensor<T> GaussianLogSoftmax(Tensor<T> y, double temperature)
+    {
+        int rows = y.Shape[0], nodes = y.Shape[1] / (Layout.Arity - 1);
+        var logSoftmax = (y / temperature).Reshape(rows, nodes, Layout.Arity - 1).LogSoftmax();
+        return Ops.Concat(2, logSoftmax, Tensor<T>.Full(new Shape(rows, nodes, 1), T.Zero));
     }
 
     /// <summary>

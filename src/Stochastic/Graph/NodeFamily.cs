@@ -26,6 +26,11 @@ public enum RelaxedOutput
     /// decoder. It has no discrete counterpart, so the model evaluated is the relaxed one (<see cref="NodeFamily{T}.EvaluatesRelaxed"/>).
     /// </summary>
     LogSimplex,
+    /// <summary>
+    /// IGR only: log softmax(y/τ) over a node's n − 1 Gaussian coordinates, and 0 in the n-th place, as the IGR paper's
+    /// VAE code feeds its decoder (it drops softmax++'s δ). No discrete counterpart either.
+    /// </summary>
+    GaussianLogSoftmax,
 }
 
 /// <summary>

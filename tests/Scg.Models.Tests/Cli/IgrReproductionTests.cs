@@ -86,6 +86,15 @@ public sealed class IgrReproductionTests : IDisposable
     }
 
     [DataFact("mnist")]
+    public void WithTheCodesDecoderInputOnlyTheVaesIgrRowsTakeIt()
+    {
+        var (runs, table) = Reproduce("igr-output", "igr-0.5,gs-0.67", "--igr-output", "gaussian-log");
+        Assert.Equal(["gaussian-log"], FirstCellValues(runs, "igr-0.5", "--relaxed-output"));
+        Assert.Equal(["log"], FirstCellValues(runs, "gs-0.67", "--relaxed-output"));
+        Assert.Contains("The VAE's IGR decoders read log softmax(y/τ) over each latent's nine Gaussian coordinates and 0 for the tenth", table);
+    }
+
+    [DataFact("mnist")]
     public void WithThePaperCodesOptimizerOnlyTheStructuredRowsTakeIt()
     {
         var (runs, table) = Reproduce("igr-code", "sp-gs-0.25,gs-0.25", "--sp-optimizer", "code");
@@ -107,6 +116,7 @@ public sealed class IgrReproductionTests : IDisposable
     [InlineData("--igr-prior", "1,-1", "--igr-prior must be fit, code or MU,SIGMA")]
     [InlineData("--binarization", "otsu", "--binarization must be fixed, dynamic or threshold, got 'otsu'")]
     [InlineData("--sp-optimizer", "sgd", "--sp-optimizer must be paper or code, got 'sgd'")]
+    [InlineData("--igr-output", "simplex", "--igr-output must be log or gaussian-log, got 'simplex'")]
     public void WhatItRefusesIsNamed(string option, string value, string message)
     {
         var (code, _, stderr) = CliTests.Scg("reproduce", "--paper", "igr", option, value, "-o", _dir.File("t.md"));
@@ -127,6 +137,9 @@ public sealed class IgrReproductionTests : IDisposable
         var prior = CliTests.Scg("reproduce", "--igr-prior", "code", "-o", _dir.File("t.md"));
         Assert.Equal(ScgApp.BadInput, prior.Code);
         Assert.Contains("--igr-prior does not apply to --paper concrete", prior.Err);
+        var output = CliTests.Scg("reproduce", "--igr-output", "gaussian-log", "-o", _dir.File("t.md"));
+        Assert.Equal(ScgApp.BadInput, output.Code);
+        Assert.Contains("--igr-output does not apply to --paper concrete", output.Err);
     }
 
     [Fact]
@@ -135,6 +148,10 @@ public sealed class IgrReproductionTests : IDisposable
         var (code, _, stderr) = CliTests.Scg("reproduce", "--paper", "igr", "--igr-prior", "code", "--rows", "structured,gs-0.67", "-o", _dir.File("t.md"));
         Assert.Equal(ScgApp.BadInput, code);
         Assert.Contains("--igr-prior sets the uniform prior of the VAE's IGR rows (igr-0.5, igr-0.1), and --rows 'structured,gs-0.67' selects none.", stderr);
+        Assert.False(File.Exists(_dir.File("t.md")));
+        var output = CliTests.Scg("reproduce", "--paper", "igr", "--igr-output", "gaussian-log", "--rows", "gs-0.25", "-o", _dir.File("t.md"));
+        Assert.Equal(ScgApp.BadInput, output.Code);
+        Assert.Contains("--igr-output sets what the decoders of the VAE's IGR rows (igr-0.5, igr-0.1) read, and --rows 'gs-0.25' selects none.", output.Err);
         Assert.False(File.Exists(_dir.File("t.md")));
     }
 }

@@ -130,6 +130,7 @@ public sealed class CheckpointTests : IDisposable
     [InlineData("igr", Stochastic.Graph.RelaxedOutput.Simplex)]
     [InlineData("concrete", Stochastic.Graph.RelaxedOutput.LogSimplex)]
     [InlineData("igr", Stochastic.Graph.RelaxedOutput.LogSimplex)]
+    [InlineData("igr", Stochastic.Graph.RelaxedOutput.GaussianLogSoftmax)]
     public void ADiscreteVaeRoundTripsWithItsOptionsAndContinuesExactly(string estimator, Stochastic.Graph.RelaxedOutput output)
     {
         var choice = EstimatorChoice.Parse(estimator);
@@ -140,12 +141,17 @@ public sealed class CheckpointTests : IDisposable
         string path = _dir.File("dvae.scg");
         Save(path, trainer, ToySbn.Name, 1, nodes: nodes);
         Assert.Equal(output, Checkpoint.Read(path).Header.Nodes.RelaxedOutput);
-        Assert.Equal(output == Stochastic.Graph.RelaxedOutput.LogSimplex, Checkpoint.Read(path).CreateTrainer(new Rng(0)).Model.Family.EvaluatesRelaxed);
+        Assert.Equal(output != Stochastic.Graph.RelaxedOutput.Simplex, Checkpoint.Read(path).CreateTrainer(new Rng(0)).Model.Family.EvaluatesRelaxed);
 
         var checkpoint = Checkpoint.Read(path);
         var otherOutput = nodes with { RelaxedOutput = output == Stochastic.Graph.RelaxedOutput.Simplex ? Stochastic.Graph.RelaxedOutput.LogSimplex : Stochastic.Graph.RelaxedOutput.Simplex };
         var refused = Assert.Throws<InvalidDataException>(() => checkpoint.RequireSameModel(Header(trainer, ToySbn.Name, 1, nodes: otherOutput)));
-        Assert.Contains($"passes on the relaxed {(output == Stochastic.Graph.RelaxedOutput.Simplex ? "simplex point" : "log-simplex value")}", refused.Message);
+        Assert.Contains($"passes on the relaxed {output switch
+        {
+            Stochastic.Graph.RelaxedOutput.Simplex => "simplex point",
+            Stochastic.Graph.RelaxedOutput.LogSimplex => "log-simplex value",
+            _ => "log-softmax of IGR's Gaussian coordinates",
+        }}", refused.Message);
         checkpoint.RequireSameModel(Header(trainer, ToySbn.Name, 1, nodes: nodes));
         Assert.Equal(model.Options, checkpoint.Header.Options);
         Assert.Equal((3, Stochastic.Graph.NodeEncoding.OneHot, true, 6), (checkpoint.Header.Arity, checkpoint.Header.Encoding, checkpoint.Header.Options.UniformPrior, checkpoint.Header.Options.HiddenUnits));

@@ -42,15 +42,16 @@ public class DiscreteVaeTests(ITestOutputHelper output)
     /// densities), and training raises it as much.
     /// </summary>
     [Theory]
-    [InlineData("concrete")]
-    [InlineData("igr")]
-    public void ALogSimplexOutputTrainsAndItsBoundScoresTheRelaxedModel(string estimator)
+    [InlineData("concrete", RelaxedOutput.LogSimplex)]
+    [InlineData("igr", RelaxedOutput.LogSimplex)]
+    [InlineData("igr", RelaxedOutput.GaussianLogSoftmax)]
+    public void ALogOutputTrainsAndItsBoundScoresTheRelaxedModel(string estimator, RelaxedOutput output)
     {
         var choice = EstimatorChoice.Parse(estimator);
-        var family = choice.Family(new NodeSettings { Arity = 3, Encoding = NodeEncoding.OneHot, RelaxedOutput = RelaxedOutput.LogSimplex });
+        var family = choice.Family(new NodeSettings { Arity = 3, Encoding = NodeEncoding.OneHot, RelaxedOutput = output });
         var model = DiscreteVae.Create(3, family, Features, hiddenUnits: 0, 0, new Rng(1), Toy.BaseRate);
         Assert.True(model.Family.EvaluatesRelaxed);
-        TrainAndCheckTheGain(model, choice, 1, $"{estimator} (log-simplex output)");
+        TrainAndCheckTheGain(model, choice, 1, $"{estimator} ({output} output)");
     }
 
     void TrainAndCheckTheGain(SigmoidBeliefNet model, EstimatorChoice choice, int samples, string label)

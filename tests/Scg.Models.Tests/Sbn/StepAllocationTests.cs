@@ -51,12 +51,13 @@ public class StepAllocationTests
 
     /// <summary>The IGR paper's discrete VAE as the reproduction trains it: ReLU networks, log-simplex values, the KL in closed form.</summary>
     [Theory]
-    [InlineData("igr")]
-    [InlineData("concrete")]
-    public void ADiscreteVaeStepAllocatesNothingAfterWarmUp(string estimator)
+    [InlineData("igr", RelaxedOutput.LogSimplex)]
+    [InlineData("igr", RelaxedOutput.GaussianLogSoftmax)]
+    [InlineData("concrete", RelaxedOutput.LogSimplex)]
+    public void ADiscreteVaeStepAllocatesNothingAfterWarmUp(string estimator, RelaxedOutput output)
     {
         const int rows = 16, features = 24;
-        var settings = new NodeSettings { Arity = 10, Encoding = NodeEncoding.OneHot, RelaxedOutput = RelaxedOutput.LogSimplex };
+        var settings = new NodeSettings { Arity = 10, Encoding = NodeEncoding.OneHot, RelaxedOutput = output };
         var options = new SbnOptions { Activation = Scg.Autodiff.Layers.Activation.Relu, UniformPrior = true, AnalyticKl = estimator == "igr" };
         var model = new SigmoidBeliefNet(LayerSpec.Parse($"30H~16~20~{features}V"), options, EstimatorChoice.Parse(estimator).Family(settings), new Rng(1));
         var trainer = TestModels.Trainer(model, estimator, new TrainSettings { BatchSize = rows }, new Rng(2));

@@ -45,6 +45,53 @@ public class RelaxedOutputTests
         Assert.Contains(l, v => v < -0.1);   // a value on the log scale, not the simplex point itself
     }
 
+    /// <summary>
+    /// IGR's Gaussian log-softmax value from the same parameters and noise: with p the softmax++ point of the draw,
+    /// y_j/τ − log δ = log p_j − log p_n, so log softmax(y/τ)_j = log(p_j / (1 − p_n)) for j &lt; n, and the n-th value is 0.
+    /// The draw's density is the same, and the family is evaluated as itself.
+    /// </summary>
+    [Fact]
+    public void TheGaussianLogSoftmaxValueIsTheLogSoftmaxOfTheGaussianCoordinatesThenZero()
+    {
+        const int rows = 5, nodes = 3, n = 4;
+        var simplex = Family("igr", RelaxedOutput.Simplex, OneHot4);
+        var gaussianLog = Family("igr", RelaxedOutput.GaussianLogSoftmax, OneHot4);
+        int width = (int)simplex.ParameterWidth(nodes);
+        var rng = new Rng(3);
+        var values = new double[rows * width];
+        for (int i = 0; i < values.Length; i++) values[i] = 2 * rng.NextDouble() - 1;
+        var parameters = Tensor<double>.FromDoubles(values, rows, width);
+
+        var onSimplex = simplex.Sample(parameters, new Rng(9), step: 0);
+        var onLog = gaussianLog.Sample(parameters, new Rng(9), step: 0);
+
+        Assert.Equal(onSimplex.Value.Shape, onLog.Value.Shape);
+        Assert.Equal(onSimplex.LogProb.ToDoubles(), onLog.LogProb.ToDoubles());
+        var p = onSimplex.Value.ToDoubles();
+        var l = onLog.Value.ToDoubles();
+        for (int node = 0; node < p.Length / n; node++)
+        {
+            double last = p[node * n + n - 1];
+            for (int j = 0; j < n - 1; j++) Assert.Equal(Math.Log(p[node * n + j] / (1 - last)), l[node * n + j], 1e-12);
+            Assert.Equal(0, l[node * n + n - 1]);
+        }
+        Assert.Same(gaussianLog, gaussianLog.Discrete);
+        Assert.True(gaussianLog.EvaluatesRelaxed);
+    }
+
+    /// <summary>Concrete nodes have no Gaussian coordinates, and binary or corner IGR nodes no categories to take a log-softmax over: both are refused.</summary>
+    [Fact]
+    public void TheGaussianLogSoftmaxOutputIsIgrsAndNeedsOneHotNodes()
+    {
+        var concrete = Assert.Throws<ArgumentException>(() => Family("concrete", RelaxedOutput.GaussianLogSoftmax, OneHot4));
+        Assert.Contains("the Gaussian log-softmax output is IGR's", concrete.Message);
+        foreach (var layout in new[] { new NodeLayout(2), new NodeLayout(4, NodeEncoding.Corners) })
+        {
+            var e = Assert.Throws<ArgumentException>(() => Family("igr", RelaxedOutput.GaussianLogSoftmax, layout));
+            Assert.Contains("Gaussian log-softmax output needs one-hot nodes", e.Message);
+        }
+    }
+
     /// <summary>Log-simplex values have no discrete counterpart: such a family is its own discrete family, and evaluation scores the relaxed model.</summary>
     [Theory]
     [MemberData(nameof(RelaxedFamilies))]
