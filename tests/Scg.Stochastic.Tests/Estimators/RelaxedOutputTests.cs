@@ -16,16 +16,14 @@ public class RelaxedOutputTests
         : new IgrNodes<double>(layout, TemperatureSchedule.Constant(0.5)) { Output = output };
 
     /// <summary>
-    /// From the same parameters and noise, the log-simplex node's value is the logarithm of the simplex node's value,
-    /// coordinate by coordinate (each node's values log-sum-exp to 0), and the draw's density is the same.
+    /// The values of one draw (the same parameters and noise) from a simplex family and from one passing
+    /// <paramref name="output"/> on, 3 nodes of 4 categories in 5 rows; the draw's density must be the same.
     /// </summary>
-    [Theory]
-    [MemberData(nameof(RelaxedFamilies))]
-    public void TheLogSimplexValueIsTheLogarithmOfTheSimplexValueOfTheSameDraw(string name)
+    static (double[] Simplex, double[] Other) SameDraw(string name, RelaxedOutput output)
     {
         const int rows = 5, nodes = 3;
         var simplex = Family(name, RelaxedOutput.Simplex, OneHot4);
-        var log = Family(name, RelaxedOutput.LogSimplex, OneHot4);
+        var other = Family(name, output, OneHot4);
         int width = (int)simplex.ParameterWidth(nodes);
         var rng = new Rng(3);
         var values = new double[rows * width];
@@ -33,12 +31,21 @@ public class RelaxedOutputTests
         var parameters = Tensor<double>.FromDoubles(values, rows, width);
 
         var onSimplex = simplex.Sample(parameters, new Rng(9), step: 0);
-        var onLog = log.Sample(parameters, new Rng(9), step: 0);
+        var onOther = other.Sample(parameters, new Rng(9), step: 0);
+        Assert.Equal(onSimplex.Value.Shape, onOther.Value.Shape);
+        Assert.Equal(onSimplex.LogProb.ToDoubles(), onOther.LogProb.ToDoubles());
+        return (onSimplex.Value.ToDoubles(), onOther.Value.ToDoubles());
+    }
 
-        Assert.Equal(onSimplex.Value.Shape, onLog.Value.Shape);
-        Assert.Equal(onSimplex.LogProb.ToDoubles(), onLog.LogProb.ToDoubles());
-        var p = onSimplex.Value.ToDoubles();
-        var l = onLog.Value.ToDoubles();
+    /// <summary>
+    /// From the same parameters and noise, the log-simplex node's value is the logarithm of the simplex node's value,
+    /// coordinate by coordinate (each node's values log-sum-exp to 0), and the draw's density is the same.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(RelaxedFamilies))]
+    public void TheLogSimplexValueIsTheLogarithmOfTheSimplexValueOfTheSameDraw(string name)
+    {
+        var (p, l) = SameDraw(name, RelaxedOutput.LogSimplex);
         for (int i = 0; i < p.Length; i++) Assert.Equal(p[i], Math.Exp(l[i]), 1e-12);
         for (int node = 0; node < l.Length / 4; node++)
             Assert.Equal(0, Math.Log(Enumerable.Range(0, 4).Sum(j => Math.Exp(l[node * 4 + j]))), 1e-12);
@@ -53,28 +60,15 @@ public class RelaxedOutputTests
     [Fact]
     public void TheGaussianLogSoftmaxValueIsTheLogSoftmaxOfTheGaussianCoordinatesThenZero()
     {
-        const int rows = 5, nodes = 3, n = 4;
-        var simplex = Family("igr", RelaxedOutput.Simplex, OneHot4);
-        var gaussianLog = Family("igr", RelaxedOutput.GaussianLogSoftmax, OneHot4);
-        int width = (int)simplex.ParameterWidth(nodes);
-        var rng = new Rng(3);
-        var values = new double[rows * width];
-        for (int i = 0; i < values.Length; i++) values[i] = 2 * rng.NextDouble() - 1;
-        var parameters = Tensor<double>.FromDoubles(values, rows, width);
-
-        var onSimplex = simplex.Sample(parameters, new Rng(9), step: 0);
-        var onLog = gaussianLog.Sample(parameters, new Rng(9), step: 0);
-
-        Assert.Equal(onSimplex.Value.Shape, onLog.Value.Shape);
-        Assert.Equal(onSimplex.LogProb.ToDoubles(), onLog.LogProb.ToDoubles());
-        var p = onSimplex.Value.ToDoubles();
-        var l = onLog.Value.ToDoubles();
+        const int n = 4;
+        var (p, l) = SameDraw("igr", RelaxedOutput.GaussianLogSoftmax);
         for (int node = 0; node < p.Length / n; node++)
         {
             double last = p[node * n + n - 1];
             for (int j = 0; j < n - 1; j++) Assert.Equal(Math.Log(p[node * n + j] / (1 - last)), l[node * n + j], 1e-12);
             Assert.Equal(0, l[node * n + n - 1]);
         }
+        var gaussianLog = Family("igr", RelaxedOutput.GaussianLogSoftmax, OneHot4);
         Assert.Same(gaussianLog, gaussianLog.Discrete);
         Assert.True(gaussianLog.EvaluatesRelaxed);
     }
