@@ -217,10 +217,16 @@ static class NodeDistributions<T> where T : unmanaged, IBinaryFloatingPointIeee7
             ? Logistic<T>.Reparameterize(logits, temperature, rng)
             : ExpConcrete<T>.RSampleOf(logits, temperature, rng);
 
-        /// <summary>Σ over the layer of the log-density of y at <paramref name="at"/>, per row.</summary>
-        public Tensor<T> LogProbSum(Tensor<T> y, double at) => layout.IsBinary
-            ? LogitBinaryConcrete<T>.LogProbSumOf(logits, y, at)
-            : ExpConcrete<T>.LogProbOf(logits, y, at).Sum(-1);
+        /// <summary>
+        /// Σ over the layer of the log-density of y at <paramref name="at"/>, per row. y is a draw of these nodes
+        /// (<see cref="RSample"/>, of checked logits), so it is not checked again: a Binary Concrete draw is finite, an
+        /// ExpConcrete draw a log-softmax.
+        /// </summary>
+        public Tensor<T> LogProbSum(Tensor<T> y, double at)
+        {
+            Check.Temperature(at, "relaxed nodes");
+            return layout.IsBinary ? Ops.LogisticLogDensitySum(logits, at, y) : ExpConcrete<T>.LogDensity(logits, y, at).Sum(-1);
+        }
 
         /// <summary>The discrete state forward, the relaxed value's gradient backward.</summary>
         public Tensor<T> StraightThrough(Tensor<T> y) => layout.IsBinary ? LogitBinaryConcrete<T>.StraightThroughOf(y) : ExpConcrete<T>.StraightThroughOf(y);
