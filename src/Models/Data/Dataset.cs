@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using Scg.Autodiff;
 
@@ -123,19 +124,30 @@ public sealed class BinaryDataset
         Rng? draw = Binarization != Binarization.Dynamic ? null
             : rng ?? throw new ArgumentNullException(nameof(rng), "A dynamically binarized data set draws fresh bits per batch: pass the trainer's Rng.");
         ReadOnlySpan<float> values = _values.Span;
+        foreach (int r in rowIndices)
+            if ((uint)r >= (uint)Rows)
+                throw new ArgumentOutOfRangeException(nameof(rowIndices), $"rowIndices[{rowIndices.IndexOf(r)}] is {r}; expected a row in [0, {Rows}).");
+        draw?.FillUniform(dest);   // the draws of NextSingle one value after another, in one pass
         for (int b = 0; b < rowIndices.Length; b++)
         {
-            int r = rowIndices[b];
-            if ((uint)r >= (uint)Rows)
-                throw new ArgumentOutOfRangeException(nameof(rowIndices), $"rowIndices[{b}] is {r}; expected a row in [0, {Rows}).");
-            ReadOnlySpan<float> src = values.Slice(r * Features, Features);
+            ReadOnlySpan<float> src = values.Slice(rowIndices[b] * Features, Features);
             Span<float> dst = dest.Slice(b * Features, Features);
-            if (draw is null)
-                src.CopyTo(dst);
-            else
-                for (int j = 0; j < dst.Length; j++)
-                    dst[j] = draw.NextSingle() < src[j] ? 1f : 0f;
+            if (draw is null) src.CopyTo(dst);
+            else BitsBelow(dst, src);
         }
+    }
+
+    /// <summary>u[j] = 1 where the uniform draw u[j] is below the intensity p[j], else 0.</summary>
+    static void BitsBelow(Span<float> u, ReadOnlySpan<float> p)
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; j <= u.Length - Vector<float>.Count; j += Vector<float>.Count)
+            {
+                var below = Vector.LessThan(new Vector<float>(u[j..]), new Vector<float>(p[j..]));
+                Vector.ConditionalSelect(below, Vector<float>.One, Vector<float>.Zero).CopyTo(u[j..]);
+            }
+        for (; j < u.Length; j++) u[j] = u[j] < p[j] ? 1f : 0f;
     }
 
     /// <summary>Mean of each feature over the rows: the per-pixel base rate (for Dynamic, the expected bit).</summary>

@@ -59,6 +59,31 @@ public sealed class BinaryDatasetTests
         Assert.Throws<ArgumentNullException>("rng", () => data.CopyBatch([0], new float[features]));
     }
 
+    /// <summary>
+    /// A dynamic batch's bit j of row b is NextSingle() &lt; p, the generator drawing once per value in order, for a
+    /// short batch and for one long enough to fill its draws in parts on the worker pool.
+    /// </summary>
+    [Theory]
+    [InlineData(3, 7)]
+    [InlineData(12, 784)]
+    public void DynamicBitsAreTheGeneratorsDrawsInOrderBelowTheIntensities(int rows, int features)
+    {
+        var rng = new Rng(5);
+        var p = new float[10 * features];
+        for (int i = 0; i < p.Length; i++) p[i] = rng.NextSingle();
+        BinaryDataset data = BinaryDataset.FromIntensities(p, 10, features);
+        int[] batch = [.. Enumerable.Range(0, rows).Select(b => (3 * b + 1) % 10)];
+        var bits = new float[rows * features];
+        var draws = new Rng(11);
+        data.CopyBatch(batch, bits, draws);
+
+        var reference = new Rng(11);
+        for (int b = 0; b < rows; b++)
+            for (int j = 0; j < features; j++)
+                Assert.Equal(reference.NextSingle() < p[batch[b] * features + j] ? 1f : 0f, bits[b * features + j]);
+        Assert.Equal(reference.NextUInt64(), draws.NextUInt64());   // and the generator is left where one-by-one draws leave it
+    }
+
     [Fact]
     public void FeatureMeansAreTheColumnMeans()
     {
