@@ -70,7 +70,13 @@ public sealed class ConcreteNodes<T> : NodeFamily<T> where T : unmanaged, IBinar
     public TemperatureSchedule PriorTemperature { get; }
 
     /// <summary>What a node passes downstream: the point on the simplex (default) or the ExpConcrete draw itself (one-hot layouts only).</summary>
-    public RelaxedOutput Output { get => _output; init => _output = RelaxedOutputFor(Layout, value); }
+    public RelaxedOutput Output
+    {
+        get => _output;
+        init => _output = value == RelaxedOutput.GaussianLogSoftmax
+            ? throw new ArgumentException("Concrete nodes: the Gaussian log-softmax output is IGR's (it reads IGR's Gaussian coordinates).", nameof(value))
+            : RelaxedOutputFor(Layout, value);
+    }
 
     /// <inheritdoc/>
     public override string Name => "concrete";
@@ -79,14 +85,9 @@ public sealed class ConcreteNodes<T> : NodeFamily<T> where T : unmanaged, IBinar
     /// <summary>Discrete nodes of the same logits; with <see cref="RelaxedOutput.LogSimplex"/>, this family itself.</summary>
     public override NodeFamily<T> Discrete => _output == RelaxedOutput.LogSimplex ? this : _discrete;
 
-    /// <summary>
-    /// <paramref name="output"/>, checked against the layout: a log output needs categorical (one-hot) nodes. Concrete
-    /// nodes have no Gaussian coordinates, so <see cref="RelaxedOutput.GaussianLogSoftmax"/> is IGR's alone.
-    /// </summary>
-    internal static RelaxedOutput RelaxedOutputFor(NodeLayout layout, RelaxedOutput output, bool igr = false) =>
-        output == RelaxedOutput.GaussianLogSoftmax && !igr
-            ? throw new ArgumentException("Concrete nodes: the Gaussian log-softmax output is IGR's (it reads IGR's Gaussian coordinates).", nameof(output))
-        : output != RelaxedOutput.Simplex && layout.Encoding != NodeEncoding.OneHot
+    /// <summary><paramref name="output"/>, checked against the layout: a log output needs categorical (one-hot) nodes.</summary>
+    internal static RelaxedOutput RelaxedOutputFor(NodeLayout layout, RelaxedOutput output) =>
+        output != RelaxedOutput.Simplex && layout.Encoding != NodeEncoding.OneHot
             ? throw new ArgumentException($"relaxed nodes: the {(output == RelaxedOutput.LogSimplex ? "log-simplex" : "Gaussian log-softmax")} output needs one-hot nodes, not {layout}.", nameof(output))
             : output;
 
@@ -227,7 +228,7 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
 
     /// <summary>What a node passes downstream: softmax++(y/τ) on the simplex (default), its logarithm, or log softmax(y/τ)
     /// with 0 for the last category (the last two for one-hot layouts only).</summary>
-    public RelaxedOutput Output { get => _output; init => _output = ConcreteNodes<T>.RelaxedOutputFor(Layout, value, igr: true); }
+    public RelaxedOutput Output { get => _output; init => _output = ConcreteNodes<T>.RelaxedOutputFor(Layout, value); }
 
     /// <inheritdoc/>
     public override string Name => "igr";
@@ -333,19 +334,19 @@ public sealed class IgrNodes<T> : NodeFamily<T> where T : unmanaged, IBinaryFloa
     public Tensor<T> SoftmaxPlusPlusLogits(Tensor<T> y, double temperature)
     {
         if (Layout.IsBinary) return y / temperature - Math.Log(Delta);
-        int rows = y.Shape[0], nodes = y.Shape[1] / (Layout.Arity - 1);
-        var scaled = (y / temperature).Reshape(rows, nodes, Layout.Arity - 1);
-        var last = Tensor<T>.Full(new Shape(rows, nodes, 1), T.CreateChecked(Math.Log(Delta)));
-        return Ops.Concat(2, scaled, last);
+        return WithLastCoordinate(ScaledCoordinates(y, temperature), T.CreateChecked(Math.Log(Delta)));
     }
 
     /// <summary>[rows, nodes, n]: log softmax(y/τ) over each node's n − 1 coordinates, then 0 (<see cref="RelaxedOutput.GaussianLogSoftmax"/>).</summary>
-    Tensor<T> GaussianLogSoftmax(Tensor<T> y, double temperature)
-    {
-        int rows = y.Shape[0], nodes = y.Shape[1] / (Layout.Arity - 1);
-        var logSoftmax = (y / temperature).Reshape(rows, nodes, Layout.Arity - 1).LogSoftmax();
-        return Ops.Concat(2, logSoftmax, Tensor<T>.Full(new Shape(rows, nodes, 1), T.Zero));
-    }
+    Tensor<T> GaussianLogSoftmax(Tensor<T> y, double temperature) => WithLastCoordinate(ScaledCoordinates(y, temperature).LogSoftmax(), T.Zero);
+
+    /// <summary>y/τ as [rows, nodes, n − 1]: each node's Gaussian coordinates.</summary>
+    Tensor<T> ScaledCoordinates(Tensor<T> y, double temperature) =>
+        (y / temperature).Reshape(y.Shape[0], y.Shape[1] / (Layout.Arity - 1), Layout.Arity - 1);
+
+    /// <summary>[rows, nodes, n − 1] with <paramref name="value"/> appended to every node as its n-th coordinate.</summary>
+    static Tensor<T> WithLastCoordinate(Tensor<T> coordinates, T value) =>
+        Ops.Concat(2, coordinates, Tensor<T>.Full(new Shape(coordinates.Shape[0], coordinates.Shape[1], 1), value));
 
     /// <summary>
     /// The diagonal Gaussian N(μ, σ²) of IGR node parameters [rows, ParameterWidth]: [μ | log σ], or μ alone with σ = 1
