@@ -6,7 +6,7 @@ namespace Scg.Autodiff.Tests;
 public class GemmTests
 {
     /// <summary>
-    /// (m, n, k) around the float/double micro-tiles (8×32, 8×16), the k slice (256), the A block (128 float rows,
+    /// (m, n, k) around the float/double micro-tiles (8×32, 8×16), the k slice (256, or 512 with 64-byte vectors), the A block (128 float rows,
     /// 64 double rows), the B panel (4096 float / 2048 double columns) and the parallel threshold.
     /// </summary>
     public static TheoryData<int, int, int> Shapes => new()
@@ -16,7 +16,7 @@ public class GemmTests
         { 7, 17, 31 }, { 8, 32, 16 }, { 17, 31, 33 }, { 31, 33, 65 },
         { 33, 65, 7 }, { 65, 100, 17 }, { 100, 3, 257 }, { 17, 257, 33 },
         { 257, 31, 65 }, { 129, 17, 3 }, { 65, 65, 257 }, { 5, 2050, 9 }, { 3, 4103, 5 },
-        { 5, 1000, 100 }, { 64, 200, 100 },
+        { 5, 1000, 100 }, { 64, 200, 100 }, { 17, 70, 513 },
     };
 
     [Theory]
