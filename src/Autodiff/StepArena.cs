@@ -34,8 +34,9 @@ public sealed class StepArena<T> where T : unmanaged, IBinaryFloatingPointIeee75
     public Scope Begin()
     {
         // Reused headers drop what the last step recorded on them: a step that ended without Backward (it threw)
-        // must not leave records whose outputs are this step's tensors.
-        if (ReusesHeaders && Tape<T>.Current.Count > 0) Tape<T>.Current.Clear();
+        // must not leave records whose outputs are this step's tensors. A step begun without recording (evaluation)
+        // records nothing on them, and leaves the caller's tape as it is.
+        if (ReusesHeaders && Autograd.IsRecording && Tape<T>.Current.Count > 0) Tape<T>.Current.Clear();
         _cursor = 0;
         _headerCursor = 0;
         Generation++;

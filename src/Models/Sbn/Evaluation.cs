@@ -7,8 +7,17 @@ namespace Scg.Models.Sbn;
 /// <summary>Test-time evaluation: the bound on the discrete graph, and the relaxed bound that relaxed estimators train.</summary>
 public static class Evaluation
 {
-    /// <summary>Memory of the chunks, kept per thread so that repeated evaluations (validation during training) reuse it.</summary>
+    /// <summary>
+    /// Memory of the chunks, kept per thread so that repeated evaluations (validation during training) reuse it; nothing
+    /// it lends outlives its chunk, so its tensor headers are reused too.
+    /// </summary>
     [ThreadStatic] static StepArena<float>? t_arena;
+    /// <summary>The discrete graph of <see cref="Bound"/>, reset for each chunk so that its node objects are reused.</summary>
+    [ThreadStatic] static StochasticGraph<float>? t_discreteGraph;
+    /// <summary>The running log-sum-exp per row of <see cref="Bound"/>.</summary>
+    [ThreadStatic] static double[]? t_running;
+
+    static StepArena<float> Arena => t_arena ??= new StepArena<float> { ReusesHeaders = true };
 
     /// <summary>Rows × samples an evaluation holds at once unless memory asks for fewer (<see cref="MemoryEstimate.EvaluationRows"/>).</summary>
     public const int DefaultMaxRows = 8192;
@@ -30,20 +39,22 @@ public static class Evaluation
         int batch = Math.Clamp(maxRows / Math.Min(k, maxRows), 1, Math.Max(n, 1));
         int chunk = Math.Max(1, Math.Min(k, maxRows / batch));
         double total = 0;
-        var arena = t_arena ??= new StepArena<float>();
+        var arena = Arena;
         using var noGrad = Autograd.NoGrad();
-        var running = new double[batch];
+        var running = t_running is { } r0 && r0.Length >= batch ? r0 : t_running = new double[batch];
         for (int start = 0; start < n; start += batch)
         {
             int rows = Math.Min(batch, n - start);
-            var x = Tensor<float>.FromArray(data.Slice(start * features, rows * features), rows, features);
-            Array.Fill(running, double.NegativeInfinity);
+            Array.Fill(running, double.NegativeInfinity, 0, rows);
             for (int done = 0; done < k; done += chunk)
             {
                 int c = Math.Min(chunk, k - done);
                 using (arena.Begin())
                 {
-                    var graph = new StochasticGraph<float>(rng, step, discrete: true);
+                    var x = Tensor<float>.Uninitialized(new Shape(rows, features));
+                    data.Slice(start * features, rows * features).CopyTo(x.Span);
+                    var graph = t_discreteGraph ??= new StochasticGraph<float>(rng, step, discrete: true);
+                    graph.Reset(rng, step);
                     var lse = model.LogWeights(graph, x, c, training: false).LogSumExp(0).Span;
                     for (int r = 0; r < rows; r++) running[r] = LogAddExp(running[r], lse[r]);
                 }
@@ -70,7 +81,7 @@ public static class Evaluation
         if (data.Length % features != 0) throw new ArgumentException($"data of {data.Length} values is not rows of the model's {features} features.", nameof(data));
         int n = data.Length / features;
         double total = 0;
-        var arena = t_arena ??= new StepArena<float>();
+        var arena = Arena;
         using var noGrad = Autograd.NoGrad();
         for (int start = 0; start < n; start += maxRows)
         {

@@ -76,3 +76,57 @@ public class StepAllocationTests
         Assert.Equal(0, BytesPerStep(trainer, Data(rows, 24)));
     }
 }
+
+/// <summary>
+/// Evaluation reuses its chunks' memory, tensor headers and graph nodes, so a repeated L_k allocates nothing, on one
+/// chunk per row (large k) and on several rows per chunk; it leaves a tape the caller is recording on intact.
+/// </summary>
+public class EvaluationAllocationTests
+{
+    static float[] Data(int rows, int features)
+    {
+        var rng = new Rng(5);
+        var x = new float[rows * features];
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextSingle() < 0.3f ? 1f : 0f;
+        return x;
+    }
+
+    [Theory]
+    [InlineData(500, 256)]   // one row per chunk, two chunks per row
+    [InlineData(8, 256)]     // 32 rows per chunk
+    public void ARepeatedEvaluationAllocatesNothing(int k, int maxRows)
+    {
+        var model = new SigmoidBeliefNet(LayerSpec.Parse("6H~8H~24V"), new SbnOptions { HiddenUnits = 12 }, TestModels.Family("vimco"), new Rng(1));
+        var x = Data(40, 24);
+        var rng = new Rng(3);
+        for (int i = 0; i < 40; i++) Evaluation.Bound(model, x, k, rng, maxRows: maxRows);   // warm-up, past tier-up
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        double bound = Evaluation.Bound(model, x, k, rng, maxRows: maxRows);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(double.IsFinite(bound));
+    }
+
+    [Fact]
+    public void ReusingItsMemoryKeepsTheBoundsBits()
+    {
+        var model = new SigmoidBeliefNet(LayerSpec.Parse("6H~8H~24V"), new SbnOptions { HiddenUnits = 12 }, TestModels.Family("vimco"), new Rng(1));
+        var x = Data(40, 24);
+        double first = Evaluation.Bound(model, x, 50, new Rng(3), maxRows: 256);
+        Evaluation.Bound(model, x, 7, new Rng(4), maxRows: 64);    // other shapes in between
+        Assert.Equal(first, Evaluation.Bound(model, x, 50, new Rng(3), maxRows: 256));
+    }
+
+    [Fact]
+    public void AnEvaluationBetweenForwardAndBackwardLeavesTheTapeIntact()
+    {
+        var model = new SigmoidBeliefNet(LayerSpec.Parse("6H~8H~24V"), new SbnOptions { HiddenUnits = 12 }, TestModels.Family("vimco"), new Rng(1));
+        var trainer = TestModels.Trainer(model, "vimco", new TrainSettings { Samples = 2, BatchSize = 8 }, new Rng(2));
+        var x = Data(8, 24);
+        trainer.Step(x);
+        var w = Tensor<float>.FromArray([1f, 2f, 3f], 3).AsParameter();
+        var loss = (w * w).Sum();
+        Evaluation.Bound(model, x, 20, new Rng(3));
+        loss.Backward();
+        Assert.Equal([2f, 4f, 6f], w.Grad!.Span.ToArray());
+    }
+}
