@@ -36,7 +36,7 @@ public class GemmTests
     /// <summary>
     /// Shapes around the tile and block sizes of the kernel this machine runs (they follow from the vector width and
     /// the cache sizes): m at the edges of the 4-, 6- and MR-row kernels, n at the edges of one vector and NR
-    /// columns; k at 1, around the 8-step packing transposes and around kc; products small enough to read B in
+    /// columns and half a vector past NR; k at 1, around the 8-step packing transposes and around kc; products small enough to read B in
     /// place and large enough to pack it; more than one A block (mc), B panel (nc), and B panel fill (several k
     /// slices per panel).
     /// </summary>
@@ -55,12 +55,12 @@ public class GemmTests
         int packedRows = b.InPlaceBRows + b.MR + 1;
         var shapes = new List<(int M, int N, int K)>();
         foreach (int m in new[] { 1, 4, b.MR - 2, b.MR - 1, b.MR, b.MR + 1, 2 * b.MR + 1 })
-            foreach (int n in new[] { b.Lanes - 1, b.Lanes, b.Lanes + 1, b.NR - 1, b.NR, b.NR + 1, 2 * b.NR + b.Lanes })
+            foreach (int n in new[] { b.Lanes - 1, b.Lanes, b.Lanes + 1, b.NR - 1, b.NR, b.NR + 1, b.NR + b.Lanes / 2, 2 * b.NR + b.Lanes })
                 foreach (int k in new[] { 1, 9 })
                     shapes.Add((m, n, k));
         foreach (int k in new[] { 7, 8, 17, b.Kc - 1, b.Kc, b.Kc + 1, 2 * b.Kc + 3 })
             shapes.Add((b.MR + 1, b.NR + b.Lanes + 1, k));
-        foreach (int n in new[] { b.Lanes + 1, b.NR + b.Lanes, 2 * b.NR + 1 })
+        foreach (int n in new[] { b.Lanes + 1, b.NR + b.Lanes / 2, b.NR + b.Lanes, 2 * b.NR + 1 })
             foreach (int k in new[] { 1, 9, b.Kc + 1 })
                 shapes.Add((packedRows, n, k));
         shapes.Add((b.Mc + b.MR + 1, b.NR + 1, 3));
@@ -138,8 +138,9 @@ public class GemmTests
     /// <summary>
     /// Each element's bits depend only on its row of op(A), its column of op(B) and k, never on how the product is
     /// cut: the whole product (split over the threads, B packed), the same cut into 3 forced parts, each row alone
-    /// (B read in place) and each column alone agree bit for bit. k spans three k slices, and the rows are enough for
-    /// the whole product to pack B while a part of it reads B in place.
+    /// (B read in place) and each column alone agree bit for bit, and so do the first columns alone, whose right edge
+    /// is half a vector. k spans three k slices, and the rows are enough for the whole product to pack B while a part
+    /// of it reads B in place.
     /// </summary>
     [Theory]
     [InlineData(false)]
@@ -184,6 +185,13 @@ public class GemmTests
                     for (int j = 0; j < n; j++)
                         Gemm.Multiply<T>(m, 1, k, a, lda, transA, b.AsSpan(transB ? j * k : j), ldb, transB, c.AsSpan(j), n, accumulate: true);
                 });
+                // The first w columns alone: their last tile is half a vector wide, which 64-byte vectors run on
+                // half-width ones (the whole product runs those columns in a two-vector tile).
+                int w = 3 * g.NR + g.Lanes / 2;
+                T[] narrow = Product(c => Gemm.Multiply<T>(m, w, k, a, lda, transA, b, ldb, transB, c, n, accumulate: true));
+                for (int e = 0; e < whole.Length; e++)
+                    if (!(e % n < w ? whole[e] : c0[e]).Equals(narrow[e]))
+                        Assert.Fail($"{typeof(T).Name} {m}x{w}x{k} transA={transA} transB={transB}: C[{e / n},{e % n}] = {narrow[e]}, expected {(e % n < w ? whole[e] : c0[e])}");
                 foreach (var (name, cut) in new[] { ("3 parts", parts), ("rows", rows), ("columns", columns) })
                     for (int e = 0; e < whole.Length; e++)
                         if (!whole[e].Equals(cut[e]))

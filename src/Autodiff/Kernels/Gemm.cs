@@ -358,7 +358,7 @@ static unsafe class GemmDriver<TS, TV, T>
                     int kcCur = Math.Min(kc, kbCur - pc);
                     if (!directB)
                         PackBSlice(ref p, bPanel + (nint)pc * colTiles * NR, jc, ncCur, pb + pc, kcCur);
-                    else if (edge != 0 && edge != TS.Lanes)
+                    else if (edge != 0 && edge != TS.Lanes && !IsHalfVectorEdge(edge))
                         PackB(ref p, bPanel + (nint)pc * NR, jc + ncCur - edge, edge, pb + pc, kcCur);
                 }
 
@@ -392,7 +392,7 @@ static unsafe class GemmDriver<TS, TV, T>
         for (int j = 0; j < cols; j += NR)
         {
             int nr = Math.Min(NR, cols - j);
-            bool inPlace = bInPlace != null && (nr == NR || nr == TS.Lanes);
+            bool inPlace = bInPlace != null && (nr == NR || nr == TS.Lanes || IsHalfVectorEdge(nr));
             T* b = inPlace ? bInPlace + j : bInPlace != null ? bPacked : bPacked + (nint)j * kc;
             nint bStep = inPlace ? p.Ldb : NR;
             for (int i = 0; i < rows; i += MR)
@@ -415,14 +415,16 @@ static unsafe class GemmDriver<TS, TV, T>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void MicroTile(T* a, T* b, nint bStep, int kc, T* c, nint ldc, int mr, int nr, bool accumulate, T* tile)
     {
-        bool direct = mr == MR && (nr == NR || nr == TS.Lanes);
+        bool halfVector = IsHalfVectorEdge(nr);
+        bool direct = mr == MR && (nr == NR || nr == TS.Lanes || halfVector);
         T* dst = direct ? c : tile;
         nint ld = direct ? ldc : NR;
         bool acc = direct && accumulate;
         // The tile of C is read at the end: ask for it now, so that a tile far away in memory is there by then.
         if (acc) Prefetch(dst, ld, MR, nr);
-        if (nr > TS.Lanes) KernelRows<FullWidth>(mr, kc, a, b, bStep, dst, ld, acc);
-        else KernelRows<HalfWidth>(mr, kc, a, b, bStep, dst, ld, acc);
+        if (halfVector) KernelRows<Simd256<T>, Vector256<T>, HalfWidth>(mr, kc, a, b, bStep, dst, ld, acc);
+        else if (nr > TS.Lanes) KernelRows<TS, TV, FullWidth>(mr, kc, a, b, bStep, dst, ld, acc);
+        else KernelRows<TS, TV, HalfWidth>(mr, kc, a, b, bStep, dst, ld, acc);
         if (direct) return;
         for (int i = 0; i < mr; i++)
         {
@@ -431,6 +433,16 @@ static unsafe class GemmDriver<TS, TV, T>
                 ci[j] = accumulate ? ci[j] + ti[j] : ti[j];
         }
     }
+
+    /// <summary>
+    /// A right edge of exactly half a Vector512 (8 floats, 4 doubles), as 200 columns leave at 32 per tile: its tiles run
+    /// on Vector256 (full-row ones straight into C), reading B in place where the others do, in place of a Vector512
+    /// half wasted, a packed edge and a copy out of the scratch tile. Each lane sums the same products in the same
+    /// order at either width, so the bits are those of the wide kernel.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool IsHalfVectorEdge(int nr) =>
+        TS.Lanes * sizeof(T) == 64 && MR == 8 && nr * 2 == TS.Lanes && Vector256.IsHardwareAccelerated;
 
     /// <summary>Asks for the cache lines of `runs` runs of `length` elements, `stride` apart (x86 only).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -447,79 +459,81 @@ static unsafe class GemmDriver<TS, TV, T>
 
     /// <summary>The kernel with the fewest rows (4, 6 or MR) that covers `rows`.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void KernelRows<TW>(int rows, int kc, T* a, T* b, nint bStep, T* c, nint ldc, bool accumulate) where TW : ITileWidth
+    static void KernelRows<TK, TKV, TW>(int rows, int kc, T* a, T* b, nint bStep, T* c, nint ldc, bool accumulate)
+        where TK : ISimd<TKV, T> where TW : ITileWidth
     {
-        if (rows <= 4) Kernel<TW, FourRows>(kc, a, b, bStep, c, ldc, accumulate);
-        else if (rows <= 6 || MR == 6) Kernel<TW, SixRows>(kc, a, b, bStep, c, ldc, accumulate);
-        else Kernel<TW, EightRows>(kc, a, b, bStep, c, ldc, accumulate);
+        if (rows <= 4) Kernel<TK, TKV, TW, FourRows>(kc, a, b, bStep, c, ldc, accumulate);
+        else if (rows <= 6 || MR == 6) Kernel<TK, TKV, TW, SixRows>(kc, a, b, bStep, c, ldc, accumulate);
+        else Kernel<TK, TKV, TW, EightRows>(kc, a, b, bStep, c, ldc, accumulate);
     }
 
     /// <summary>
-    /// TR.Rows×NR register tile: for each of kc steps, one or two vectors of a B row (the next one bStep further)
+    /// TR.Rows×NR register tile of TK's vectors (the driver's own, or half as wide for a half-vector edge): for each
+    /// of kc steps, one or two vectors of a B row (the next one bStep further)
     /// times each of the first TR.Rows values of the packed A column (contiguous, MR per step). Writes (or with
     /// accumulate adds) the tile to C.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel<TW, TR>(int kc, T* a, T* b, nint bStep, T* c, nint ldc, bool accumulate)
-        where TW : ITileWidth where TR : ITileRows
+    static void Kernel<TK, TKV, TW, TR>(int kc, T* a, T* b, nint bStep, T* c, nint ldc, bool accumulate)
+        where TK : ISimd<TKV, T> where TW : ITileWidth where TR : ITileRows
     {
-        TV c00 = default!, c01 = default!, c10 = default!, c11 = default!, c20 = default!, c21 = default!;
-        TV c30 = default!, c31 = default!, c40 = default!, c41 = default!, c50 = default!, c51 = default!;
-        TV c60 = default!, c61 = default!, c70 = default!, c71 = default!;
-        int lanes = TS.Lanes, mr = MR;
+        TKV c00 = default!, c01 = default!, c10 = default!, c11 = default!, c20 = default!, c21 = default!;
+        TKV c30 = default!, c31 = default!, c40 = default!, c41 = default!, c50 = default!, c51 = default!;
+        TKV c60 = default!, c61 = default!, c70 = default!, c71 = default!;
+        int lanes = TK.Lanes, mr = MR;
         for (T* end = a + (nint)kc * mr; a < end; a += mr, b += bStep)
         {
-            TV b0 = TS.Load(b), b1 = TW.TwoVectors ? TS.Load(b + lanes) : default!;
-            TV ar = TS.Splat(a);
-            c00 = TS.MultiplyAdd(ar, b0, c00); if (TW.TwoVectors) c01 = TS.MultiplyAdd(ar, b1, c01);
-            ar = TS.Splat(a + 1);
-            c10 = TS.MultiplyAdd(ar, b0, c10); if (TW.TwoVectors) c11 = TS.MultiplyAdd(ar, b1, c11);
-            ar = TS.Splat(a + 2);
-            c20 = TS.MultiplyAdd(ar, b0, c20); if (TW.TwoVectors) c21 = TS.MultiplyAdd(ar, b1, c21);
-            ar = TS.Splat(a + 3);
-            c30 = TS.MultiplyAdd(ar, b0, c30); if (TW.TwoVectors) c31 = TS.MultiplyAdd(ar, b1, c31);
+            TKV b0 = TK.Load(b), b1 = TW.TwoVectors ? TK.Load(b + lanes) : default!;
+            TKV ar = TK.Splat(a);
+            c00 = TK.MultiplyAdd(ar, b0, c00); if (TW.TwoVectors) c01 = TK.MultiplyAdd(ar, b1, c01);
+            ar = TK.Splat(a + 1);
+            c10 = TK.MultiplyAdd(ar, b0, c10); if (TW.TwoVectors) c11 = TK.MultiplyAdd(ar, b1, c11);
+            ar = TK.Splat(a + 2);
+            c20 = TK.MultiplyAdd(ar, b0, c20); if (TW.TwoVectors) c21 = TK.MultiplyAdd(ar, b1, c21);
+            ar = TK.Splat(a + 3);
+            c30 = TK.MultiplyAdd(ar, b0, c30); if (TW.TwoVectors) c31 = TK.MultiplyAdd(ar, b1, c31);
             // Rows 4 to 7 exist only in taller tiles; the tests fold away when compiled for fewer rows.
             if (TR.Rows > 4)
             {
-                ar = TS.Splat(a + 4);
-                c40 = TS.MultiplyAdd(ar, b0, c40); if (TW.TwoVectors) c41 = TS.MultiplyAdd(ar, b1, c41);
-                ar = TS.Splat(a + 5);
-                c50 = TS.MultiplyAdd(ar, b0, c50); if (TW.TwoVectors) c51 = TS.MultiplyAdd(ar, b1, c51);
+                ar = TK.Splat(a + 4);
+                c40 = TK.MultiplyAdd(ar, b0, c40); if (TW.TwoVectors) c41 = TK.MultiplyAdd(ar, b1, c41);
+                ar = TK.Splat(a + 5);
+                c50 = TK.MultiplyAdd(ar, b0, c50); if (TW.TwoVectors) c51 = TK.MultiplyAdd(ar, b1, c51);
             }
             if (TR.Rows > 6)
             {
-                ar = TS.Splat(a + 6);
-                c60 = TS.MultiplyAdd(ar, b0, c60); if (TW.TwoVectors) c61 = TS.MultiplyAdd(ar, b1, c61);
-                ar = TS.Splat(a + 7);
-                c70 = TS.MultiplyAdd(ar, b0, c70); if (TW.TwoVectors) c71 = TS.MultiplyAdd(ar, b1, c71);
+                ar = TK.Splat(a + 6);
+                c60 = TK.MultiplyAdd(ar, b0, c60); if (TW.TwoVectors) c61 = TK.MultiplyAdd(ar, b1, c61);
+                ar = TK.Splat(a + 7);
+                c70 = TK.MultiplyAdd(ar, b0, c70); if (TW.TwoVectors) c71 = TK.MultiplyAdd(ar, b1, c71);
             }
         }
-        StoreRow<TW>(c, c00, c01, accumulate); c += ldc;
-        StoreRow<TW>(c, c10, c11, accumulate); c += ldc;
-        StoreRow<TW>(c, c20, c21, accumulate); c += ldc;
-        StoreRow<TW>(c, c30, c31, accumulate);
+        StoreRow<TK, TKV, TW>(c, c00, c01, accumulate); c += ldc;
+        StoreRow<TK, TKV, TW>(c, c10, c11, accumulate); c += ldc;
+        StoreRow<TK, TKV, TW>(c, c20, c21, accumulate); c += ldc;
+        StoreRow<TK, TKV, TW>(c, c30, c31, accumulate);
         if (TR.Rows > 4)
         {
-            c += ldc; StoreRow<TW>(c, c40, c41, accumulate);
-            c += ldc; StoreRow<TW>(c, c50, c51, accumulate);
+            c += ldc; StoreRow<TK, TKV, TW>(c, c40, c41, accumulate);
+            c += ldc; StoreRow<TK, TKV, TW>(c, c50, c51, accumulate);
         }
         if (TR.Rows > 6)
         {
-            c += ldc; StoreRow<TW>(c, c60, c61, accumulate);
-            c += ldc; StoreRow<TW>(c, c70, c71, accumulate);
+            c += ldc; StoreRow<TK, TKV, TW>(c, c60, c61, accumulate);
+            c += ldc; StoreRow<TK, TKV, TW>(c, c70, c71, accumulate);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreRow<TW>(T* c, TV v0, TV v1, bool accumulate) where TW : ITileWidth
+    static void StoreRow<TK, TKV, TW>(T* c, TKV v0, TKV v1, bool accumulate) where TK : ISimd<TKV, T> where TW : ITileWidth
     {
         if (accumulate)
         {
-            v0 = TS.Add(TS.Load(c), v0);
-            if (TW.TwoVectors) v1 = TS.Add(TS.Load(c + TS.Lanes), v1);
+            v0 = TK.Add(TK.Load(c), v0);
+            if (TW.TwoVectors) v1 = TK.Add(TK.Load(c + TK.Lanes), v1);
         }
-        TS.Store(v0, c);
-        if (TW.TwoVectors) TS.Store(v1, c + TS.Lanes);
+        TK.Store(v0, c);
+        if (TW.TwoVectors) TK.Store(v1, c + TK.Lanes);
     }
 
     /// <summary>Asks for the cache lines of rows [row0, row0+mr) × depth [p0, p0+kc) of op(A).</summary>
