@@ -28,7 +28,7 @@ public class StepAllocationTests
         return (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
     }
 
-    static float[] Data(int rows, int features)
+    internal static float[] Data(int rows, int features)
     {
         var rng = new Rng(5);
         var x = new float[rows * features];
@@ -83,20 +83,17 @@ public class StepAllocationTests
 /// </summary>
 public class EvaluationAllocationTests
 {
-    static float[] Data(int rows, int features)
-    {
-        var rng = new Rng(5);
-        var x = new float[rows * features];
-        for (int i = 0; i < x.Length; i++) x[i] = rng.NextSingle() < 0.3f ? 1f : 0f;
-        return x;
-    }
+    static float[] Data(int rows, int features) => StepAllocationTests.Data(rows, features);
+
+    static SigmoidBeliefNet Model() =>
+        new(LayerSpec.Parse("6H~8H~24V"), new SbnOptions { HiddenUnits = 12 }, TestModels.Family("vimco"), new Rng(1));
 
     [Theory]
     [InlineData(500, 256)]   // one row per chunk, two chunks per row
     [InlineData(8, 256)]     // 32 rows per chunk
     public void ARepeatedEvaluationAllocatesNothing(int k, int maxRows)
     {
-        var model = new SigmoidBeliefNet(LayerSpec.Parse("6H~8H~24V"), new SbnOptions { HiddenUnits = 12 }, TestModels.Family("vimco"), new Rng(1));
+        var model = Model();
         var x = Data(40, 24);
         var rng = new Rng(3);
         for (int i = 0; i < 40; i++) Evaluation.Bound(model, x, k, rng, maxRows: maxRows);   // warm-up, past tier-up
@@ -109,7 +106,7 @@ public class EvaluationAllocationTests
     [Fact]
     public void ReusingItsMemoryKeepsTheBoundsBits()
     {
-        var model = new SigmoidBeliefNet(LayerSpec.Parse("6H~8H~24V"), new SbnOptions { HiddenUnits = 12 }, TestModels.Family("vimco"), new Rng(1));
+        var model = Model();
         var x = Data(40, 24);
         double first = Evaluation.Bound(model, x, 50, new Rng(3), maxRows: 256);
         Evaluation.Bound(model, x, 7, new Rng(4), maxRows: 64);    // other shapes in between
@@ -119,7 +116,7 @@ public class EvaluationAllocationTests
     [Fact]
     public void AnEvaluationBetweenForwardAndBackwardLeavesTheTapeIntact()
     {
-        var model = new SigmoidBeliefNet(LayerSpec.Parse("6H~8H~24V"), new SbnOptions { HiddenUnits = 12 }, TestModels.Family("vimco"), new Rng(1));
+        var model = Model();
         var trainer = TestModels.Trainer(model, "vimco", new TrainSettings { Samples = 2, BatchSize = 8 }, new Rng(2));
         var x = Data(8, 24);
         trainer.Step(x);
