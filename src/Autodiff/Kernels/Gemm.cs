@@ -469,9 +469,8 @@ static unsafe class GemmDriver<TS, TV, T>
 
     /// <summary>
     /// TR.Rows×NR register tile of TK's vectors (the driver's own, or half as wide for a half-vector edge): for each
-    /// of kc steps, one or two vectors of a B row (the next one bStep further)
-    /// times each of the first TR.Rows values of the packed A column (contiguous, MR per step). Writes (or with
-    /// accumulate adds) the tile to C.
+    /// of kc steps, one or two vectors of a B row (the next one bStep further) times each of the first TR.Rows values
+    /// of the packed A column (contiguous, MR per step). Writes (or with accumulate adds) the tile to C.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Kernel<TK, TKV, TW, TR>(int kc, T* a, T* b, nint bStep, T* c, nint ldc, bool accumulate)
