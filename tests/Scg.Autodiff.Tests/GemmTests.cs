@@ -6,8 +6,9 @@ namespace Scg.Autodiff.Tests;
 public class GemmTests
 {
     /// <summary>
-    /// (m, n, k) around the float/double micro-tiles (8×32, 8×16), the k slice (256, or 512 with 64-byte vectors), the A block (128 float rows,
-    /// 64 double rows), the B panel (4096 float / 2048 double columns) and the parallel threshold.
+    /// (m, n, k) around the float/double micro-tiles (8×32, 8×16), the k slice (256, or 512 with 64-byte vectors), the
+    /// A block (128 float rows, 64 double rows), the B panel (4096 float / 2048 double columns) and the parallel
+    /// threshold.
     /// </summary>
     public static TheoryData<int, int, int> Shapes => new()
     {
@@ -36,9 +37,9 @@ public class GemmTests
     /// <summary>
     /// Shapes around the tile and block sizes of the kernel this machine runs (they follow from the vector width and
     /// the cache sizes): m at the edges of the 4-, 6- and MR-row kernels, n at the edges of one vector and NR
-    /// columns and half a vector past NR; k at 1, around the 8-step packing transposes and around kc; products small enough to read B in
-    /// place and large enough to pack it; more than one A block (mc), B panel (nc), and B panel fill (several k
-    /// slices per panel).
+    /// columns and half a vector past NR; k at 1, around the 8-step packing transposes and around kc; products small
+    /// enough to read B in place and large enough to pack it; more than one A block (mc), B panel (nc), and B panel
+    /// fill (several k slices per panel).
     /// </summary>
     [Theory]
     [InlineData(false)]

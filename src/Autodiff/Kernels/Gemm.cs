@@ -626,26 +626,17 @@ static unsafe class GemmDriver<TS, TV, T>
 
     /// <summary>
     /// Packs depth [p0, p0+kc) × columns [col0, col0+nr) of op(B) as a B micro-panel: NR values per k step;
-    /// columns nr..NR are zero.
+    /// columns nr..NR are zero. Used for op(B) stored transposed and for ragged edges; full micro-panels of B stored
+    /// k×n are packed by <see cref="PackBSlice"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void PackB(ref GemmProblem p, T* dst, int col0, int nr, int p0, int kc)
     {
         T* b = (T*)p.B;
         nint ldb = p.Ldb;
-        int lanes = TS.Lanes, nrFull = NR;
+        int nrFull = NR;
         if (p.TransB)
             Transpose(b + col0 * ldb + p0, ldb, dst, nrFull, nr, kc);
-        else if (nr == nrFull)
-        {
-            T* s = b + p0 * ldb + col0;
-            for (int q = 0; q < kc; q++, s += ldb, dst += nrFull)
-            {
-                TS.Store(TS.Load(s), dst);
-                TS.Store(TS.Load(s + lanes), dst + lanes);
-            }
-            return;
-        }
         else
             for (int q = 0; q < kc; q++)
                 new ReadOnlySpan<T>(b + (p0 + q) * ldb + col0, nr).CopyTo(new Span<T>(dst + q * nrFull, nr));

@@ -83,8 +83,6 @@ public class StepAllocationTests
 /// </summary>
 public class EvaluationAllocationTests
 {
-    static float[] Data(int rows, int features) => StepAllocationTests.Data(rows, features);
-
     static SigmoidBeliefNet Model() =>
         new(LayerSpec.Parse("6H~8H~24V"), new SbnOptions { HiddenUnits = 12 }, TestModels.Family("vimco"), new Rng(1));
 
@@ -94,7 +92,7 @@ public class EvaluationAllocationTests
     public void ARepeatedEvaluationAllocatesNothing(int k, int maxRows)
     {
         var model = Model();
-        var x = Data(40, 24);
+        var x = StepAllocationTests.Data(40, 24);
         var rng = new Rng(3);
         for (int i = 0; i < 40; i++) Evaluation.Bound(model, x, k, rng, maxRows: maxRows);   // warm-up, past tier-up
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -107,7 +105,7 @@ public class EvaluationAllocationTests
     public void ReusingItsMemoryKeepsTheBoundsBits()
     {
         var model = Model();
-        var x = Data(40, 24);
+        var x = StepAllocationTests.Data(40, 24);
         double first = Evaluation.Bound(model, x, 50, new Rng(3), maxRows: 256);
         Evaluation.Bound(model, x, 7, new Rng(4), maxRows: 64);    // other shapes in between
         Assert.Equal(first, Evaluation.Bound(model, x, 50, new Rng(3), maxRows: 256));
@@ -118,7 +116,7 @@ public class EvaluationAllocationTests
     {
         var model = Model();
         var trainer = TestModels.Trainer(model, "vimco", new TrainSettings { Samples = 2, BatchSize = 8 }, new Rng(2));
-        var x = Data(8, 24);
+        var x = StepAllocationTests.Data(8, 24);
         trainer.Step(x);
         var w = Tensor<float>.FromArray([1f, 2f, 3f], 3).AsParameter();
         var loss = (w * w).Sum();
